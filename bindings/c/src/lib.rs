@@ -1,0 +1,1 @@
+//! C ABI for redkeep (work in progress).

@@ -1,0 +1,1 @@
+//! Python bindings for redkeep (work in progress).

@@ -1,0 +1,130 @@
+//! The reconnect schedule: exponential, capped, with jitter.
+
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+
+/// How long to wait between reconnect attempts while Redis is down.
+///
+/// Attempt `n` (from 0) waits
+///
+/// ```text
+/// base(n)  = min(initial × multiplier^n, max)
+/// delay(n) = max(1 ms, base(n) × (1 − jitter × u)),   u uniform in [0, 1)
+/// ```
+///
+/// so a delay is never zero, never above `max`, and the un-jittered base
+/// never decreases. Jitter only shortens a wait, which spreads the attempts
+/// of many processes apart without ever delaying recovery past `max`.
+/// The base schedule comes from the `backon` crate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Backoff {
+    /// The first delay.
+    ///
+    /// Default: 50 ms.
+    pub initial: Duration,
+    /// The largest delay.
+    ///
+    /// Default: 2 s.
+    pub max: Duration,
+    /// Growth factor from one delay to the next (at least 1).
+    ///
+    /// Default: `2.0`.
+    pub multiplier: f64,
+    /// The fraction of each delay that is random, in `[0, 1]`.
+    ///
+    /// Default: `0.5`.
+    pub jitter: f64,
+    /// Stop reconnecting after this much time in a row without success, and
+    /// stay `Down` for good. `None` keeps trying for as long as the pool lives.
+    ///
+    /// Default: `None`.
+    pub max_elapsed: Option<Duration>,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self {
+            initial: Duration::from_millis(50),
+            max: Duration::from_secs(2),
+            multiplier: 2.0,
+            jitter: 0.5,
+            max_elapsed: None,
+        }
+    }
+}
+
+impl Backoff {
+    /// Checks the numbers: `initial > 0`, `max >= initial`,
+    /// `multiplier >= 1`, `jitter` in `[0, 1]`.
+    pub fn validate(&self) -> Result<()> {
+        if self.initial.is_zero() {
+            return Err(Error::config("backoff.initial must be greater than zero"));
+        }
+        if self.max < self.initial {
+            return Err(Error::config("backoff.max must be at least backoff.initial"));
+        }
+        if !(self.multiplier.is_finite() && self.multiplier >= 1.0) {
+            return Err(Error::config("backoff.multiplier must be a finite number >= 1"));
+        }
+        if !(0.0..=1.0).contains(&self.jitter) {
+            return Err(Error::config("backoff.jitter must be within [0, 1]"));
+        }
+        Ok(())
+    }
+
+    /// The un-jittered delays, starting with `initial`. Endless.
+    pub fn base_schedule(&self) -> impl Iterator<Item = Duration> {
+        use backon::BackoffBuilder;
+        backon::ExponentialBuilder::default()
+            .with_min_delay(self.initial)
+            .with_max_delay(self.max)
+            .with_factor(self.multiplier as f32)
+            .without_max_times()
+            .build()
+            // backon's float maths may land a hair off the cap.
+            .map({
+                let max = self.max;
+                move |d| d.min(max)
+            })
+    }
+
+    /// The jittered delays, starting near `initial`. Endless.
+    pub fn schedule(&self) -> impl Iterator<Item = Duration> {
+        let jitter = self.jitter;
+        self.base_schedule()
+            .map(move |base| apply_jitter(base, jitter, fastrand::f64()))
+    }
+}
+
+/// `base × (1 − jitter × u)`, never below 1 ms (or `base` if that is smaller).
+pub(crate) fn apply_jitter(base: Duration, jitter: f64, u: f64) -> Duration {
+    let factor = 1.0 - jitter.clamp(0.0, 1.0) * u.clamp(0.0, 1.0);
+    let floor = base.min(Duration::from_millis(1));
+    base.mul_f64(factor).max(floor)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_schedule_doubles_to_the_cap() {
+        let got: Vec<u128> = Backoff::default()
+            .base_schedule()
+            .take(8)
+            .map(|d| d.as_millis())
+            .collect();
+        assert_eq!(got, [50, 100, 200, 400, 800, 1600, 2000, 2000]);
+    }
+
+    #[test]
+    fn validation_catches_nonsense() {
+        let mut b = Backoff::default();
+        b.jitter = 1.5;
+        assert!(b.validate().is_err());
+        let mut b = Backoff::default();
+        b.multiplier = 0.5;
+        assert!(b.validate().is_err());
+    }
+}

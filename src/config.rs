@@ -1,0 +1,249 @@
+//! Pool configuration: plain structs with public fields and documented defaults.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::backoff::Backoff;
+use crate::error::{Error, Result};
+
+/// Everything a [`Pool`](crate::Pool) needs to know.
+///
+/// Build it with [`Config::from_url`] and adjust the public fields:
+///
+/// ```
+/// use std::time::Duration;
+/// let mut cfg = redkeep::Config::from_url("redis://127.0.0.1:6379/0");
+/// cfg.pool.max_size = 32;
+/// cfg.timeouts.command = Duration::from_millis(500);
+/// ```
+#[derive(Clone)]
+pub struct Config {
+    /// Where Redis is: `redis://[user[:password]@]host[:port][/db]`,
+    /// `rediss://...` (TLS, crate feature `tls`), or
+    /// `redis+unix:///path/to/socket[?db=N&user=U&pass=P]`.
+    ///
+    /// Default: `redis://127.0.0.1:6379`. The password never appears in
+    /// `Debug` output, logs or errors.
+    pub url: String,
+    /// Sizes of the exclusive and the shared connection sets.
+    pub pool: PoolConfig,
+    /// Timeouts for every phase of a request.
+    pub timeouts: Timeouts,
+    /// The reconnect schedule while Redis is down.
+    pub backoff: Backoff,
+    /// The health watch.
+    pub health: HealthConfig,
+    /// When set, [`Pool::connect`](crate::Pool::connect) starts a local
+    /// `redis-server` at [`ServerConfig::addr`](crate::ServerConfig) if nothing
+    /// answers at that address, owns it, and restarts it if it crashes. The
+    /// URL's host and port are then taken from the server.
+    ///
+    /// Default: `None`.
+    pub spawn: Option<crate::server::ServerConfig>,
+}
+
+impl Config {
+    /// The defaults with `url` as the address. The URL is checked when the
+    /// pool is built ([`Config::validate`]), so this never fails.
+    pub fn from_url(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            ..Self::default()
+        }
+    }
+
+    /// Checks the configuration without touching the network: the URL
+    /// parses, sizes and timeouts are non-zero, the backoff is sane.
+    pub fn validate(&self) -> Result<()> {
+        self.connection_info()?;
+        if self.pool.max_size == 0 {
+            return Err(Error::config("pool.max_size must be at least 1"));
+        }
+        if self.pool.multiplexed == 0 {
+            return Err(Error::config("pool.multiplexed must be at least 1"));
+        }
+        if self.pool.min_idle > self.pool.max_size {
+            return Err(Error::config(format!(
+                "pool.min_idle ({}) exceeds pool.max_size ({})",
+                self.pool.min_idle, self.pool.max_size
+            )));
+        }
+        for (name, value) in [
+            ("timeouts.connect", self.timeouts.connect),
+            ("timeouts.wait", self.timeouts.wait),
+            ("timeouts.command", self.timeouts.command),
+            ("health.interval", self.health.interval),
+            ("health.timeout", self.health.timeout),
+        ] {
+            if value.is_zero() {
+                return Err(Error::config(format!("{name} must be greater than zero")));
+            }
+        }
+        if self.health.failures_before_down == 0 {
+            return Err(Error::config("health.failures_before_down must be at least 1"));
+        }
+        self.backoff.validate()
+    }
+
+    /// The URL with its password replaced by `***`.
+    pub fn redacted_url(&self) -> String {
+        crate::util::redact_url(&self.url)
+    }
+
+    pub(crate) fn connection_info(&self) -> Result<redis::ConnectionInfo> {
+        use redis::IntoConnectionInfo;
+        let scheme = self.url.split("://").next().unwrap_or("");
+        if !self.url.contains("://")
+            || !matches!(scheme, "redis" | "rediss" | "redis+unix" | "unix" | "valkey" | "valkeys")
+        {
+            return Err(Error::config(format!(
+                "invalid redis URL {:?}: expected redis://, rediss:// or redis+unix://",
+                self.redacted_url()
+            )));
+        }
+        self.url.as_str().into_connection_info().map_err(|e| {
+            // redis-rs messages do not echo the URL, so no secret leaks here.
+            Error::config(format!("invalid redis URL {:?}: {e}", self.redacted_url()))
+        })
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            url: "redis://127.0.0.1:6379".to_owned(),
+            pool: PoolConfig::default(),
+            timeouts: Timeouts::default(),
+            backoff: Backoff::default(),
+            health: HealthConfig::default(),
+            spawn: None,
+        }
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("url", &self.redacted_url())
+            .field("pool", &self.pool)
+            .field("timeouts", &self.timeouts)
+            .field("backoff", &self.backoff)
+            .field("health", &self.health)
+            .field("spawn", &self.spawn)
+            .finish()
+    }
+}
+
+/// Sizes of the two connection sets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolConfig {
+    /// Most exclusive connections ([`Pool::get`](crate::Pool::get)) open at once.
+    ///
+    /// Default: `16`. Must be at least 1.
+    pub max_size: usize,
+    /// Exclusive connections the health watch keeps open while Redis is up,
+    /// so that the first checkouts after start or recovery find one ready.
+    ///
+    /// Default: `0`.
+    pub min_idle: usize,
+    /// Shared multiplexed connections behind [`Pool::query`](crate::Pool::query);
+    /// commands are spread over them round-robin and pipelined on each.
+    ///
+    /// Default: `1` (one connection pipelines better than several on a
+    /// loopback server; raise it for high-latency links).
+    pub multiplexed: usize,
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        Self {
+            max_size: 16,
+            min_idle: 0,
+            multiplexed: 1,
+        }
+    }
+}
+
+/// A timeout for every phase of a request; see [`Phase`](crate::Phase).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Opening one connection, handshake (`AUTH`, `SELECT`) included.
+    ///
+    /// Default: 1 s.
+    pub connect: Duration,
+    /// Waiting for a free exclusive connection when all are checked out.
+    ///
+    /// Default: 1 s.
+    pub wait: Duration,
+    /// Waiting for the reply to one command or pipeline.
+    ///
+    /// Default: 2 s. Blocking commands (`BLPOP` and friends) need a longer
+    /// one: set it per connection with
+    /// [`Connection::set_command_timeout`](crate::Connection::set_command_timeout).
+    pub command: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            connect: Duration::from_secs(1),
+            wait: Duration::from_secs(1),
+            command: Duration::from_secs(2),
+        }
+    }
+}
+
+/// The health watch: one background task per pool probing with `PING`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthConfig {
+    /// Time between two probes while Redis is up.
+    ///
+    /// Default: 500 ms.
+    pub interval: Duration,
+    /// How long a probe waits for its `PONG`.
+    ///
+    /// Default: 250 ms.
+    pub timeout: Duration,
+    /// Failed probes in a row that turn the pool `Down` (a refused connect
+    /// turns it `Down` at once).
+    ///
+    /// Default: `2`.
+    pub failures_before_down: u32,
+}
+
+impl Default for HealthConfig {
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_millis(500),
+            timeout: Duration::from_millis(250),
+            failures_before_down: 2,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_the_password() {
+        let cfg = Config::from_url("redis://user:hunter2@localhost:6379/2");
+        let shown = format!("{cfg:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("user:***@localhost"), "{shown}");
+    }
+
+    #[test]
+    fn rejects_unknown_schemes() {
+        let err = Config::from_url("http://localhost").validate().unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::Config);
+        assert!(err.to_string().contains("redis://"), "{err}");
+    }
+
+    #[test]
+    fn rejects_zero_sizes() {
+        let mut cfg = Config::default();
+        cfg.pool.max_size = 0;
+        assert_eq!(cfg.validate().unwrap_err().kind(), crate::ErrorKind::Config);
+    }
+}

@@ -1,0 +1,209 @@
+//! The one error type of the crate, with a kind callers can match on.
+
+use std::fmt;
+
+/// The phase of a request that ran out of time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Phase {
+    /// Opening a connection (TCP or unix connect, TLS, `AUTH`/`HELLO`, `SELECT`).
+    Connect,
+    /// Waiting for a free connection in the exclusive pool.
+    Wait,
+    /// Waiting for the reply to a command.
+    Command,
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Phase::Connect => "connect",
+            Phase::Wait => "pool wait",
+            Phase::Command => "command",
+        })
+    }
+}
+
+/// What went wrong, coarse enough to match on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// A phase ran past its timeout; the phase says which.
+    Timeout(Phase),
+    /// The pool is `Down`: the call failed fast without touching the network.
+    Unavailable,
+    /// The connection failed: refused, reset, closed, authentication refused,
+    /// or the peer did not speak the Redis protocol.
+    Connection,
+    /// The server answered with an error reply (`-ERR ...`, `WRONGTYPE ...`).
+    Response,
+    /// The pool was closed.
+    Closed,
+    /// The configuration is invalid (bad URL, unknown scheme, `max_size = 0`, ...).
+    Config,
+    /// A local `redis-server` could not be started or supervised.
+    Spawn,
+    /// An operating-system I/O error outside a Redis connection.
+    Io,
+}
+
+/// The error type of every fallible redkeep call.
+///
+/// Its `Display` says what failed in one line and never contains a password.
+pub struct Error {
+    kind: ErrorKind,
+    message: String,
+    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+/// `Result` with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// An error of `kind` with a message.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// Attaches the underlying cause.
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Box::new(source));
+        self
+    }
+
+    pub(crate) fn timeout(phase: Phase, after: std::time::Duration) -> Self {
+        Self::new(
+            ErrorKind::Timeout(phase),
+            format!("{phase} timed out after {}", crate::util::fmt_duration(after)),
+        )
+    }
+
+    pub(crate) fn unavailable(reason: Option<&str>) -> Self {
+        let message = match reason {
+            Some(reason) => format!("redis is unavailable (pool is down: {reason})"),
+            None => "redis is unavailable (pool is down)".to_owned(),
+        };
+        Self::new(ErrorKind::Unavailable, message)
+    }
+
+    pub(crate) fn closed() -> Self {
+        Self::new(ErrorKind::Closed, "the pool is closed")
+    }
+
+    pub(crate) fn config(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Config, message)
+    }
+
+    /// What went wrong.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The message, without the kind prefix.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// Whether a phase timed out.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self.kind, ErrorKind::Timeout(_))
+    }
+
+    /// Whether the pool was `Down` and failed fast.
+    pub fn is_unavailable(&self) -> bool {
+        self.kind == ErrorKind::Unavailable
+    }
+
+    /// Whether trying again later may succeed (timeouts, unavailability,
+    /// connection failures other than a refused password). A caller decides
+    /// whether its command is safe to repeat: redkeep never repeats a write.
+    pub fn is_retryable(&self) -> bool {
+        match self.kind {
+            ErrorKind::Timeout(_) | ErrorKind::Unavailable => true,
+            ErrorKind::Connection => !self.message.contains("authentication"),
+            _ => false,
+        }
+    }
+
+    /// Maps a redis-rs error met while talking on an established connection.
+    pub(crate) fn from_redis(err: redis::RedisError, phase: Phase) -> Self {
+        use redis::ErrorKind as K;
+        let kind = match err.kind() {
+            K::Server(_) | K::Extension => ErrorKind::Response,
+            K::InvalidClientConfig => ErrorKind::Config,
+            K::UnexpectedReturnType => ErrorKind::Response,
+            _ if err.is_timeout() => ErrorKind::Timeout(phase),
+            _ => ErrorKind::Connection,
+        };
+        let message = match (kind, err.kind()) {
+            (ErrorKind::Response, K::UnexpectedReturnType) => format!("unexpected reply type: {err}"),
+            (ErrorKind::Response, _) => err.to_string(),
+            (ErrorKind::Timeout(p), _) => format!("{p} timed out: {err}"),
+            (_, K::AuthenticationFailed) => {
+                format!("authentication failed (wrong user or password?): {err}")
+            }
+            (_, K::Parse) => format!(
+                "the peer does not speak the Redis protocol (is this a Redis server?): {err}"
+            ),
+            (_, _) if phase == Phase::Connect => format!("cannot connect: {err}"),
+            _ => format!("connection error: {err}"),
+        };
+        Self::new(kind, message).with_source(err)
+    }
+
+    /// Whether this error means the connection it happened on is unusable.
+    pub(crate) fn breaks_connection(&self) -> bool {
+        self.kind == ErrorKind::Connection
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Error")
+            .field("kind", &self.kind)
+            .field("message", &self.message)
+            .finish()
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(err: std::io::Error) -> Self {
+        Self::new(ErrorKind::Io, err.to_string()).with_source(err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeout_names_its_phase() {
+        let e = Error::timeout(Phase::Wait, std::time::Duration::from_millis(250));
+        assert_eq!(e.kind(), ErrorKind::Timeout(Phase::Wait));
+        assert_eq!(e.to_string(), "pool wait timed out after 250ms");
+        assert!(e.is_timeout() && e.is_retryable() && !e.is_unavailable());
+    }
+
+    #[test]
+    fn config_errors_are_not_retryable() {
+        assert!(!Error::config("bad").is_retryable());
+        assert!(Error::unavailable(None).is_retryable());
+    }
+}

@@ -1,0 +1,23 @@
+#![doc = include_str!("../README.md")]
+#![warn(missing_docs, unreachable_pub, rust_2018_idioms)]
+#![deny(unsafe_op_in_unsafe_fn)]
+
+mod backoff;
+mod config;
+mod error;
+mod health;
+mod pool;
+pub mod server;
+mod stats;
+mod util;
+
+pub use backoff::Backoff;
+pub use config::{Config, HealthConfig, PoolConfig, Timeouts};
+pub use error::{Error, ErrorKind, Phase, Result};
+pub use health::{Health, State};
+pub use pool::{Connection, ExclusiveConnection, Pool};
+pub use server::{RestartPolicy, ServerAddr, ServerConfig};
+pub use stats::Stats;
+
+/// The redis-rs version redkeep is built on, so callers build commands with it.
+pub use redis;

@@ -1,0 +1,244 @@
+//! State shared by every part of a pool: how to connect, health, counters.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use redis::aio::MultiplexedConnection;
+use tokio::sync::{watch, Mutex, Notify};
+
+use crate::config::Config;
+use crate::error::{Error, ErrorKind, Phase, Result};
+use crate::health::{Health, State};
+use crate::stats::Counters;
+
+/// Why a connection is being opened; decides what a failure does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Purpose {
+    /// For a caller: refused while `Down`; a failure turns the pool `Down`.
+    Request,
+    /// For the health watch: allowed while `Down`; the watch judges failures.
+    Probe,
+}
+
+/// The part of a pool that connections and the watch both need.
+pub(crate) struct Core {
+    pub(crate) config: Config,
+    client: redis::Client,
+    conn_config: redis::AsyncConnectionConfig,
+    pub(crate) counters: Counters,
+    health: watch::Sender<Health>,
+    down: AtomicBool,
+    closed: AtomicBool,
+    generation: AtomicU64,
+    /// Single flight: at most one connection attempt at a time per pool.
+    gate: Mutex<()>,
+    /// Wakes the health watch early (a broken connection, close).
+    pub(crate) wake: Notify,
+}
+
+impl Core {
+    pub(crate) fn new(config: Config) -> Result<Self> {
+        config.validate()?;
+        let info = config.connection_info()?;
+        let client = redis::Client::open(info).map_err(|e| {
+            Error::config(format!("invalid redis URL {:?}: {e}", config.redacted_url()))
+        })?;
+        let conn_config = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(config.timeouts.connect))
+            .set_response_timeout(Some(config.timeouts.command));
+        Ok(Self {
+            config,
+            client,
+            conn_config,
+            counters: Counters::default(),
+            health: watch::Sender::new(Health::starting()),
+            down: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+            generation: AtomicU64::new(0),
+            gate: Mutex::new(()),
+            wake: Notify::new(),
+        })
+    }
+
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn is_down(&self) -> bool {
+        self.down.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn health(&self) -> Health {
+        self.health.borrow().clone()
+    }
+
+    pub(crate) fn subscribe(&self) -> watch::Receiver<Health> {
+        self.health.subscribe()
+    }
+
+    /// Fails with `Closed` or, while `Down`, with `Unavailable` — no I/O.
+    pub(crate) fn check_available(&self) -> Result<()> {
+        if self.is_closed() {
+            return Err(Error::closed());
+        }
+        if self.is_down() {
+            Counters::bump(&self.counters.fast_fails);
+            let reason = self.health.borrow().last_error.clone();
+            return Err(Error::unavailable(reason.as_deref()));
+        }
+        Ok(())
+    }
+
+    /// Marks the pool closed and wakes the watch so it ends.
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        self.wake.notify_one();
+    }
+
+    /// Opens one connection and checks it answers `PONG`, within
+    /// `timeouts.connect`, one attempt at a time per pool.
+    pub(crate) async fn connect(&self, purpose: Purpose) -> Result<MultiplexedConnection> {
+        let limit = self.config.timeouts.connect;
+        let attempt = async {
+            let _single_flight = self.gate.lock().await;
+            if self.is_closed() {
+                return Err(Error::closed());
+            }
+            if purpose == Purpose::Request && self.is_down() {
+                return Err(Error::unavailable(None));
+            }
+            self.open().await
+        };
+        let result = match tokio::time::timeout(limit, attempt).await {
+            Ok(result) => result,
+            Err(_) => Err(Error::new(
+                ErrorKind::Timeout(Phase::Connect),
+                format!(
+                    "connect to {} timed out after {} (nothing answered like a Redis server)",
+                    self.config.redacted_url(),
+                    crate::util::fmt_duration(limit)
+                ),
+            )),
+        };
+        match &result {
+            Ok(_) => Counters::bump(&self.counters.connects),
+            Err(e) if matches!(e.kind(), ErrorKind::Closed | ErrorKind::Unavailable) => {}
+            Err(e) => {
+                Counters::bump(&self.counters.connect_failures);
+                tracing::debug!(url = %self.config.redacted_url(), error = %e, "connect failed");
+                if purpose == Purpose::Request {
+                    self.mark_down(e.to_string());
+                }
+            }
+        }
+        result
+    }
+
+    async fn open(&self) -> Result<MultiplexedConnection> {
+        let mut conn = self
+            .client
+            .get_multiplexed_async_connection_with_config(&self.conn_config)
+            .await
+            .map_err(|e| self.connect_error(e))?;
+        let pong: String = redis::cmd("PING")
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| self.connect_error(e))?;
+        if pong != "PONG" {
+            return Err(Error::new(
+                ErrorKind::Connection,
+                format!(
+                    "{} answered PING with {pong:?}: not a Redis server?",
+                    self.config.redacted_url()
+                ),
+            ));
+        }
+        Ok(conn)
+    }
+
+    fn connect_error(&self, err: redis::RedisError) -> Error {
+        let mapped = Error::from_redis(err, Phase::Connect);
+        let message = format!("{} ({})", mapped.message(), self.config.redacted_url());
+        let kind = match mapped.kind() {
+            // A server error reply while connecting (NOAUTH, WRONGPASS, a
+            // bad SELECT) means this connection cannot be used.
+            ErrorKind::Response => ErrorKind::Connection,
+            other => other,
+        };
+        Error::new(kind, message)
+    }
+
+    /// Records a successful probe: `Up`, failures reset.
+    pub(crate) fn mark_up(&self, rtt: Duration) {
+        let was_down = self.down.swap(false, Ordering::AcqRel);
+        self.health.send_if_modified(|h| {
+            let changed = h.state != State::Up;
+            if changed {
+                tracing::info!(url = %self.config.redacted_url(), from = %h.state, "redis is up");
+                h.state = State::Up;
+                h.since = Instant::now();
+                h.last_error = None;
+            }
+            h.rtt = Some(rtt);
+            h.consecutive_failures = 0;
+            // Publish state changes, not every RTT sample.
+            changed || was_down
+        });
+    }
+
+    /// Records a failed probe that does not (yet) make the pool `Down`.
+    pub(crate) fn mark_degraded(&self, reason: String, failures: u32) {
+        self.health.send_if_modified(|h| {
+            let changed = h.state != State::Degraded;
+            if changed {
+                tracing::warn!(url = %self.config.redacted_url(), error = %reason, "redis is degraded");
+                h.state = State::Degraded;
+                h.since = Instant::now();
+            }
+            h.last_error = Some(reason);
+            h.consecutive_failures = failures;
+            true
+        });
+    }
+
+    /// Turns the pool `Down`: new generation, callers fail fast.
+    pub(crate) fn mark_down(&self, reason: String) {
+        let already = self.down.swap(true, Ordering::AcqRel);
+        let generation = if already {
+            self.generation()
+        } else {
+            self.generation.fetch_add(1, Ordering::AcqRel) + 1
+        };
+        self.health.send_modify(|h| {
+            if h.state != State::Down {
+                tracing::warn!(url = %self.config.redacted_url(), error = %reason, "redis is down");
+                h.state = State::Down;
+                h.since = Instant::now();
+            }
+            h.consecutive_failures = h.consecutive_failures.saturating_add(1);
+            h.last_error = Some(reason);
+            h.generation = generation;
+        });
+        if !already {
+            self.wake.notify_one();
+        }
+    }
+
+    /// Records a failed reconnect attempt while `Down`.
+    pub(crate) fn note_reconnect_failure(&self, reason: String) {
+        self.health.send_modify(|h| {
+            h.consecutive_failures = h.consecutive_failures.saturating_add(1);
+            h.last_error = Some(reason);
+        });
+    }
+
+    /// A connection broke under a caller: count it and let the watch probe now.
+    pub(crate) fn report_broken(&self) {
+        Counters::bump(&self.counters.evicted);
+        self.wake.notify_one();
+    }
+}

@@ -1,0 +1,188 @@
+//! The exclusive path: deadpool-managed connections checked out one caller at a time.
+
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
+use std::time::Duration;
+
+use deadpool::managed::{self, Metrics, RecycleError, RecycleResult};
+use redis::aio::{ConnectionLike, MultiplexedConnection};
+use redis::{Cmd, Pipeline, RedisFuture, Value};
+
+use super::core::{Core, Purpose};
+use crate::error::Error;
+use crate::stats::Counters;
+
+/// Creates connections and decides, without I/O, whether an idle one is fresh.
+pub(crate) struct Manager {
+    pub(crate) core: Arc<Core>,
+}
+
+impl managed::Manager for Manager {
+    type Type = ExclusiveConnection;
+    type Error = Error;
+
+    async fn create(&self) -> Result<ExclusiveConnection, Error> {
+        self.core.check_available()?;
+        let generation = self.core.generation();
+        let conn = self.core.connect(Purpose::Request).await?;
+        Ok(ExclusiveConnection {
+            conn,
+            generation,
+            broken: false,
+            timeout_overridden: false,
+            core: self.core.clone(),
+        })
+    }
+
+    /// No network round trip: freshness comes from the health watch's
+    /// generation and from marking a connection broken on its first I/O error.
+    async fn recycle(&self, obj: &mut ExclusiveConnection, _: &Metrics) -> RecycleResult<Error> {
+        if obj.broken || obj.generation != self.core.generation() || self.core.is_down() {
+            Counters::bump(&self.core.counters.evicted);
+            return Err(RecycleError::message("stale connection"));
+        }
+        if obj.timeout_overridden {
+            obj.conn
+                .set_response_timeout(self.core.config.timeouts.command);
+            obj.timeout_overridden = false;
+        }
+        Ok(())
+    }
+}
+
+/// A connection owned by one caller at a time.
+///
+/// It runs commands with `timeouts.command` as the reply timeout and marks
+/// itself broken on its first connection error, so it is dropped instead of
+/// going back to the pool.
+pub struct ExclusiveConnection {
+    conn: MultiplexedConnection,
+    generation: u64,
+    broken: bool,
+    timeout_overridden: bool,
+    core: Arc<Core>,
+}
+
+impl ExclusiveConnection {
+    /// Sets the reply timeout for the commands sent through this checkout,
+    /// e.g. longer than a `BLPOP` timeout. It reverts to `timeouts.command`
+    /// when the connection goes back to the pool.
+    pub fn set_command_timeout(&mut self, timeout: Duration) {
+        self.conn.set_response_timeout(timeout);
+        self.timeout_overridden = true;
+    }
+
+    fn observe<T>(&mut self, result: &redis::RedisResult<T>) {
+        if let Err(e) = result {
+            if e.is_unrecoverable_error() || e.is_connection_dropped() {
+                self.broken = true;
+                self.core.wake.notify_one();
+            }
+        }
+    }
+}
+
+impl ConnectionLike for ExclusiveConnection {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        Box::pin(async move {
+            let result = self.conn.send_packed_command(cmd).await;
+            self.observe(&result);
+            result
+        })
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        Box::pin(async move {
+            let result = self.conn.send_packed_commands(pipeline, offset, count).await;
+            self.observe(&result);
+            result
+        })
+    }
+
+    fn get_db(&self) -> i64 {
+        self.conn.get_db()
+    }
+}
+
+/// An exclusive connection checked out of a [`Pool`](crate::Pool); it goes
+/// back on drop (or is discarded if it broke).
+///
+/// Use it as a redis-rs connection: `cmd.query_async(&mut *conn)` or
+/// `cmd.query_async(&mut conn)`.
+pub struct Connection {
+    object: Option<managed::Object<Manager>>,
+}
+
+impl Connection {
+    pub(crate) fn new(object: managed::Object<Manager>) -> Self {
+        Self {
+            object: Some(object),
+        }
+    }
+
+    fn inner(&self) -> &ExclusiveConnection {
+        self.object.as_ref().expect("present until drop")
+    }
+
+    fn inner_mut(&mut self) -> &mut ExclusiveConnection {
+        self.object.as_mut().expect("present until drop")
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        if let Some(object) = self.object.take() {
+            if object.broken {
+                Counters::bump(&object.core.counters.evicted);
+                tracing::debug!("evicting a broken exclusive connection");
+                drop(managed::Object::take(object));
+            }
+        }
+    }
+}
+
+impl Deref for Connection {
+    type Target = ExclusiveConnection;
+    fn deref(&self) -> &ExclusiveConnection {
+        self.inner()
+    }
+}
+
+impl DerefMut for Connection {
+    fn deref_mut(&mut self) -> &mut ExclusiveConnection {
+        self.inner_mut()
+    }
+}
+
+impl ConnectionLike for Connection {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        self.inner_mut().req_packed_command(cmd)
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        self.inner_mut().req_packed_commands(pipeline, offset, count)
+    }
+
+    fn get_db(&self) -> i64 {
+        self.inner().get_db()
+    }
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("generation", &self.inner().generation)
+            .field("broken", &self.inner().broken)
+            .finish()
+    }
+}

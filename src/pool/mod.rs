@@ -1,0 +1,286 @@
+//! The pool: shared multiplexed connections for `query`, exclusive ones for
+//! `get`, one health watch over both.
+
+mod core;
+mod exclusive;
+mod readonly;
+mod shared;
+mod watcher;
+
+use std::sync::Arc;
+
+use redis::aio::ConnectionLike;
+use redis::{Cmd, FromRedisValue, Pipeline};
+
+use tokio::sync::watch;
+
+use self::core::Core;
+use self::exclusive::Manager;
+use self::shared::SharedConnections;
+use crate::config::Config;
+use crate::error::{Error, ErrorKind, Phase, Result};
+use crate::health::Health;
+use crate::stats::{Counters, Stats};
+
+pub use self::exclusive::{Connection, ExclusiveConnection};
+
+/// A resilient Redis pool: timeouts on every phase, one reconnect in flight,
+/// a health watch that fails fast while Redis is down.
+///
+/// Cloning is cheap and shares the pool. The health watch ends when the last
+/// clone is dropped or [`Pool::close`] is called.
+///
+/// # Behavior
+///
+/// - **Two paths.** [`Pool::query`] sends a command over one of a few shared
+///   multiplexed connections (auto-pipelined: the fast path). [`Pool::get`]
+///   checks out an exclusive connection for blocking commands,
+///   `WATCH`/`MULTI`/`EXEC` or per-connection state.
+/// - **Checkouts cost no round trip.** There is no `PING` per checkout. A
+///   connection is dropped instead of reused when it broke (its first I/O
+///   error), or when it was opened before the last outage (generation).
+/// - **Health watch.** A background task sends `PING` every
+///   `health.interval` with `health.timeout`. After
+///   `health.failures_before_down` failed probes in a row — or at once when a
+///   connect fails — the pool is `Down`: idle connections are dropped, and
+///   `get`/`query` return [`ErrorKind::Unavailable`] immediately, without
+///   touching the network. A silent peer (half-open TCP) is caught by the
+///   probe timeout.
+/// - **Reconnect.** While `Down`, only the watch reconnects, one attempt at a
+///   time on the [`Backoff`](crate::Backoff) schedule, whatever the request
+///   rate. The first success turns the pool `Up`; everything opened before
+///   the outage is discarded, so only new connections are handed out.
+/// - **No duplicated writes.** A command is sent again only if it is
+///   read-only (`GET`, `MGET`, `HGETALL`, ...) and failed because its
+///   connection dropped — once, on a fresh connection. Anything else fails
+///   with its error; whether to repeat a write is the caller's decision.
+/// - **Timeouts.** `timeouts.connect` bounds each connect (handshake and
+///   first `PING` included), `timeouts.wait` a checkout when all exclusive
+///   connections are taken, `timeouts.command` each reply. The error's kind
+///   names the phase: [`ErrorKind::Timeout`]`(`[`Phase`](crate::Phase)`)`.
+#[derive(Clone)]
+pub struct Pool {
+    shared: Arc<Shared>,
+}
+
+pub(crate) struct Shared {
+    core: Arc<Core>,
+    shared: SharedConnections,
+    exclusive: deadpool::managed::Pool<Manager>,
+    watcher: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        self.core.close();
+    }
+}
+
+impl Pool {
+    /// Builds a pool and makes sure Redis answers: it fails with a clear
+    /// error if no working connection (connect, handshake, `PONG`) can be
+    /// made within `timeouts.connect`.
+    pub async fn connect(config: Config) -> Result<Pool> {
+        let pool = Pool::new(config)?;
+        if let Err(e) = pool.shared.shared.fill(&pool.shared.core).await {
+            pool.close().await;
+            return Err(e);
+        }
+        pool.shared.core.mark_up(std::time::Duration::ZERO);
+        Ok(pool)
+    }
+
+    /// Builds a pool without touching the network; it never fails on
+    /// reachability. The health watch starts probing at once; until it
+    /// succeeds the state is `Degraded`, and requests try to connect.
+    ///
+    /// Must be called within a tokio runtime (it spawns the health watch).
+    pub fn new(config: Config) -> Result<Pool> {
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
+            Error::config("redkeep::Pool must be created within a tokio runtime")
+        })?;
+        let core = Arc::new(Core::new(config)?);
+        let pool_config = &core.config;
+        let mut timeouts = deadpool::managed::Timeouts::new();
+        timeouts.wait = Some(pool_config.timeouts.wait);
+        let exclusive = deadpool::managed::Pool::builder(Manager { core: core.clone() })
+            .max_size(pool_config.pool.max_size)
+            .timeouts(timeouts)
+            .runtime(deadpool::Runtime::Tokio1)
+            .build()
+            .map_err(|e| Error::config(format!("cannot build the pool: {e}")))?;
+        let shared = Arc::new(Shared {
+            shared: SharedConnections::new(pool_config.pool.multiplexed),
+            core: core.clone(),
+            exclusive,
+            watcher: std::sync::Mutex::new(None),
+        });
+        let task = runtime.spawn(watcher::run(core, Arc::downgrade(&shared)));
+        *shared.watcher.lock().expect("not poisoned") = Some(task);
+        Ok(Pool { shared })
+    }
+
+    /// Checks out an exclusive connection; it returns to the pool on drop.
+    ///
+    /// Fails at once with `Unavailable` while the pool is `Down`, with
+    /// `Timeout(Wait)` after `timeouts.wait` if all connections stay taken,
+    /// and with `Timeout(Connect)` if a new connection cannot be opened.
+    pub async fn get(&self) -> Result<Connection> {
+        let core = &self.shared.core;
+        core.check_available()?;
+        match self.shared.exclusive.get().await {
+            Ok(object) => {
+                Counters::bump(&core.counters.checkouts);
+                Ok(Connection::new(object))
+            }
+            Err(e) => Err(self.checkout_error(e)),
+        }
+    }
+
+    fn checkout_error(&self, e: deadpool::managed::PoolError<Error>) -> Error {
+        use deadpool::managed::{PoolError, TimeoutType};
+        let core = &self.shared.core;
+        match e {
+            PoolError::Backend(e) => e,
+            PoolError::Timeout(TimeoutType::Wait) => {
+                Counters::bump(&core.counters.checkout_timeouts);
+                Error::timeout(Phase::Wait, core.config.timeouts.wait)
+            }
+            PoolError::Timeout(TimeoutType::Create) => {
+                Error::timeout(Phase::Connect, core.config.timeouts.connect)
+            }
+            PoolError::Timeout(TimeoutType::Recycle) => {
+                Error::timeout(Phase::Wait, core.config.timeouts.wait)
+            }
+            PoolError::Closed => Error::closed(),
+            other => Error::new(ErrorKind::Connection, other.to_string()),
+        }
+    }
+
+    /// Runs one command on a shared multiplexed connection and converts the
+    /// reply. See the type's `Behavior` section for retries.
+    pub async fn query<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T> {
+        let value = match self.send(cmd).await {
+            Err(e) if e.breaks_connection() && readonly::is_read_only(cmd) => {
+                tracing::debug!("resending a read-only command after a dropped connection");
+                self.send(cmd).await?
+            }
+            other => other?,
+        };
+        convert(value)
+    }
+
+    /// Runs a pipeline (or a `MULTI`/`EXEC` block built with
+    /// `Pipeline::atomic`) on a shared connection. Never sent twice.
+    pub async fn query_pipeline<T: FromRedisValue>(&self, pipe: &Pipeline) -> Result<T> {
+        let core = &self.shared.core;
+        core.check_available()?;
+        let (index, live) = self.shared.shared.pick(core).await?;
+        let mut conn = live.conn.clone();
+        match pipe.query_async::<T>(&mut conn).await {
+            Ok(value) => Ok(value),
+            // Conversion of the replies, not the wire: the connection is fine.
+            Err(e) if e.kind() == redis::ErrorKind::Parse => Err(Error::new(
+                ErrorKind::Response,
+                format!("unexpected reply type: {e}"),
+            )),
+            Err(e) => Err(self.failed(index, &live, e)),
+        }
+    }
+
+    async fn send(&self, cmd: &Cmd) -> Result<redis::Value> {
+        let core = &self.shared.core;
+        core.check_available()?;
+        let (index, live) = self.shared.shared.pick(core).await?;
+        let mut conn = live.conn.clone();
+        let result = conn.req_packed_command(cmd).await;
+        self.settle(index, &live, result)
+    }
+
+    /// Maps a reply; evicts the shared connection if it broke.
+    fn settle(
+        &self,
+        index: usize,
+        live: &Arc<shared::Live>,
+        result: redis::RedisResult<redis::Value>,
+    ) -> Result<redis::Value> {
+        match result {
+            Ok(value) => value
+                .extract_error()
+                .map_err(|e| Error::from_redis(e, Phase::Command)),
+            Err(e) => Err(self.failed(index, live, e)),
+        }
+    }
+
+    /// Maps a failed send; evicts the shared connection if it broke.
+    fn failed(&self, index: usize, live: &Arc<shared::Live>, e: redis::RedisError) -> Error {
+        let core = &self.shared.core;
+        if e.is_timeout() {
+            return Error::timeout(Phase::Command, core.config.timeouts.command);
+        }
+        let err = Error::from_redis(e, Phase::Command);
+        if err.breaks_connection() && self.shared.shared.evict(index, live) {
+            tracing::debug!(error = %err, "evicting a broken shared connection");
+            core.report_broken();
+        }
+        err
+    }
+
+    /// The current health, read without sending a command.
+    pub fn health(&self) -> Health {
+        self.shared.core.health()
+    }
+
+    /// A receiver that sees every health change.
+    pub fn watch(&self) -> watch::Receiver<Health> {
+        self.shared.core.subscribe()
+    }
+
+    /// Counters and the exclusive set's current size.
+    pub fn stats(&self) -> Stats {
+        let status = self.shared.exclusive.status();
+        self.shared
+            .core
+            .counters
+            .snapshot(status.size, status.available, status.waiting)
+    }
+
+    /// The configuration the pool was built with.
+    pub fn config(&self) -> &Config {
+        &self.shared.core.config
+    }
+
+    /// Stops the health watch and drops every connection. Later calls fail
+    /// with `Closed`. Idempotent; clones share the closed state.
+    pub async fn close(&self) {
+        let core = &self.shared.core;
+        core.close();
+        self.shared.exclusive.close();
+        self.shared.shared.clear();
+        let task = self.shared.watcher.lock().expect("not poisoned").take();
+        if let Some(task) = task {
+            let _ = task.await;
+        }
+    }
+
+    /// Whether [`Pool::close`] was called.
+    pub fn is_closed(&self) -> bool {
+        self.shared.core.is_closed()
+    }
+}
+
+fn convert<T: FromRedisValue>(value: redis::Value) -> Result<T> {
+    redis::from_redis_value(value).map_err(|e| {
+        Error::new(ErrorKind::Response, format!("unexpected reply type: {e}"))
+    })
+}
+
+impl std::fmt::Debug for Pool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pool")
+            .field("url", &self.shared.core.config.redacted_url())
+            .field("state", &self.health().state)
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}

@@ -1,0 +1,221 @@
+//! The health watch: one task per pool that probes, evicts and reconnects.
+
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+use redis::aio::MultiplexedConnection;
+
+use super::core::{Core, Purpose};
+use super::Shared;
+use crate::error::{Error, ErrorKind, Phase};
+use crate::stats::Counters;
+
+/// Runs until the pool is closed or dropped. Holds only a `Weak` to the
+/// pool, so dropping the last [`Pool`](crate::Pool) ends it.
+pub(crate) async fn run(core: Arc<Core>, pool: Weak<Shared>) {
+    let mut watch = Watch {
+        core,
+        pool,
+        probe: None,
+        failures: 0,
+    };
+    watch.run().await;
+    tracing::debug!("health watch ended");
+}
+
+struct Watch {
+    core: Arc<Core>,
+    pool: Weak<Shared>,
+    probe: Option<MultiplexedConnection>,
+    failures: u32,
+}
+
+impl Watch {
+    async fn run(&mut self) {
+        while !self.core.is_closed() {
+            if self.core.is_down() {
+                if !self.recover().await {
+                    return;
+                }
+                continue;
+            }
+            if self.probe_once().await {
+                self.top_up_min_idle().await;
+                self.sleep_or_wake(self.core.config.health.interval).await;
+            }
+            // After a failed probe, probe again at once: Down is detected
+            // within `interval + timeout × failures_before_down`.
+        }
+    }
+
+    /// One probe while not `Down`; true if it got its `PONG`.
+    async fn probe_once(&mut self) -> bool {
+        let mut conn = match self.probe.clone() {
+            Some(conn) => conn,
+            None => match self.core.connect(Purpose::Probe).await {
+                Ok(conn) => {
+                    self.probe = Some(conn.clone());
+                    conn
+                }
+                Err(e) if e.kind() == ErrorKind::Closed => return false,
+                Err(e) => {
+                    // Nothing answers: Down at once (no waiting on timeouts).
+                    Counters::bump(&self.core.counters.probe_failures);
+                    self.failures += 1;
+                    self.core.mark_down(e.to_string());
+                    return false;
+                }
+            },
+        };
+        let started = Instant::now();
+        Counters::bump(&self.core.counters.probes);
+        let timeout = self.core.config.health.timeout;
+        match tokio::time::timeout(timeout, ping(&mut conn)).await {
+            Ok(Ok(())) => {
+                self.failures = 0;
+                self.core.mark_up(started.elapsed());
+                true
+            }
+            Ok(Err(e)) => {
+                self.probe = None;
+                self.fail(e.to_string())
+            }
+            Err(_) => self.fail(Error::timeout(Phase::Command, timeout).to_string()),
+        }
+    }
+
+    fn fail(&mut self, reason: String) -> bool {
+        Counters::bump(&self.core.counters.probe_failures);
+        self.failures += 1;
+        let reason = format!("health probe failed: {reason}");
+        if self.failures >= self.core.config.health.failures_before_down {
+            self.core.mark_down(reason);
+        } else {
+            self.core.mark_degraded(reason, self.failures);
+        }
+        false
+    }
+
+    /// While `Down`: evict, then reconnect on the backoff schedule, one
+    /// attempt at a time. Returns false when the watch should end.
+    async fn recover(&mut self) -> bool {
+        self.probe = None;
+        self.evict_all();
+        let backoff = &self.core.config.backoff;
+        let mut schedule = backoff.schedule();
+        let down_since = Instant::now();
+        loop {
+            let delay = schedule.next().unwrap_or(backoff.max);
+            if let Some(limit) = backoff.max_elapsed {
+                if down_since.elapsed() + delay > limit {
+                    tracing::error!(
+                        url = %self.core.config.redacted_url(),
+                        "giving up reconnecting after {}",
+                        crate::util::fmt_duration(limit)
+                    );
+                    self.core.note_reconnect_failure(format!(
+                        "gave up reconnecting after {}",
+                        crate::util::fmt_duration(limit)
+                    ));
+                    self.wait_for_close().await;
+                    return false;
+                }
+            }
+            if !self.sleep_until_closed(delay).await {
+                return false;
+            }
+            Counters::bump(&self.core.counters.reconnects);
+            tracing::debug!(url = %self.core.config.redacted_url(), "reconnect attempt");
+            let started = Instant::now();
+            match self.core.connect(Purpose::Probe).await {
+                Ok(conn) => {
+                    self.probe = Some(conn);
+                    self.failures = 0;
+                    // Anything opened before this point belongs to the old
+                    // generation and is evicted, never handed out.
+                    self.evict_all();
+                    self.core.mark_up(started.elapsed());
+                    return true;
+                }
+                Err(e) if e.kind() == ErrorKind::Closed => return false,
+                Err(e) => self.core.note_reconnect_failure(e.to_string()),
+            }
+        }
+    }
+
+    /// Drops idle exclusive connections and the shared ones.
+    fn evict_all(&self) {
+        let Some(pool) = self.pool.upgrade() else {
+            return;
+        };
+        let mut dropped = pool.shared.clear();
+        let before = pool.exclusive.status().available;
+        pool.exclusive.retain(|_, _| false);
+        dropped += before;
+        if dropped > 0 {
+            tracing::info!(count = dropped, "evicted idle connections");
+            for _ in 0..dropped {
+                Counters::bump(&self.core.counters.evicted);
+            }
+        }
+    }
+
+    /// Keeps `pool.min_idle` exclusive connections open while `Up`.
+    async fn top_up_min_idle(&self) {
+        let min_idle = self.core.config.pool.min_idle;
+        let Some(pool) = self.pool.upgrade() else {
+            return;
+        };
+        let status = pool.exclusive.status();
+        if min_idle == 0 || status.size >= min_idle {
+            return;
+        }
+        let mut held = Vec::new();
+        for _ in status.size..min_idle {
+            match pool.exclusive.get().await {
+                Ok(conn) => held.push(conn),
+                Err(_) => break,
+            }
+        }
+    }
+
+    /// Sleeps `delay`, or less if a caller reports a broken connection.
+    async fn sleep_or_wake(&self, delay: Duration) {
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = self.core.wake.notified() => {}
+        }
+    }
+
+    /// Sleeps the full `delay` (wakes do not shorten a backoff step);
+    /// false if the pool closed meanwhile.
+    async fn sleep_until_closed(&self, delay: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + delay;
+        loop {
+            if self.core.is_closed() || self.pool.strong_count() == 0 {
+                return false;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep_until(deadline) => return !self.core.is_closed(),
+                _ = self.core.wake.notified() => {}
+            }
+        }
+    }
+
+    async fn wait_for_close(&self) {
+        while !self.core.is_closed() && self.pool.strong_count() > 0 {
+            self.sleep_or_wake(Duration::from_secs(1)).await;
+        }
+    }
+}
+
+async fn ping(conn: &mut MultiplexedConnection) -> Result<(), redis::RedisError> {
+    let pong: String = redis::cmd("PING").query_async(conn).await?;
+    if pong == "PONG" {
+        Ok(())
+    } else {
+        Err(redis::RedisError::from(std::io::Error::other(format!(
+            "unexpected PING reply {pong:?}"
+        ))))
+    }
+}

@@ -1,0 +1,5 @@
+//! Connect-or-spawn: a local `redis-server` that never outlives its owner.
+
+mod config;
+
+pub use config::{RestartPolicy, ServerAddr, ServerConfig};
