@@ -1,5 +1,6 @@
-//! Connects to `REDIS_URL` (default `redis://127.0.0.1:6379`), runs a few
-//! commands and prints health changes as they happen.
+//! Connects to `REDIS_URL`, runs a few commands and prints health changes as
+//! they happen. Without `REDIS_URL` it uses `redis://127.0.0.1:6379`, and if
+//! nothing answers there it starts a local `redis-server` (stopped at exit).
 //!
 //! ```text
 //! cargo run --example quickstart
@@ -19,10 +20,19 @@ async fn main() {
 }
 
 async fn run() -> redkeep::Result<()> {
-    let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
-    let config = redkeep::Config::from_url(&url);
+    let config = match std::env::var("REDIS_URL") {
+        Ok(url) => redkeep::Config::from_url(url),
+        Err(_) => redkeep::Config::from_url("redis://127.0.0.1:6379").spawn_if_absent()?,
+    };
     println!("connecting to {}", config.redacted_url());
     let pool = redkeep::Pool::connect(config).await?;
+    match pool.server().map(|s| s.origin()) {
+        Some(redkeep::server::Origin::Spawned { pid }) => {
+            println!("nothing answered: started a local redis-server (pid {pid})")
+        }
+        Some(redkeep::server::Origin::Attached) => println!("a Redis was already running: attached"),
+        None => {}
+    }
 
     let mut health = pool.watch();
     tokio::spawn(async move {

@@ -85,6 +85,35 @@ impl Config {
         self.backoff.validate()
     }
 
+    /// Sets [`Config::spawn`] to a local server at this URL's address (TCP
+    /// host and port, or unix socket path) with this URL's password, so that
+    /// [`Pool::connect`](crate::Pool::connect) starts one if nothing answers
+    /// there. Other [`ServerConfig`](crate::ServerConfig) fields keep their
+    /// defaults; fails with `Config` if the URL does not parse or uses TLS.
+    pub fn spawn_if_absent(mut self) -> Result<Self> {
+        let info = self.connection_info()?;
+        let addr = match info.addr() {
+            redis::ConnectionAddr::Tcp(host, port) => crate::server::ServerAddr::Tcp {
+                host: host.clone(),
+                port: *port,
+            },
+            redis::ConnectionAddr::Unix(path) => {
+                crate::server::ServerAddr::Unix(Some(path.clone()))
+            }
+            _ => {
+                return Err(Error::config(
+                    "spawn-if-absent needs a redis:// or redis+unix:// URL (a local server has no TLS)",
+                ))
+            }
+        };
+        self.spawn = Some(crate::server::ServerConfig {
+            addr,
+            password: info.redis_settings().password().map(str::to_owned),
+            ..Default::default()
+        });
+        Ok(self)
+    }
+
     /// The URL with its password replaced by `***`.
     pub fn redacted_url(&self) -> String {
         crate::util::redact_url(&self.url)

@@ -131,7 +131,11 @@ impl Error {
     /// Maps a redis-rs error met while talking on an established connection.
     pub(crate) fn from_redis(err: redis::RedisError, phase: Phase) -> Self {
         use redis::ErrorKind as K;
+        // `NOAUTH` (no password given) and `WRONGPASS` are server replies,
+        // but what they mean is a refused login.
+        let refused_login = matches!(err.code(), Some("NOAUTH" | "WRONGPASS"));
         let kind = match err.kind() {
+            _ if refused_login => ErrorKind::Connection,
             K::Server(_) | K::Extension => ErrorKind::Response,
             K::InvalidClientConfig => ErrorKind::Config,
             K::UnexpectedReturnType => ErrorKind::Response,
@@ -144,6 +148,9 @@ impl Error {
             (ErrorKind::Timeout(p), _) => format!("{p} timed out: {err}"),
             (_, K::AuthenticationFailed) => {
                 format!("authentication failed (wrong user or password?): {err}")
+            }
+            _ if refused_login => {
+                format!("authentication failed (password required or wrong?): {err}")
             }
             (_, K::Parse) => format!(
                 "the peer does not speak the Redis protocol (is this a Redis server?): {err}"

@@ -16,7 +16,11 @@ pub use config::{Config, HealthConfig, PoolConfig, Timeouts};
 pub use error::{Error, ErrorKind, Phase, Result};
 pub use health::{Health, State};
 pub use pool::{Connection, ExclusiveConnection, Pool};
-pub use server::{RestartPolicy, ServerAddr, ServerConfig};
+pub use server::testing;
+pub use server::{
+    ensure_server, ensure_server_blocking, LocalServer, Origin, RestartPolicy, ServerAddr,
+    ServerConfig, ServerStatus,
+};
 pub use stats::Stats;
 
 /// The redis-rs version redkeep is built on, so callers build commands with it.

@@ -11,30 +11,59 @@ pub(crate) fn fmt_duration(d: Duration) -> String {
     }
 }
 
-/// Replaces the password of a `scheme://user:password@host` URL with `***`.
+/// Replaces the password of a `scheme://user:password@host` URL, and the
+/// value of a `pass=`/`password=` query parameter (`redis+unix://` URLs carry
+/// it there), with `***`.
+///
+/// Errs on the side of hiding: a malformed URL whose password holds an
+/// unescaped `/`, `?` or `#` is still cut at its last `@`, and a URL with no
+/// `://` is redacted the same way.
 pub(crate) fn redact_url(url: &str) -> String {
-    let Some(scheme_end) = url.find("://") else {
-        return url.to_owned();
+    let (prefix, rest) = match url.find("://") {
+        Some(i) => url.split_at(i + 3),
+        None => ("", url),
     };
-    let rest = &url[scheme_end + 3..];
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let authority = &rest[..authority_end];
-    let Some(at) = authority.rfind('@') else {
-        return url.to_owned();
+    // The userinfo ends at the last `@` before the query, or at the last `@`
+    // at all if the password itself holds an unescaped `?` or `#`.
+    let query_start = rest.find(['?', '#']).unwrap_or(rest.len());
+    let at = rest[..query_start].rfind('@').or_else(|| rest.rfind('@'));
+    let mut out = String::with_capacity(url.len());
+    out.push_str(prefix);
+    let after = match at {
+        Some(at) => {
+            let userinfo = &rest[..at];
+            match userinfo.find(':') {
+                Some(colon) => {
+                    out.push_str(&userinfo[..colon]);
+                    out.push_str(":***");
+                }
+                None if userinfo.is_empty() => {}
+                // `redis://secret@host` puts the password where the user goes.
+                None => out.push_str("***"),
+            }
+            &rest[at..]
+        }
+        None => rest,
     };
-    let userinfo = &authority[..at];
-    let redacted = match userinfo.find(':') {
-        Some(colon) => format!("{}:***", &userinfo[..colon]),
-        None if userinfo.is_empty() => String::new(),
-        // `redis://secret@host` puts the password where the user goes.
-        None => "***".to_owned(),
-    };
-    format!(
-        "{}{}@{}",
-        &url[..scheme_end + 3],
-        redacted,
-        &rest[at + 1..]
-    )
+    match after.find('?') {
+        Some(q) => {
+            out.push_str(&after[..=q]);
+            let pairs: Vec<String> = after[q + 1..]
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((key, _)) if is_secret_param(key) => format!("{key}=***"),
+                    _ => pair.to_owned(),
+                })
+                .collect();
+            out.push_str(&pairs.join("&"));
+        }
+        None => out.push_str(after),
+    }
+    out
+}
+
+fn is_secret_param(key: &str) -> bool {
+    key.eq_ignore_ascii_case("pass") || key.eq_ignore_ascii_case("password")
 }
 
 #[cfg(test)]
@@ -47,6 +76,12 @@ mod tests {
         assert_eq!(redact_url("redis://:pw@h"), "redis://:***@h");
         assert_eq!(redact_url("redis://pw@h"), "redis://***@h");
         assert_eq!(redact_url("redis://h:6379"), "redis://h:6379");
-        assert_eq!(redact_url("redis+unix:///tmp/s?pass=x"), "redis+unix:///tmp/s?pass=x");
+        assert_eq!(
+            redact_url("redis+unix:///tmp/s?db=1&pass=x&user=u"),
+            "redis+unix:///tmp/s?db=1&pass=***&user=u"
+        );
+        assert_eq!(redact_url("redis://u:p/w@h"), "redis://u:***@h");
+        assert_eq!(redact_url("redis://u:p?w@h/0"), "redis://u:***@h/0");
+        assert_eq!(redact_url("u:pw@h"), "u:***@h");
     }
 }

@@ -172,10 +172,30 @@ impl Core {
         Error::new(kind, message)
     }
 
-    /// Records a successful probe: `Up`, failures reset.
+    /// Records a working connection: `Up`, failures reset, and a `Down`
+    /// pool usable again (the watch's reconnect, `Pool::connect`).
     pub(crate) fn mark_up(&self, rtt: Duration) {
-        let was_down = self.down.swap(false, Ordering::AcqRel);
+        self.publish_up(rtt, true);
+    }
+
+    /// Records a successful routine probe. It does not lift a `Down` that a
+    /// caller declared while the probe was in flight: only the watch's
+    /// reconnect, on a fresh connection, does that.
+    pub(crate) fn mark_probe_ok(&self, rtt: Duration) {
+        self.publish_up(rtt, false);
+    }
+
+    // `down` and `generation` change only inside the health sender's lock,
+    // so the published state and the flags callers read never disagree
+    // (a probe finishing late cannot paint a `Down` pool `Degraded` or `Up`).
+    fn publish_up(&self, rtt: Duration, lift_down: bool) {
         self.health.send_if_modified(|h| {
+            if self.down.load(Ordering::Acquire) {
+                if !lift_down {
+                    return false;
+                }
+                self.down.store(false, Ordering::Release);
+            }
             let changed = h.state != State::Up;
             if changed {
                 tracing::info!(url = %self.config.redacted_url(), from = %h.state, "redis is up");
@@ -186,13 +206,17 @@ impl Core {
             h.rtt = Some(rtt);
             h.consecutive_failures = 0;
             // Publish state changes, not every RTT sample.
-            changed || was_down
+            changed
         });
     }
 
     /// Records a failed probe that does not (yet) make the pool `Down`.
+    /// A pool already `Down` stays `Down`.
     pub(crate) fn mark_degraded(&self, reason: String, failures: u32) {
         self.health.send_if_modified(|h| {
+            if self.down.load(Ordering::Acquire) {
+                return false;
+            }
             let changed = h.state != State::Degraded;
             if changed {
                 tracing::warn!(url = %self.config.redacted_url(), error = %reason, "redis is degraded");
@@ -207,13 +231,15 @@ impl Core {
 
     /// Turns the pool `Down`: new generation, callers fail fast.
     pub(crate) fn mark_down(&self, reason: String) {
-        let already = self.down.swap(true, Ordering::AcqRel);
-        let generation = if already {
-            self.generation()
-        } else {
-            self.generation.fetch_add(1, Ordering::AcqRel) + 1
-        };
+        let mut first = false;
         self.health.send_modify(|h| {
+            let already = self.down.swap(true, Ordering::AcqRel);
+            first = !already;
+            let generation = if already {
+                self.generation()
+            } else {
+                self.generation.fetch_add(1, Ordering::AcqRel) + 1
+            };
             if h.state != State::Down {
                 tracing::warn!(url = %self.config.redacted_url(), error = %reason, "redis is down");
                 h.state = State::Down;
@@ -223,7 +249,7 @@ impl Core {
             h.last_error = Some(reason);
             h.generation = generation;
         });
-        if !already {
+        if first {
             self.wake.notify_one();
         }
     }

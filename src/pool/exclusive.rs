@@ -53,8 +53,8 @@ impl managed::Manager for Manager {
 /// A connection owned by one caller at a time.
 ///
 /// It runs commands with `timeouts.command` as the reply timeout and marks
-/// itself broken on its first connection error, so it is dropped instead of
-/// going back to the pool.
+/// itself broken on its first connection error or reply timeout, so it is
+/// dropped instead of going back to the pool.
 pub struct ExclusiveConnection {
     conn: MultiplexedConnection,
     generation: u64,
@@ -77,6 +77,12 @@ impl ExclusiveConnection {
             if e.is_unrecoverable_error() || e.is_connection_dropped() {
                 self.broken = true;
                 self.core.wake.notify_one();
+            } else if e.is_timeout() {
+                // The reply may still come, or the server may still be
+                // blocked on the command (a `BLPOP`, a `WAIT`) for this
+                // connection: whoever got it next would wait behind it.
+                // Redis itself is not suspect, so the watch is not woken.
+                self.broken = true;
             }
         }
     }

@@ -20,6 +20,7 @@ use self::shared::SharedConnections;
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Phase, Result};
 use crate::health::Health;
+use crate::server::LocalServer;
 use crate::stats::{Counters, Stats};
 
 pub use self::exclusive::{Connection, ExclusiveConnection};
@@ -38,7 +39,9 @@ pub use self::exclusive::{Connection, ExclusiveConnection};
 ///   `WATCH`/`MULTI`/`EXEC` or per-connection state.
 /// - **Checkouts cost no round trip.** There is no `PING` per checkout. A
 ///   connection is dropped instead of reused when it broke (its first I/O
-///   error), or when it was opened before the last outage (generation).
+///   error), when a reply timed out on an exclusive connection (the server
+///   may still be busy with it), or when it was opened before the last
+///   outage (generation).
 /// - **Health watch.** A background task sends `PING` every
 ///   `health.interval` with `health.timeout`. After
 ///   `health.failures_before_down` failed probes in a row — or at once when a
@@ -68,6 +71,8 @@ pub(crate) struct Shared {
     shared: SharedConnections,
     exclusive: deadpool::managed::Pool<Manager>,
     watcher: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// The local server this pool attached to or spawned (`Config::spawn`).
+    server: Option<Arc<LocalServer>>,
 }
 
 impl Drop for Shared {
@@ -80,8 +85,25 @@ impl Pool {
     /// Builds a pool and makes sure Redis answers: it fails with a clear
     /// error if no working connection (connect, handshake, `PONG`) can be
     /// made within `timeouts.connect`.
-    pub async fn connect(config: Config) -> Result<Pool> {
-        let pool = Pool::new(config)?;
+    ///
+    /// With [`Config::spawn`] set, it first calls
+    /// [`ensure_server`](crate::server::ensure_server): a Redis already
+    /// answering at that address is used as is; otherwise a local
+    /// `redis-server` is started, owned by the pool (stopped by
+    /// [`Pool::close`] or when the last clone is dropped) and restarted by
+    /// its supervisor if it crashes. The pool then connects to the server's
+    /// address, keeping the database number of `url`.
+    pub async fn connect(mut config: Config) -> Result<Pool> {
+        let server = match config.spawn.clone() {
+            Some(spawn) => {
+                config.validate()?;
+                let server = crate::server::ensure_server(spawn).await?;
+                config.url = server_url(&config, &server)?;
+                Some(Arc::new(server))
+            }
+            None => None,
+        };
+        let pool = Pool::build(config, server)?;
         if let Err(e) = pool.shared.shared.fill(&pool.shared.core).await {
             pool.close().await;
             return Err(e);
@@ -95,7 +117,18 @@ impl Pool {
     /// succeeds the state is `Degraded`, and requests try to connect.
     ///
     /// Must be called within a tokio runtime (it spawns the health watch).
+    /// Starting a local server is asynchronous, so a config with
+    /// [`Config::spawn`] set is refused here: use [`Pool::connect`].
     pub fn new(config: Config) -> Result<Pool> {
+        if config.spawn.is_some() {
+            return Err(Error::config(
+                "Config::spawn needs Pool::connect (starting a server is asynchronous)",
+            ));
+        }
+        Pool::build(config, None)
+    }
+
+    fn build(config: Config, server: Option<Arc<LocalServer>>) -> Result<Pool> {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
             Error::config("redkeep::Pool must be created within a tokio runtime")
         })?;
@@ -114,10 +147,16 @@ impl Pool {
             core: core.clone(),
             exclusive,
             watcher: std::sync::Mutex::new(None),
+            server,
         });
         let task = runtime.spawn(watcher::run(core, Arc::downgrade(&shared)));
         *shared.watcher.lock().expect("not poisoned") = Some(task);
         Ok(Pool { shared })
+    }
+
+    /// The local server from [`Config::spawn`], attached or spawned.
+    pub fn server(&self) -> Option<&LocalServer> {
+        self.shared.server.as_deref()
     }
 
     /// Checks out an exclusive connection; it returns to the pool on drop.
@@ -250,8 +289,9 @@ impl Pool {
         &self.shared.core.config
     }
 
-    /// Stops the health watch and drops every connection. Later calls fail
-    /// with `Closed`. Idempotent; clones share the closed state.
+    /// Stops the health watch, drops every connection and stops a server
+    /// the pool spawned. Later calls fail with `Closed`. Idempotent; clones
+    /// share the closed state.
     pub async fn close(&self) {
         let core = &self.shared.core;
         core.close();
@@ -259,7 +299,14 @@ impl Pool {
         self.shared.shared.clear();
         let task = self.shared.watcher.lock().expect("not poisoned").take();
         if let Some(task) = task {
+            // The watch may be mid-connect; it holds nothing worth finishing.
+            task.abort();
             let _ = task.await;
+        }
+        if let Some(server) = &self.shared.server {
+            if let Err(e) = server.stop().await {
+                tracing::warn!(error = %e, "stopping the local redis-server failed");
+            }
         }
     }
 
@@ -267,6 +314,18 @@ impl Pool {
     pub fn is_closed(&self) -> bool {
         self.shared.core.is_closed()
     }
+}
+
+/// The server's URL (password included) with the database of `config.url`.
+fn server_url(config: &Config, server: &LocalServer) -> Result<String> {
+    let db = config.connection_info()?.redis_settings().db();
+    let url = server.url();
+    Ok(match (db, server.port()) {
+        (0, _) => url,
+        (db, Some(_)) => format!("{url}/{db}"),
+        (db, None) if url.contains('?') => format!("{url}&db={db}"),
+        (db, None) => format!("{url}?db={db}"),
+    })
 }
 
 fn convert<T: FromRedisValue>(value: redis::Value) -> Result<T> {

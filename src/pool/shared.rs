@@ -51,9 +51,19 @@ impl SharedConnections {
     }
 
     /// Connects every slot that is not connected (used by `Pool::connect`).
+    ///
+    /// Unlike a request, it connects even if the health watch has just
+    /// turned the pool `Down` (the two race at start): `Pool::connect` must
+    /// report why *its* connection failed, not `Unavailable`.
     pub(crate) async fn fill(&self, core: &Core) -> Result<()> {
-        for index in 0..self.slots.len() {
-            self.live(index, core).await?;
+        for slot in self.slots.iter() {
+            let _single_flight = slot.connecting.lock().await;
+            if current(slot, core).is_some() {
+                continue;
+            }
+            let generation = core.generation();
+            let conn = core.connect(Purpose::Probe).await?;
+            slot.current.store(Some(Arc::new(Live { conn, generation })));
         }
         Ok(())
     }

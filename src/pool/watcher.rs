@@ -73,7 +73,7 @@ impl Watch {
         match tokio::time::timeout(timeout, ping(&mut conn)).await {
             Ok(Ok(())) => {
                 self.failures = 0;
-                self.core.mark_up(started.elapsed());
+                self.core.mark_probe_ok(started.elapsed());
                 true
             }
             Ok(Err(e)) => {
@@ -138,8 +138,20 @@ impl Watch {
                     return true;
                 }
                 Err(e) if e.kind() == ErrorKind::Closed => return false,
-                Err(e) => self.core.note_reconnect_failure(e.to_string()),
+                Err(e) => self.core.note_reconnect_failure(self.explain(e)),
             }
+        }
+    }
+
+    /// A failed reconnect's reason; names the local server's give-up if any.
+    fn explain(&self, e: Error) -> String {
+        let failure = self
+            .pool
+            .upgrade()
+            .and_then(|pool| pool.server.as_ref().and_then(|s| s.failure()));
+        match failure {
+            Some(reason) => format!("{e}; the local redis-server is not restarted: {reason}"),
+            None => e.to_string(),
         }
     }
 

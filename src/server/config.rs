@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::backoff::Backoff;
+use crate::error::{Error, Result};
 
 /// Where a local server listens.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,7 +85,8 @@ pub struct ServerConfig {
     ///
     /// Default: `None`.
     pub dir: Option<PathBuf>,
-    /// Keep RDB snapshots and the AOF. Off means `--save "" --appendonly no`.
+    /// Keep data: on leaves redis-server's own snapshot settings (and lets
+    /// a graceful stop save); off means `save ""` and `appendonly no`.
     ///
     /// Default: `false`.
     pub persistence: bool,
@@ -126,6 +128,39 @@ impl ServerConfig {
             },
             ..Self::default()
         }
+    }
+}
+
+impl ServerConfig {
+    /// A server on a unix socket named `redis.sock` in a private (0700)
+    /// temporary directory, removed on shutdown.
+    pub fn unix() -> Self {
+        Self {
+            addr: ServerAddr::Unix(None),
+            ..Self::default()
+        }
+    }
+
+    /// Checks the configuration without touching the network: a TCP host
+    /// is a loopback address (a spawned server must not be reachable from
+    /// other machines), `ready_timeout` is non-zero, the restart backoff is
+    /// sane.
+    pub fn validate(&self) -> Result<()> {
+        if let ServerAddr::Tcp { host, .. } = &self.addr {
+            if !super::local::is_loopback(host) {
+                return Err(Error::config(format!(
+                    "ServerConfig::addr host {host:?} is not a loopback address \
+                     (use 127.0.0.1, ::1 or localhost)"
+                )));
+            }
+        }
+        if self.ready_timeout.is_zero() {
+            return Err(Error::config("ServerConfig::ready_timeout must be greater than zero"));
+        }
+        if self.restart.window.is_zero() {
+            return Err(Error::config("RestartPolicy::window must be greater than zero"));
+        }
+        self.restart.backoff.validate()
     }
 }
 

@@ -1,0 +1,257 @@
+//! Plain option structs with `*_default` initialisers.
+
+use std::ffi::c_char;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::args::{arg_out, arg_slice, opt_str, write_out};
+use crate::error::Failure;
+use crate::status::redkeep_status;
+
+/// Where and how to attach to, or start, a local `redis-server`.
+///
+/// Initialise with [`redkeep_server_options_default`], then set fields.
+/// String fields are borrowed for the duration of the call that takes the
+/// options; `NULL` means "not set".
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct redkeep_server_options {
+    /// Host to bind (a loopback address). Default: `NULL` = `"127.0.0.1"`.
+    pub host: *const c_char,
+    /// TCP port. Default: `6379`; `0` picks a free port.
+    pub port: u16,
+    /// Listen on a unix socket instead of TCP. Default: `false`.
+    pub unix_socket: bool,
+    /// With `unix_socket`: the socket path. Default: `NULL` = `redis.sock`
+    /// in a private (0700) temporary directory removed on shutdown.
+    pub unix_path: *const c_char,
+    /// The `redis-server` binary. Default: `NULL` = `$REDKEEP_REDIS_SERVER`,
+    /// then `redis-server` on `PATH`.
+    pub binary: *const c_char,
+    /// Working directory for data and the log. Default: `NULL` = a private
+    /// temporary directory removed on shutdown.
+    pub dir: *const c_char,
+    /// `requirepass` of a spawned server, and the password used to talk to
+    /// an attached one. Never logged. Default: `NULL`.
+    pub password: *const c_char,
+    /// Extra `redis-server` arguments (`{"--maxmemory", "64mb"}`): an array
+    /// of `args_len` NUL-terminated strings. Default: `NULL`, `0`.
+    pub args: *const *const c_char,
+    /// Number of entries in `args`.
+    pub args_len: usize,
+    /// Keep RDB snapshots and the AOF. Default: `false`.
+    pub persistence: bool,
+    /// How long a spawned server may take to answer `PONG`, in ms.
+    /// Default: `10000`.
+    pub ready_timeout_ms: u32,
+    /// Restarts of a crashed spawned server allowed within
+    /// `restart_window_ms`; `0` never restarts. Default: `5`.
+    pub max_restarts: u32,
+    /// The window over which restarts are counted, in ms. Default: `60000`.
+    pub restart_window_ms: u32,
+}
+
+/// Options of a pool. Timeouts and intervals are in milliseconds.
+///
+/// Initialise with [`redkeep_pool_options_default`], then set fields; the
+/// defaults are those of the Rust crate and stated on each field.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct redkeep_pool_options {
+    /// Most exclusive connections open at once. Default: `16`.
+    pub max_size: u32,
+    /// Exclusive connections kept open while Redis is up. Default: `0`.
+    pub min_idle: u32,
+    /// Shared multiplexed connections used by `redkeep_pool_exec`.
+    /// Default: `1`.
+    pub multiplexed: u32,
+    /// Opening one connection, handshake included. Default: `1000`.
+    pub connect_timeout_ms: u32,
+    /// Waiting for a free exclusive connection. Default: `1000`.
+    pub wait_timeout_ms: u32,
+    /// Waiting for a reply. Default: `2000`.
+    pub command_timeout_ms: u32,
+    /// First reconnect delay while Redis is down. Default: `50`.
+    pub backoff_initial_ms: u32,
+    /// Largest reconnect delay. Default: `2000`.
+    pub backoff_max_ms: u32,
+    /// Growth factor between delays (at least 1). Default: `2.0`.
+    pub backoff_multiplier: f64,
+    /// Random fraction of each delay, in `[0, 1]`. Default: `0.5`.
+    pub backoff_jitter: f64,
+    /// Give up reconnecting after this long without success; `0` never
+    /// gives up. Default: `0`.
+    pub backoff_max_elapsed_ms: u32,
+    /// Time between health probes. Default: `500`.
+    pub health_interval_ms: u32,
+    /// How long a probe waits for `PONG`. Default: `250`.
+    pub health_timeout_ms: u32,
+    /// Failed probes in a row that turn the pool down. Default: `2`.
+    pub health_failures_before_down: u32,
+    /// Build the pool without connecting first (the health watch connects
+    /// in the background). Default: `false`: `redkeep_pool_open` fails if
+    /// Redis does not answer within `connect_timeout_ms`.
+    pub lazy: bool,
+    /// If nothing answers at `spawn`'s address, start a local
+    /// `redis-server` there, own it, and restart it if it crashes; the pool
+    /// then connects to that server (the URL's scheme, host, port and
+    /// password are replaced by the server's; its `/db` path is kept).
+    /// Default: `false`.
+    pub spawn_if_absent: bool,
+    /// The server to attach to or start when `spawn_if_absent` is set.
+    /// Default: as [`redkeep_server_options_default`].
+    pub spawn: redkeep_server_options,
+}
+
+fn ms(v: u32) -> Duration {
+    Duration::from_millis(u64::from(v))
+}
+
+fn ms_of(d: Duration) -> u32 {
+    u32::try_from(d.as_millis()).unwrap_or(u32::MAX)
+}
+
+impl Default for redkeep_server_options {
+    fn default() -> Self {
+        let d = redkeep::ServerConfig::default();
+        let port = match d.addr {
+            redkeep::ServerAddr::Tcp { port, .. } => port,
+            redkeep::ServerAddr::Unix(_) => 6379,
+        };
+        Self {
+            host: std::ptr::null(),
+            port,
+            unix_socket: false,
+            unix_path: std::ptr::null(),
+            binary: std::ptr::null(),
+            dir: std::ptr::null(),
+            password: std::ptr::null(),
+            args: std::ptr::null(),
+            args_len: 0,
+            persistence: d.persistence,
+            ready_timeout_ms: ms_of(d.ready_timeout),
+            max_restarts: d.restart.max_restarts,
+            restart_window_ms: ms_of(d.restart.window),
+        }
+    }
+}
+
+impl Default for redkeep_pool_options {
+    fn default() -> Self {
+        let d = redkeep::Config::default();
+        Self {
+            max_size: u32::try_from(d.pool.max_size).unwrap_or(u32::MAX),
+            min_idle: u32::try_from(d.pool.min_idle).unwrap_or(u32::MAX),
+            multiplexed: u32::try_from(d.pool.multiplexed).unwrap_or(u32::MAX),
+            connect_timeout_ms: ms_of(d.timeouts.connect),
+            wait_timeout_ms: ms_of(d.timeouts.wait),
+            command_timeout_ms: ms_of(d.timeouts.command),
+            backoff_initial_ms: ms_of(d.backoff.initial),
+            backoff_max_ms: ms_of(d.backoff.max),
+            backoff_multiplier: d.backoff.multiplier,
+            backoff_jitter: d.backoff.jitter,
+            backoff_max_elapsed_ms: d.backoff.max_elapsed.map_or(0, ms_of),
+            health_interval_ms: ms_of(d.health.interval),
+            health_timeout_ms: ms_of(d.health.timeout),
+            health_failures_before_down: d.health.failures_before_down,
+            lazy: false,
+            spawn_if_absent: false,
+            spawn: redkeep_server_options::default(),
+        }
+    }
+}
+
+impl redkeep_server_options {
+    /// The Rust configuration; reads the borrowed strings.
+    ///
+    /// # Safety
+    /// The string fields are NULL or valid NUL-terminated strings, and
+    /// `args` is valid for `args_len` entries.
+    pub(crate) unsafe fn to_config(&self) -> Result<redkeep::ServerConfig, Failure> {
+        let mut cfg = redkeep::ServerConfig::default();
+        // SAFETY (all `opt_str`/`arg_slice` below): the caller guarantees
+        // the pointers per this function's contract.
+        cfg.addr = if self.unix_socket {
+            let path = unsafe { opt_str(self.unix_path, "server options unix_path") }?;
+            redkeep::ServerAddr::Unix(path.map(PathBuf::from))
+        } else {
+            let host = unsafe { opt_str(self.host, "server options host") }?;
+            redkeep::ServerAddr::Tcp {
+                host: host.unwrap_or("127.0.0.1").to_owned(),
+                port: self.port,
+            }
+        };
+        cfg.binary = unsafe { opt_str(self.binary, "server options binary") }?.map(PathBuf::from);
+        cfg.dir = unsafe { opt_str(self.dir, "server options dir") }?.map(PathBuf::from);
+        cfg.password = unsafe { opt_str(self.password, "server options password") }?.map(str::to_owned);
+        let args = unsafe { arg_slice(self.args, self.args_len, "server options args") }?;
+        cfg.args = args
+            .iter()
+            .enumerate()
+            .map(|(i, arg)| {
+                let name = format!("server options args[{i}]");
+                // SAFETY: each entry is a valid string per the contract.
+                unsafe { opt_str(*arg, &name) }?
+                    .map(str::to_owned)
+                    .ok_or_else(|| Failure::invalid(format!("{name} must not be NULL")))
+            })
+            .collect::<Result<_, _>>()?;
+        cfg.persistence = self.persistence;
+        cfg.ready_timeout = ms(self.ready_timeout_ms);
+        cfg.restart.max_restarts = self.max_restarts;
+        cfg.restart.window = ms(self.restart_window_ms);
+        Ok(cfg)
+    }
+}
+
+impl redkeep_pool_options {
+    /// The Rust configuration for `url` (the local server of
+    /// `spawn_if_absent` is handled by the caller).
+    pub(crate) fn to_config(&self, url: &str) -> Result<redkeep::Config, Failure> {
+        let mut cfg = redkeep::Config::from_url(url);
+        cfg.pool.max_size = self.max_size as usize;
+        cfg.pool.min_idle = self.min_idle as usize;
+        cfg.pool.multiplexed = self.multiplexed as usize;
+        cfg.timeouts.connect = ms(self.connect_timeout_ms);
+        cfg.timeouts.wait = ms(self.wait_timeout_ms);
+        cfg.timeouts.command = ms(self.command_timeout_ms);
+        cfg.backoff.initial = ms(self.backoff_initial_ms);
+        cfg.backoff.max = ms(self.backoff_max_ms);
+        cfg.backoff.multiplier = self.backoff_multiplier;
+        cfg.backoff.jitter = self.backoff_jitter;
+        cfg.backoff.max_elapsed = (self.backoff_max_elapsed_ms > 0).then(|| ms(self.backoff_max_elapsed_ms));
+        cfg.health.interval = ms(self.health_interval_ms);
+        cfg.health.timeout = ms(self.health_timeout_ms);
+        cfg.health.failures_before_down = self.health_failures_before_down;
+        cfg.validate().map_err(|e| Failure::new(redkeep_status::REDKEEP_CONFIG, e.to_string()))?;
+        Ok(cfg)
+    }
+}
+
+/// Fills `*opts` with the defaults (stated on each field).
+///
+/// Returns `REDKEEP_INVALID_ARGUMENT` if `opts` is `NULL`.
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn redkeep_pool_options_default(opts: *mut redkeep_pool_options) -> redkeep_status {
+    ffi_status!(std::ptr::null_mut(), {
+        arg_out(opts, "opts")?;
+        // SAFETY: non-NULL, and the caller passes writable storage.
+        unsafe { write_out(opts, redkeep_pool_options::default()) };
+        Ok(())
+    })
+}
+
+/// Fills `*opts` with the defaults (stated on each field).
+///
+/// Returns `REDKEEP_INVALID_ARGUMENT` if `opts` is `NULL`.
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn redkeep_server_options_default(opts: *mut redkeep_server_options) -> redkeep_status {
+    ffi_status!(std::ptr::null_mut(), {
+        arg_out(opts, "opts")?;
+        // SAFETY: non-NULL, and the caller passes writable storage.
+        unsafe { write_out(opts, redkeep_server_options::default()) };
+        Ok(())
+    })
+}

@@ -1,0 +1,442 @@
+//! `redkeep_pool`: open, run commands, read health and stats, close.
+
+use std::ffi::c_char;
+use std::time::Duration;
+
+use redkeep::redis;
+
+use crate::args::{arg_out, arg_ref, arg_slice, arg_str, write_out};
+use crate::cancel::{redkeep_cancel, with_cancel};
+use crate::error::{redkeep_error, Failure};
+use crate::options::redkeep_pool_options;
+use crate::reply::redkeep_reply;
+use crate::runtime::Rt;
+use crate::status::{redkeep_phase, redkeep_status};
+
+/// A resilient Redis pool (see the Rust crate's `Pool`): timeouts on every
+/// phase, one reconnect in flight, a health watch that makes calls fail fast
+/// with `REDKEEP_UNAVAILABLE` while Redis is down.
+///
+/// Ownership: created by [`redkeep_pool_open`], released by
+/// [`redkeep_pool_free`]. Thread safety: every function except
+/// [`redkeep_pool_free`] may be called from many threads at once on the
+/// same pool; commands from concurrent callers are pipelined on shared
+/// connections.
+pub struct redkeep_pool {
+    pub(crate) pool: redkeep::Pool,
+    pub(crate) rt: Rt,
+    /// The server started by `spawn_if_absent`; dropped after the pool.
+    server: Option<redkeep::LocalServer>,
+}
+
+/// The server's TCP URL with the `/db` path (and query) of the caller's URL.
+fn server_url_keeping_path(server_url: &str, url: &str) -> String {
+    let path = url
+        .split_once("://")
+        .and_then(|(_, rest)| rest.find('/').map(|i| &rest[i..]))
+        .unwrap_or("");
+    if server_url.starts_with("redis://") && !path.is_empty() {
+        format!("{server_url}{path}")
+    } else {
+        server_url.to_owned()
+    }
+}
+
+/// The pool's view of Redis.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum redkeep_state {
+    /// The last probe got its `PONG`.
+    REDKEEP_STATE_UP = 0,
+    /// Some probes failed (fewer than needed for down), or not probed yet.
+    /// Commands still go to Redis.
+    REDKEEP_STATE_DEGRADED = 1,
+    /// Redis is considered gone: commands fail fast with
+    /// `REDKEEP_UNAVAILABLE`; the pool reconnects on its backoff schedule.
+    REDKEEP_STATE_DOWN = 2,
+}
+
+/// A health snapshot, filled by the library (no pointers inside: copy it
+/// freely).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct redkeep_health {
+    /// The current state.
+    pub state: redkeep_state,
+    /// Failed probes or connects in a row.
+    pub consecutive_failures: u32,
+    /// Milliseconds since the pool entered this state.
+    pub since_ms: u64,
+    /// Round-trip time of the last successful probe, in microseconds
+    /// (meaningful when `has_rtt`).
+    pub rtt_us: u64,
+    /// Increments each time the pool goes down.
+    pub generation: u64,
+    /// Whether `rtt_us` is set.
+    pub has_rtt: bool,
+    /// Why the last probe or connect failed since the pool was last up:
+    /// NUL-terminated UTF-8, truncated to fit, empty if none. Never contains
+    /// a password.
+    pub last_error: [c_char; 256],
+}
+
+/// Pool counters since the pool was built, plus the exclusive set's size.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct redkeep_stats {
+    /// Exclusive connections open now (idle + checked out).
+    pub size: u64,
+    /// Exclusive connections idle now.
+    pub idle: u64,
+    /// Callers waiting for an exclusive connection now.
+    pub waiting: u64,
+    /// Successful exclusive checkouts.
+    pub checkouts: u64,
+    /// Checkouts that hit the wait timeout.
+    pub checkout_timeouts: u64,
+    /// Calls refused with `REDKEEP_UNAVAILABLE` because the pool was down.
+    pub fast_fails: u64,
+    /// Connections opened successfully.
+    pub connects: u64,
+    /// Connection attempts that failed.
+    pub connect_failures: u64,
+    /// Reconnect attempts made by the health watch while down.
+    pub reconnects: u64,
+    /// Connections dropped (broken, timed out, idle at an outage, stale).
+    pub evicted: u64,
+    /// Health probes sent.
+    pub probes: u64,
+    /// Health probes that failed.
+    pub probe_failures: u64,
+}
+
+impl redkeep_health {
+    pub(crate) fn from_health(h: &redkeep::Health) -> Self {
+        let mut last_error = [0 as c_char; 256];
+        if let Some(msg) = &h.last_error {
+            let mut end = msg.len().min(last_error.len() - 1);
+            while !msg.is_char_boundary(end) {
+                end -= 1;
+            }
+            for (dst, src) in last_error.iter_mut().zip(msg.as_bytes()[..end].iter()) {
+                *dst = if *src == 0 { b'?' } else { *src } as c_char;
+            }
+        }
+        Self {
+            state: match h.state {
+                redkeep::State::Up => redkeep_state::REDKEEP_STATE_UP,
+                redkeep::State::Degraded => redkeep_state::REDKEEP_STATE_DEGRADED,
+                redkeep::State::Down => redkeep_state::REDKEEP_STATE_DOWN,
+            },
+            consecutive_failures: h.consecutive_failures,
+            since_ms: u64::try_from(h.since.elapsed().as_millis()).unwrap_or(u64::MAX),
+            rtt_us: h.rtt.map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX)),
+            generation: h.generation,
+            has_rtt: h.rtt.is_some(),
+            last_error,
+        }
+    }
+}
+
+/// Opens a pool for `url` (`redis://[user[:password]@]host[:port][/db]`,
+/// `rediss://...` when built with TLS, `redis+unix:///path?db=N`).
+///
+/// `opts` may be `NULL` for the defaults. Unless `opts->lazy`, the call
+/// blocks until a working connection is made and fails (for example with
+/// `REDKEEP_TIMEOUT` or `REDKEEP_CONNECTION`) if Redis does not answer
+/// within `connect_timeout_ms`. With `opts->spawn_if_absent`, a local
+/// `redis-server` is started at `opts->spawn`'s address if nothing answers
+/// there; the pool owns it and stops it when freed.
+///
+/// On success `*out` receives a pool owned by the caller (release it with
+/// [`redkeep_pool_free`]); on failure `*out` is `NULL`.
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn redkeep_pool_open(
+    url: *const c_char,
+    opts: *const redkeep_pool_options,
+    out: *mut *mut redkeep_pool,
+    err: *mut *mut redkeep_error,
+) -> redkeep_status {
+    ffi_status!(err, {
+        arg_out(out, "out")?;
+        // SAFETY: `out` is non-NULL and writable per the contract.
+        unsafe { write_out(out, std::ptr::null_mut()) };
+        // SAFETY: the caller passes a valid C string or NULL.
+        let url = unsafe { arg_str(url, "url") }?;
+        let defaults = redkeep_pool_options::default();
+        // SAFETY: NULL or a valid options struct per the contract.
+        let opts = unsafe { opts.as_ref() }.unwrap_or(&defaults);
+        let mut config = opts.to_config(url)?;
+        let server = if opts.spawn_if_absent {
+            // SAFETY: the options' strings are valid per the contract.
+            let server_config = unsafe { opts.spawn.to_config() }?;
+            let server = redkeep::ensure_server_blocking(server_config)?;
+            config.url = server_url_keeping_path(&server.url(), url);
+            Some(server)
+        } else {
+            None
+        };
+        let rt = Rt::get()?;
+        let pool = if opts.lazy {
+            rt.enter(|| redkeep::Pool::new(config))??
+        } else {
+            rt.block_on(redkeep::Pool::connect(config))??
+        };
+        let handle = Box::new(redkeep_pool { pool, rt, server });
+        // SAFETY: as above; the caller now owns the pool.
+        unsafe { write_out(out, Box::into_raw(handle)) };
+        Ok(())
+    })
+}
+
+/// Runs one command and returns its reply tree.
+///
+/// The command is `argc` arguments: `argv[i]` points to `argv_len[i]`
+/// bytes (binary-safe, no NUL needed; a zero-length argument may be
+/// `NULL`). `argc` must be at least 1.
+///
+/// `timeout_ms` bounds the whole call (`0`: only the pool's own timeouts
+/// apply); past it the call returns `REDKEEP_TIMEOUT` (phase `COMMAND`).
+/// `cancel` may be `NULL`; when another thread triggers it, the call returns
+/// `REDKEEP_CANCELLED`. Neither timeout nor cancellation unsends a command
+/// already written: the server may still run it.
+///
+/// A server error reply returns `REDKEEP_RESPONSE` with the server's text as
+/// the error message. While the pool is down the call returns
+/// `REDKEEP_UNAVAILABLE` at once; after [`redkeep_pool_close`],
+/// `REDKEEP_CLOSED`. Read-only commands (`GET`, ...) are resent once if
+/// their connection dropped; writes never are.
+///
+/// On success `*reply` receives a tree owned by the caller (release it with
+/// [`redkeep_reply_free`](crate::redkeep_reply_free)); on failure it is
+/// `NULL`. Thread safety: any thread, concurrently with other calls on the
+/// same pool.
+#[no_mangle]
+pub unsafe extern "C" fn redkeep_pool_exec(
+    pool: *const redkeep_pool,
+    argc: usize,
+    argv: *const *const u8,
+    argv_len: *const usize,
+    timeout_ms: u32,
+    cancel: *const redkeep_cancel,
+    reply: *mut *mut redkeep_reply,
+    err: *mut *mut redkeep_error,
+) -> redkeep_status {
+    ffi_status!(err, {
+        arg_out(reply, "reply")?;
+        // SAFETY: non-NULL and writable per the contract.
+        unsafe { write_out(reply, std::ptr::null_mut()) };
+        // SAFETY: NULL or a live pool / cancel handle per the contract.
+        let pool = unsafe { arg_ref(pool, "pool") }?;
+        // SAFETY: as above.
+        let cancel = unsafe { cancel.as_ref() };
+        if argc == 0 {
+            return Err(Failure::invalid("argc must be at least 1 (the command name)"));
+        }
+        // SAFETY: `argv` and `argv_len` have `argc` entries per the contract.
+        let ptrs = unsafe { arg_slice(argv, argc, "argv") }?;
+        // SAFETY: as above.
+        let lens = unsafe { arg_slice(argv_len, argc, "argv_len") }?;
+        let mut cmd = redis::Cmd::new();
+        for (i, (&ptr, &len)) in ptrs.iter().zip(lens).enumerate() {
+            // SAFETY: each argument is valid for `len` bytes per the contract.
+            let bytes = unsafe { arg_slice(ptr, len, &format!("argv[{i}]")) }?;
+            cmd.arg(bytes);
+        }
+        let value = run(pool, &cmd, timeout_ms, cancel)?;
+        // SAFETY: as above; the caller now owns the reply.
+        unsafe { write_out(reply, Box::into_raw(Box::new(redkeep_reply::from_value(value)))) };
+        Ok(())
+    })
+}
+
+/// Like [`redkeep_pool_exec`], with the arguments packed into one buffer:
+/// argument `i` is the next `lens[i]` bytes of `buf`, and the lengths must
+/// add up to `buf_len` exactly. Convenient for bindings whose memory may not
+/// hold pointers handed to C (Go).
+///
+/// Ownership, timeout, cancellation and thread safety as
+/// [`redkeep_pool_exec`].
+#[no_mangle]
+pub unsafe extern "C" fn redkeep_pool_exec_packed(
+    pool: *const redkeep_pool,
+    buf: *const u8,
+    buf_len: usize,
+    lens: *const usize,
+    argc: usize,
+    timeout_ms: u32,
+    cancel: *const redkeep_cancel,
+    reply: *mut *mut redkeep_reply,
+    err: *mut *mut redkeep_error,
+) -> redkeep_status {
+    ffi_status!(err, {
+        arg_out(reply, "reply")?;
+        // SAFETY: non-NULL and writable per the contract.
+        unsafe { write_out(reply, std::ptr::null_mut()) };
+        // SAFETY: NULL or a live pool / cancel handle per the contract.
+        let pool = unsafe { arg_ref(pool, "pool") }?;
+        // SAFETY: as above.
+        let cancel = unsafe { cancel.as_ref() };
+        if argc == 0 {
+            return Err(Failure::invalid("argc must be at least 1 (the command name)"));
+        }
+        // SAFETY: `lens` has `argc` entries and `buf` `buf_len` bytes.
+        let lens = unsafe { arg_slice(lens, argc, "lens") }?;
+        // SAFETY: as above.
+        let buf = unsafe { arg_slice(buf, buf_len, "buf") }?;
+        let total = lens.iter().try_fold(0usize, |acc, &n| acc.checked_add(n));
+        if total != Some(buf_len) {
+            return Err(Failure::invalid(format!(
+                "the argument lengths add up to {} but buf_len is {buf_len}",
+                total.map_or_else(|| "more than SIZE_MAX".to_owned(), |t| t.to_string())
+            )));
+        }
+        let mut cmd = redis::Cmd::new();
+        let mut at = 0;
+        for &n in lens {
+            cmd.arg(&buf[at..at + n]);
+            at += n;
+        }
+        let value = run(pool, &cmd, timeout_ms, cancel)?;
+        // SAFETY: as above; the caller now owns the reply.
+        unsafe { write_out(reply, Box::into_raw(Box::new(redkeep_reply::from_value(value)))) };
+        Ok(())
+    })
+}
+
+fn run(
+    pool: &redkeep_pool,
+    cmd: &redis::Cmd,
+    timeout_ms: u32,
+    cancel: Option<&redkeep_cancel>,
+) -> Result<redis::Value, Failure> {
+    if cancel.is_some_and(|c| c.is_triggered()) {
+        return Err(Failure::new(redkeep_status::REDKEEP_CANCELLED, "the call was cancelled"));
+    }
+    let query = async { pool.pool.query::<redis::Value>(cmd).await.map_err(Failure::from) };
+    pool.rt.block_on(with_cancel(cancel, with_timeout(timeout_ms, query)))?
+}
+
+/// Bounds `fut` by a per-call timeout (`0` = none).
+pub(crate) async fn with_timeout<T>(
+    timeout_ms: u32,
+    fut: impl std::future::Future<Output = Result<T, Failure>>,
+) -> Result<T, Failure> {
+    if timeout_ms == 0 {
+        return fut.await;
+    }
+    match tokio::time::timeout(Duration::from_millis(u64::from(timeout_ms)), fut).await {
+        Ok(result) => result,
+        Err(_) => Err(Failure {
+            status: redkeep_status::REDKEEP_TIMEOUT,
+            phase: redkeep_phase::REDKEEP_PHASE_COMMAND,
+            message: format!("the call timed out after {timeout_ms}ms (per-call timeout)"),
+        }),
+    }
+}
+
+/// Fills `*out` with the pool's current health, without sending a command.
+///
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn redkeep_pool_health(
+    pool: *const redkeep_pool,
+    out: *mut redkeep_health,
+) -> redkeep_status {
+    ffi_status!(std::ptr::null_mut(), {
+        // SAFETY: NULL or a live pool per the contract.
+        let pool = unsafe { arg_ref(pool, "pool") }?;
+        arg_out(out, "out")?;
+        let health = redkeep_health::from_health(&pool.pool.health());
+        // SAFETY: non-NULL and writable per the contract.
+        unsafe { write_out(out, health) };
+        Ok(())
+    })
+}
+
+/// Fills `*out` with the pool's counters.
+///
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn redkeep_pool_stats(
+    pool: *const redkeep_pool,
+    out: *mut redkeep_stats,
+) -> redkeep_status {
+    ffi_status!(std::ptr::null_mut(), {
+        // SAFETY: NULL or a live pool per the contract.
+        let pool = unsafe { arg_ref(pool, "pool") }?;
+        arg_out(out, "out")?;
+        let s = pool.pool.stats();
+        let stats = redkeep_stats {
+            size: s.size as u64,
+            idle: s.idle as u64,
+            waiting: s.waiting as u64,
+            checkouts: s.checkouts,
+            checkout_timeouts: s.checkout_timeouts,
+            fast_fails: s.fast_fails,
+            connects: s.connects,
+            connect_failures: s.connect_failures,
+            reconnects: s.reconnects,
+            evicted: s.evicted,
+            probes: s.probes,
+            probe_failures: s.probe_failures,
+        };
+        // SAFETY: non-NULL and writable per the contract.
+        unsafe { write_out(out, stats) };
+        Ok(())
+    })
+}
+
+/// Closes the pool: stops the health watch and drops every connection (a
+/// server the pool spawned keeps running until [`redkeep_pool_free`]).
+/// Later commands return `REDKEEP_CLOSED`.
+/// Idempotent. The handle stays valid until [`redkeep_pool_free`].
+///
+/// Thread safety: any thread, concurrently with other calls on the pool
+/// (they fail with `REDKEEP_CLOSED`).
+#[no_mangle]
+pub unsafe extern "C" fn redkeep_pool_close(pool: *const redkeep_pool) -> redkeep_status {
+    ffi_status!(std::ptr::null_mut(), {
+        // SAFETY: NULL or a live pool per the contract.
+        let pool = unsafe { arg_ref(pool, "pool") }?;
+        pool.rt.block_on(pool.pool.close())?;
+        Ok(())
+    })
+}
+
+/// Closes the pool (as [`redkeep_pool_close`]), stops a server it spawned
+/// (`spawn_if_absent`) and waits until that is gone, then releases it.
+/// `NULL` is a no-op.
+///
+/// Thread safety: no other call may use the pool during or after this one.
+#[no_mangle]
+pub unsafe extern "C" fn redkeep_pool_free(pool: *mut redkeep_pool) {
+    ffi_value!((), {
+        if pool.is_null() {
+            return;
+        }
+        // SAFETY: came from Box::into_raw in redkeep_pool_open; freed once.
+        let pool = unsafe { Box::from_raw(pool) };
+        let redkeep_pool { pool, rt, server } = *pool;
+        if rt.block_on(pool.close()).is_ok() {
+            let _ = rt.enter(move || drop(pool));
+        }
+        // Else the runtime is gone (redkeep_shutdown): its tasks are
+        // already dropped, and so is the pool here. A spawned server stops
+        // last, once nothing uses it (its drop waits until it is gone).
+        drop(server);
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::server_url_keeping_path as keep;
+
+    #[test]
+    fn a_spawned_server_url_keeps_the_db() {
+        assert_eq!(keep("redis://127.0.0.1:7000", "redis://h:1/3"), "redis://127.0.0.1:7000/3");
+        assert_eq!(keep("redis://:pw@127.0.0.1:7000", "redis://:pw@h:1"), "redis://:pw@127.0.0.1:7000");
+        assert_eq!(keep("redis+unix:///tmp/s", "redis://h/2"), "redis+unix:///tmp/s");
+    }
+}

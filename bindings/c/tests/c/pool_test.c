@@ -1,0 +1,422 @@
+/*
+ * C test of the redkeep ABI: open/exec/reply/free, error paths with NULLs,
+ * timeouts, cancellation, health/stats/watch, and (when built with
+ * -DREDKEEP_TEST_SERVER) server ensure/free.
+ *
+ * Usage: pool_test REDIS_URL
+ * Prints one line per check and "N passed, M failed"; exits 1 on failure.
+ * Built and run by bindings/c/tests/c_programs.rs (also under valgrind by
+ * scripts/test-c.sh).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "redkeep.h"
+
+static int passed, failed;
+
+#define CHECK(cond, ...)                                                  \
+    do {                                                                  \
+        if (cond) {                                                       \
+            passed++;                                                     \
+        } else {                                                          \
+            failed++;                                                     \
+            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
+            fprintf(stderr, __VA_ARGS__);                                 \
+            fprintf(stderr, "\n");                                        \
+        }                                                                 \
+    } while (0)
+
+static const char *msg(const redkeep_error *err) { return redkeep_error_message(err); }
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
+}
+
+/* Runs a command given as NUL-terminated strings. */
+static redkeep_status run(redkeep_pool *pool, int argc, const char **args, uint32_t timeout_ms,
+                          const redkeep_cancel *cancel, redkeep_reply **reply, redkeep_error **err) {
+    const uint8_t *argv[16];
+    size_t lens[16];
+    for (int i = 0; i < argc; i++) {
+        argv[i] = (const uint8_t *)args[i];
+        lens[i] = strlen(args[i]);
+    }
+    return redkeep_pool_exec(pool, (size_t)argc, argv, lens, timeout_ms, cancel, reply, err);
+}
+
+static void test_basics(const char *url) {
+    printf("# basics\n");
+    CHECK(strlen(redkeep_version()) > 0, "version");
+    CHECK(strcmp(redkeep_status_name(REDKEEP_TIMEOUT), "REDKEEP_TIMEOUT") == 0, "status name");
+    CHECK(strcmp(redkeep_status_name(9999), "REDKEEP_UNKNOWN_STATUS") == 0, "unknown status name");
+
+    redkeep_pool_options opts;
+    CHECK(redkeep_pool_options_default(&opts) == REDKEEP_OK, "defaults");
+    CHECK(opts.max_size == 16 && opts.command_timeout_ms == 2000, "default values");
+    opts.max_size = 4;
+
+    redkeep_pool *pool = NULL;
+    redkeep_error *err = NULL;
+    redkeep_status st = redkeep_pool_open(url, &opts, &pool, &err);
+    CHECK(st == REDKEEP_OK && pool != NULL && err == NULL, "open: %s", msg(err));
+    redkeep_error_free(err);
+    if (pool == NULL) return;
+
+    /* Binary-safe SET / GET. */
+    const uint8_t key[] = "c:bin";
+    const uint8_t val[] = {'a', 0, 'b', 0xff};
+    const uint8_t *argv[3] = {(const uint8_t *)"SET", key, val};
+    size_t lens[3] = {3, 5, sizeof val};
+    redkeep_reply *reply = NULL;
+    st = redkeep_pool_exec(pool, 3, argv, lens, 0, NULL, &reply, &err);
+    CHECK(st == REDKEEP_OK, "SET: %s", msg(err));
+    CHECK(redkeep_reply_get_kind(reply) == REDKEEP_REPLY_STATUS, "SET kind");
+    CHECK(strcmp(redkeep_reply_string(reply, NULL), "OK") == 0, "SET reply");
+    redkeep_reply_free(reply);
+
+    const char *get[] = {"GET", "c:bin"};
+    st = run(pool, 2, get, 1000, NULL, &reply, &err);
+    size_t len = 0;
+    const char *s = redkeep_reply_string(reply, &len);
+    CHECK(st == REDKEEP_OK && redkeep_reply_get_kind(reply) == REDKEEP_REPLY_STRING, "GET");
+    CHECK(len == sizeof val && s != NULL && memcmp(s, val, len) == 0, "GET bytes (len %zu)", len);
+    redkeep_reply_free(reply);
+
+    /* The packed form. */
+    const uint8_t buf[] = "GETc:bin";
+    size_t plens[2] = {3, 5};
+    st = redkeep_pool_exec_packed(pool, buf, 8, plens, 2, 0, NULL, &reply, &err);
+    s = redkeep_reply_string(reply, &len);
+    CHECK(st == REDKEEP_OK && len == sizeof val && memcmp(s, val, len) == 0, "packed GET");
+    redkeep_reply_free(reply);
+
+    const char *missing[] = {"GET", "c:missing"};
+    st = run(pool, 2, missing, 0, NULL, &reply, &err);
+    CHECK(st == REDKEEP_OK && redkeep_reply_get_kind(reply) == REDKEEP_REPLY_NIL, "GET missing is nil");
+    CHECK(redkeep_reply_string(reply, &len) == NULL && len == 0, "nil has no string");
+    redkeep_reply_free(reply);
+
+    const char *del[] = {"DEL", "c:n", "c:list"};
+    run(pool, 3, del, 0, NULL, &reply, NULL);
+    redkeep_reply_free(reply);
+    const char *incr[] = {"INCRBY", "c:n", "41"};
+    st = run(pool, 3, incr, 0, NULL, &reply, &err);
+    CHECK(st == REDKEEP_OK && redkeep_reply_get_kind(reply) == REDKEEP_REPLY_INTEGER &&
+              redkeep_reply_integer(reply) == 41,
+          "INCRBY");
+    redkeep_reply_free(reply);
+
+    const char *push[] = {"RPUSH", "c:list", "x", "y", "z"};
+    run(pool, 5, push, 0, NULL, &reply, NULL);
+    redkeep_reply_free(reply);
+    const char *range[] = {"LRANGE", "c:list", "0", "-1"};
+    st = run(pool, 4, range, 0, NULL, &reply, &err);
+    CHECK(st == REDKEEP_OK && redkeep_reply_get_kind(reply) == REDKEEP_REPLY_ARRAY &&
+              redkeep_reply_len(reply) == 3,
+          "LRANGE array");
+    CHECK(strcmp(redkeep_reply_string(redkeep_reply_element(reply, 2), NULL), "z") == 0,
+          "element 2");
+    CHECK(redkeep_reply_element(reply, 3) == NULL, "out of range element is NULL");
+    CHECK(redkeep_reply_map_key(reply, 0) == NULL, "an array is not a map");
+    redkeep_reply_free(reply);
+
+    /* A server error reply. */
+    const char *bad[] = {"INCR", "c:list"};
+    st = run(pool, 2, bad, 0, NULL, &reply, &err);
+    CHECK(st == REDKEEP_RESPONSE && reply == NULL, "error reply status %u", st);
+    CHECK(err != NULL && redkeep_error_status(err) == REDKEEP_RESPONSE &&
+              strstr(msg(err), "WRONGTYPE") != NULL,
+          "error reply message: %s", msg(err));
+    redkeep_error_free(err);
+    err = NULL;
+
+    /* Health, stats, watch. */
+    redkeep_health health;
+    CHECK(redkeep_pool_health(pool, &health) == REDKEEP_OK && health.state == REDKEEP_STATE_UP,
+          "health up (state %u)", health.state);
+    redkeep_stats stats;
+    CHECK(redkeep_pool_stats(pool, &stats) == REDKEEP_OK && stats.connects >= 1, "stats");
+    redkeep_watch *watch = NULL;
+    CHECK(redkeep_pool_watch(pool, &watch, &err) == REDKEEP_OK && watch != NULL, "watch");
+    st = redkeep_watch_next(watch, 50, NULL, &health, &err);
+    CHECK(st == REDKEEP_TIMEOUT, "watch_next times out when nothing changes (%u)", st);
+    redkeep_error_free(err);
+    err = NULL;
+    redkeep_watch_free(watch);
+
+    /* Close, then use. */
+    CHECK(redkeep_pool_close(pool) == REDKEEP_OK, "close");
+    CHECK(redkeep_pool_close(pool) == REDKEEP_OK, "close twice");
+    st = run(pool, 2, get, 0, NULL, &reply, &err);
+    CHECK(st == REDKEEP_CLOSED && reply == NULL, "exec after close: %u %s", st, msg(err));
+    redkeep_error_free(err);
+    redkeep_pool_free(pool);
+}
+
+struct trigger_arg {
+    redkeep_cancel *cancel;
+    int delay_ms;
+};
+
+static void *trigger_later(void *p) {
+    struct trigger_arg *arg = p;
+    usleep((useconds_t)arg->delay_ms * 1000);
+    redkeep_cancel_trigger(arg->cancel);
+    return NULL;
+}
+
+static void test_timeout_and_cancel(const char *url) {
+    printf("# timeout and cancel\n");
+    redkeep_pool *pool = NULL;
+    redkeep_error *err = NULL;
+    if (redkeep_pool_open(url, NULL, &pool, &err) != REDKEEP_OK) {
+        CHECK(0, "open: %s", msg(err));
+        redkeep_error_free(err);
+        return;
+    }
+    redkeep_reply *reply = NULL;
+    /* BLPOP on an empty list blocks for 0.4 s; the per-call timeout is 100 ms. */
+    const char *blpop[] = {"BLPOP", "c:empty", "0.4"};
+    double t0 = now_ms();
+    redkeep_status st = run(pool, 3, blpop, 100, NULL, &reply, &err);
+    double took = now_ms() - t0;
+    CHECK(st == REDKEEP_TIMEOUT && redkeep_error_phase(err) == REDKEEP_PHASE_COMMAND,
+          "per-call timeout: %u %s", st, msg(err));
+    CHECK(took < 350, "timeout returned after %.0f ms", took);
+    redkeep_error_free(err);
+    err = NULL;
+
+    /* A cancel triggered from another thread. */
+    redkeep_cancel *cancel = redkeep_cancel_new();
+    struct trigger_arg arg = {cancel, 100};
+    pthread_t thread;
+    pthread_create(&thread, NULL, trigger_later, &arg);
+    t0 = now_ms();
+    st = run(pool, 3, blpop, 0, cancel, &reply, &err);
+    took = now_ms() - t0;
+    pthread_join(thread, NULL);
+    CHECK(st == REDKEEP_CANCELLED && reply == NULL, "cancelled: %u %s", st, msg(err));
+    CHECK(took < 350, "cancel returned after %.0f ms", took);
+    CHECK(redkeep_cancel_is_triggered(cancel), "is_triggered");
+    redkeep_error_free(err);
+    err = NULL;
+    /* An already triggered handle fails at once. */
+    const char *ping[] = {"PING"};
+    st = run(pool, 1, ping, 0, cancel, &reply, &err);
+    CHECK(st == REDKEEP_CANCELLED, "pre-triggered cancel: %u", st);
+    redkeep_error_free(err);
+    err = NULL;
+    redkeep_cancel_free(cancel);
+
+    st = run(pool, 1, ping, 2000, NULL, &reply, &err);
+    CHECK(st == REDKEEP_OK && strcmp(redkeep_reply_string(reply, NULL), "PONG") == 0,
+          "the pool still works: %s", msg(err));
+    redkeep_reply_free(reply);
+    redkeep_error_free(err);
+    redkeep_pool_free(pool);
+}
+
+static void test_invalid_arguments(const char *url) {
+    printf("# invalid arguments\n");
+    redkeep_pool *pool = (redkeep_pool *)0x1; /* must be overwritten with NULL */
+    redkeep_error *err = NULL;
+    redkeep_status st = redkeep_pool_open(NULL, NULL, &pool, &err);
+    CHECK(st == REDKEEP_INVALID_ARGUMENT && pool == NULL, "NULL url: %u", st);
+    CHECK(err != NULL && strstr(msg(err), "url") != NULL, "NULL url message: %s", msg(err));
+    redkeep_error_free(err);
+
+    st = redkeep_pool_open(url, NULL, NULL, &err);
+    CHECK(st == REDKEEP_INVALID_ARGUMENT && strstr(msg(err), "out") != NULL, "NULL out");
+    redkeep_error_free(err);
+
+    st = redkeep_pool_open("redis://\xff\xfe:6379", NULL, &pool, &err);
+    CHECK(st == REDKEEP_INVALID_ARGUMENT && strstr(msg(err), "UTF-8") != NULL,
+          "invalid UTF-8: %u %s", st, msg(err));
+    redkeep_error_free(err);
+
+    st = redkeep_pool_open("http://localhost", NULL, &pool, &err);
+    CHECK(st == REDKEEP_CONFIG && pool == NULL, "bad scheme: %u %s", st, msg(err));
+    redkeep_error_free(err);
+
+    redkeep_pool_options opts;
+    redkeep_pool_options_default(&opts);
+    opts.max_size = 0;
+    st = redkeep_pool_open(url, &opts, &pool, &err);
+    CHECK(st == REDKEEP_CONFIG && strstr(msg(err), "max_size") != NULL, "max_size 0: %s", msg(err));
+    redkeep_error_free(err);
+
+    /* Nothing listens on port 1: refused or timed out, never a hang. */
+    redkeep_pool_options_default(&opts);
+    opts.connect_timeout_ms = 300;
+    st = redkeep_pool_open("redis://127.0.0.1:1", &opts, &pool, &err);
+    CHECK((st == REDKEEP_CONNECTION || st == REDKEEP_TIMEOUT || st == REDKEEP_UNAVAILABLE) &&
+              pool == NULL,
+          "refused: %u %s", st, msg(err));
+    redkeep_error_free(err);
+
+    CHECK(redkeep_pool_options_default(NULL) == REDKEEP_INVALID_ARGUMENT, "NULL opts");
+    CHECK(redkeep_server_options_default(NULL) == REDKEEP_INVALID_ARGUMENT, "NULL server opts");
+
+    /* A live pool for the argv checks. */
+    st = redkeep_pool_open(url, NULL, &pool, &err);
+    CHECK(st == REDKEEP_OK, "open: %s", msg(err));
+    redkeep_error_free(err);
+    redkeep_reply *reply = (redkeep_reply *)0x1;
+    const uint8_t *argv[2] = {(const uint8_t *)"GET", NULL};
+    size_t lens[2] = {3, 4};
+    st = redkeep_pool_exec(NULL, 1, argv, lens, 0, NULL, &reply, &err);
+    CHECK(st == REDKEEP_INVALID_ARGUMENT && reply == NULL && strstr(msg(err), "pool"),
+          "NULL pool: %s", msg(err));
+    redkeep_error_free(err);
+    st = redkeep_pool_exec(pool, 0, argv, lens, 0, NULL, &reply, &err);
+    CHECK(st == REDKEEP_INVALID_ARGUMENT && strstr(msg(err), "argc"), "argc 0: %s", msg(err));
+    redkeep_error_free(err);
+    st = redkeep_pool_exec(pool, 2, NULL, lens, 0, NULL, &reply, &err);
+    CHECK(st == REDKEEP_INVALID_ARGUMENT && strstr(msg(err), "argv"), "NULL argv: %s", msg(err));
+    redkeep_error_free(err);
+    st = redkeep_pool_exec(pool, 2, argv, NULL, 0, NULL, &reply, &err);
+    CHECK(st == REDKEEP_INVALID_ARGUMENT, "NULL argv_len: %s", msg(err));
+    redkeep_error_free(err);
+    st = redkeep_pool_exec(pool, 2, argv, lens, 0, NULL, &reply, &err);
+    CHECK(st == REDKEEP_INVALID_ARGUMENT && strstr(msg(err), "argv[1]"), "NULL argv[1]: %s",
+          msg(err));
+    redkeep_error_free(err);
+    st = redkeep_pool_exec(pool, 1, argv, lens, 0, NULL, NULL, &err);
+    CHECK(st == REDKEEP_INVALID_ARGUMENT, "NULL reply out");
+    redkeep_error_free(err);
+    /* A zero-length argument may be NULL. */
+    lens[1] = 0;
+    st = redkeep_pool_exec(pool, 2, argv, lens, 0, NULL, &reply, NULL);
+    CHECK(st == REDKEEP_OK && redkeep_reply_get_kind(reply) == REDKEEP_REPLY_NIL, "empty key");
+    redkeep_reply_free(reply);
+
+    const uint8_t buf[] = "GETk";
+    size_t plens[2] = {3, 5};
+    st = redkeep_pool_exec_packed(pool, buf, 4, plens, 2, 0, NULL, &reply, &err);
+    CHECK(st == REDKEEP_INVALID_ARGUMENT && strstr(msg(err), "add up"), "packed mismatch: %s",
+          msg(err));
+    redkeep_error_free(err);
+
+    CHECK(redkeep_pool_health(NULL, NULL) == REDKEEP_INVALID_ARGUMENT, "health NULL");
+    CHECK(redkeep_pool_health(pool, NULL) == REDKEEP_INVALID_ARGUMENT, "health NULL out");
+    CHECK(redkeep_pool_stats(NULL, NULL) == REDKEEP_INVALID_ARGUMENT, "stats NULL");
+    CHECK(redkeep_pool_close(NULL) == REDKEEP_INVALID_ARGUMENT, "close NULL");
+    CHECK(redkeep_watch_next(NULL, 0, NULL, NULL, NULL) == REDKEEP_INVALID_ARGUMENT, "watch NULL");
+
+    /* Accessors and frees tolerate NULL. */
+    CHECK(redkeep_reply_get_kind(NULL) == REDKEEP_REPLY_NIL, "kind NULL");
+    CHECK(redkeep_reply_integer(NULL) == 0 && redkeep_reply_len(NULL) == 0, "int/len NULL");
+    CHECK(redkeep_reply_string(NULL, NULL) == NULL, "string NULL");
+    CHECK(strcmp(redkeep_error_message(NULL), "") == 0, "message NULL");
+    CHECK(redkeep_error_status(NULL) == REDKEEP_INVALID_ARGUMENT, "status NULL");
+    redkeep_reply_free(NULL);
+    redkeep_error_free(NULL);
+    redkeep_pool_free(NULL);
+    redkeep_watch_free(NULL);
+    redkeep_cancel_free(NULL);
+    redkeep_cancel_trigger(NULL);
+    redkeep_pool_free(pool);
+}
+
+#ifdef REDKEEP_TEST_SERVER
+static void test_server(void) {
+    printf("# server ensure/free\n");
+    redkeep_server_options opts;
+    CHECK(redkeep_server_options_default(&opts) == REDKEEP_OK && opts.port == 6379, "defaults");
+    opts.port = 0; /* a free port: always spawned */
+    redkeep_server *server = NULL;
+    redkeep_error *err = NULL;
+    redkeep_status st = redkeep_server_ensure(&opts, NULL, &server, &err);
+    CHECK(st == REDKEEP_OK && server != NULL, "ensure: %s", msg(err));
+    redkeep_error_free(err);
+    err = NULL;
+    if (server == NULL) return;
+    CHECK(redkeep_server_spawned(server), "spawned");
+    uint32_t pid = redkeep_server_pid(server);
+    CHECK(pid > 0 && kill((pid_t)pid, 0) == 0, "pid %u alive", pid);
+    const char *url = redkeep_server_url(server);
+    CHECK(url != NULL && strncmp(url, "redis://", 8) == 0, "url %s", url ? url : "(null)");
+    const char *addr = redkeep_server_addr(server);
+    CHECK(addr != NULL && strncmp(addr, "127.0.0.1:", 10) == 0, "addr %s", addr ? addr : "(null)");
+
+    redkeep_pool *pool = NULL;
+    st = redkeep_pool_open(url, NULL, &pool, &err);
+    CHECK(st == REDKEEP_OK, "open on the spawned server: %s", msg(err));
+    redkeep_error_free(err);
+    err = NULL;
+    redkeep_reply *reply = NULL;
+    const char *ping[] = {"PING"};
+    st = run(pool, 1, ping, 1000, NULL, &reply, &err);
+    CHECK(st == REDKEEP_OK, "PING the spawned server: %s", msg(err));
+    redkeep_reply_free(reply);
+    redkeep_error_free(err);
+    err = NULL;
+    redkeep_pool_free(pool);
+
+    /* A second ensure at the same address attaches. */
+    char port[16];
+    const char *colon = strrchr(addr, ':');
+    snprintf(port, sizeof port, "%s", colon + 1);
+    redkeep_server_options again;
+    redkeep_server_options_default(&again);
+    again.port = (uint16_t)atoi(port);
+    redkeep_server *attached = NULL;
+    st = redkeep_server_ensure(&again, NULL, &attached, &err);
+    CHECK(st == REDKEEP_OK && attached != NULL && !redkeep_server_spawned(attached) &&
+              redkeep_server_pid(attached) == 0,
+          "attached: %s", msg(err));
+    redkeep_error_free(err);
+    err = NULL;
+    redkeep_server_free(attached);
+    CHECK(kill((pid_t)pid, 0) == 0, "freeing the attached handle leaves the server running");
+
+    st = redkeep_server_shutdown(server, &err);
+    CHECK(st == REDKEEP_OK, "shutdown: %s", msg(err));
+    redkeep_error_free(err);
+    err = NULL;
+    int gone = 0;
+    for (int i = 0; i < 100 && !gone; i++) {
+        gone = kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+        if (!gone) usleep(20000);
+    }
+    CHECK(gone, "the spawned server %u is gone after shutdown", pid);
+
+    CHECK(redkeep_server_ensure(NULL, NULL, &server, &err) == REDKEEP_INVALID_ARGUMENT, "NULL opts");
+    redkeep_error_free(err);
+    err = NULL;
+    redkeep_server_options_default(&opts);
+    opts.port = 0;
+    opts.binary = "/nonexistent/redis-server";
+    st = redkeep_server_ensure(&opts, NULL, &server, &err);
+    CHECK(st == REDKEEP_SPAWN && server == NULL, "missing binary: %u %s", st, msg(err));
+    redkeep_error_free(err);
+    CHECK(redkeep_server_url(NULL) == NULL && redkeep_server_pid(NULL) == 0, "NULL server");
+    redkeep_server_free(NULL);
+}
+#endif
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s REDIS_URL\n", argv[0]);
+        return 2;
+    }
+    test_basics(argv[1]);
+    test_timeout_and_cancel(argv[1]);
+    test_invalid_arguments(argv[1]);
+#ifdef REDKEEP_TEST_SERVER
+    test_server();
+#endif
+    redkeep_shutdown();
+    redkeep_shutdown(); /* idempotent */
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed == 0 ? 0 : 1;
+}

@@ -1,0 +1,61 @@
+package redkeep
+
+// How cgo finds the library: scripts/build-go-lib.sh builds the Rust crate
+// redkeep-c in release mode and copies libredkeep.a and redkeep.h into
+// lib/ next to this file. The static library is linked into the Go binary,
+// which then needs no shared library at run time.
+
+/*
+#cgo CFLAGS: -I${SRCDIR}/lib
+#cgo LDFLAGS: ${SRCDIR}/lib/libredkeep.a -lpthread -ldl -lm
+#include <stdlib.h>
+#include "redkeep.h"
+*/
+import "C"
+
+import "unsafe"
+
+// Version is the version of the linked redkeep library ("0.1.0").
+func Version() string {
+	return C.GoString(C.redkeep_version())
+}
+
+// noopCall makes one trivial call into the library; the benchmarks use it
+// to measure the cost of crossing cgo.
+func noopCall() {
+	C.redkeep_status_name(0)
+}
+
+// takeError converts and frees an owned redkeep_error.
+func takeError(status C.redkeep_status, cerr *C.redkeep_error) error {
+	if status == C.REDKEEP_OK {
+		if cerr != nil {
+			C.redkeep_error_free(cerr)
+		}
+		return nil
+	}
+	e := &Error{Status: Status(status), Message: C.GoString(C.redkeep_status_name(C.uint32_t(status)))}
+	if cerr != nil {
+		e.Message = C.GoString(C.redkeep_error_message(cerr))
+		e.Phase = Phase(C.redkeep_error_phase(cerr))
+		C.redkeep_error_free(cerr)
+	}
+	if e.Status == StatusResponse {
+		return &ServerError{Message: e.Message}
+	}
+	return e
+}
+
+// cString allocates a C copy of s; "" gives NULL. Free with freeCString.
+func cString(s string) *C.char {
+	if s == "" {
+		return nil
+	}
+	return C.CString(s)
+}
+
+func freeCString(p *C.char) {
+	if p != nil {
+		C.free(unsafe.Pointer(p))
+	}
+}

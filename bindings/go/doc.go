@@ -1,0 +1,49 @@
+// Package redkeep keeps a program's Redis usable: a resilient connection
+// pool with timeouts on every phase, reconnect with exponential backoff
+// and jitter (one attempt in flight, never one per request), a health
+// watch that makes calls fail fast while Redis is down, and
+// connect-or-spawn of a local redis-server that never outlives its owner.
+//
+// It is a cgo binding over the redkeep Rust library's C ABI, so a Go
+// program gets the same behaviour as a Rust service using the crate.
+//
+// # Usage
+//
+//	pool, err := redkeep.Open(ctx, redkeep.Options{Addr: "127.0.0.1:6379"})
+//	if err != nil { ... }
+//	defer pool.Close()
+//	err = pool.Set(ctx, "greeting", "hello", 0)
+//	v, err := pool.Get(ctx, "greeting")        // "hello"
+//	_, err = pool.Get(ctx, "missing")          // errors.Is(err, redkeep.Nil)
+//	n, err := pool.Do(ctx, "INCRBY", "n", 5)   // int64(5)
+//
+// Errors match sentinels with errors.Is: Nil for a nil reply,
+// ErrUnavailable while the pool is down, ErrTimeout (also
+// context.DeadlineExceeded when the context's deadline caused it),
+// ErrClosed; an error reply from Redis is a *ServerError (errors.As).
+// Cancelling a call's context abandons it and returns ctx.Err().
+//
+// EnsureServer attaches to a local Redis or starts one; package
+// redkeeptest wraps it for tests (redkeeptest.Server(t)).
+//
+// # Building
+//
+// The package links the static library libredkeep.a through cgo. It looks
+// for the library and its header in the lib/ directory next to this file
+// (#cgo LDFLAGS: ${SRCDIR}/lib/libredkeep.a -lpthread -ldl -lm), which
+// scripts/build-go-lib.sh fills: from a clone of the repository, run
+//
+//	bash scripts/build-go-lib.sh   # cargo build --release -p redkeep-c, copies lib + header
+//	cd bindings/go && go test ./...
+//
+// or just bash scripts/test-go.sh. A Go program using the package is one
+// static binary; it needs a C toolchain (cgo) to build, nothing at run time.
+//
+// # Threads and handles
+//
+// Pool and Server are safe for concurrent use. Each call blocks its
+// goroutine's OS thread inside the library while it waits for Redis; the
+// library's own work runs on a small shared runtime (two threads). Close
+// releases a handle and is idempotent; a runtime cleanup frees a handle
+// that was never closed, only as a leak guard.
+package redkeep

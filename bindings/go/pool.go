@@ -1,0 +1,318 @@
+package redkeep
+
+/*
+#include "redkeep.h"
+
+// One cgo crossing for a command and its top-level scalar: the reply kind,
+// its integer and its string bytes (borrowed from *reply). A reply with no
+// borrowed data (nil, integer, double, bool) is freed here, so the caller
+// makes a second crossing only to free a string or a tree.
+static redkeep_status rk_exec(const redkeep_pool *pool, const uint8_t *buf, size_t buf_len,
+                              const size_t *lens, size_t argc, uint32_t timeout_ms,
+                              const redkeep_cancel *cancel, redkeep_reply **reply,
+                              redkeep_error **err, redkeep_reply_kind *kind, int64_t *integer,
+                              double *dbl, const char **str, size_t *len) {
+    redkeep_status st = redkeep_pool_exec_packed(pool, buf, buf_len, lens, argc, timeout_ms,
+                                                 cancel, reply, err);
+    if (st != REDKEEP_OK) return st;
+    *kind = redkeep_reply_get_kind(*reply);
+    *integer = redkeep_reply_integer(*reply);
+    *dbl = redkeep_reply_double(*reply);
+    *str = redkeep_reply_string(*reply, len);
+    switch (*kind) {
+    case REDKEEP_REPLY_NIL:
+    case REDKEEP_REPLY_INTEGER:
+    case REDKEEP_REPLY_DOUBLE:
+    case REDKEEP_REPLY_BOOL:
+        redkeep_reply_free(*reply);
+        *reply = NULL;
+        break;
+    default:
+        break;
+    }
+    return st;
+}
+*/
+import "C"
+
+import (
+	"context"
+	"runtime"
+	"strconv"
+	"sync"
+	"time"
+	"unsafe"
+)
+
+// Pool is a resilient Redis pool: timeouts on every phase, one reconnect
+// in flight with exponential backoff, and a health watch that makes calls
+// fail fast with ErrUnavailable while Redis is down.
+//
+// A Pool is safe for concurrent use by many goroutines; commands from
+// concurrent callers are pipelined on shared connections. Close it when
+// done; a finalizer-style cleanup frees a forgotten pool, but only as a
+// leak guard.
+type Pool struct {
+	// mu is held shared by every C call and exclusively by Close while it
+	// frees the handle.
+	mu      sync.RWMutex
+	ptr     *C.redkeep_pool
+	closing chan struct{}
+	once    sync.Once
+	cleanup runtime.Cleanup
+}
+
+// Open builds a pool. Unless opt.Lazy, it waits until Redis answers (at
+// most DialTimeout, or the context's deadline) and fails otherwise. With
+// opt.SpawnIfAbsent it starts a local redis-server at opt.Addr when
+// nothing answers there.
+func Open(ctx context.Context, opt Options) (*Pool, error) {
+	u, err := opt.url()
+	if err != nil {
+		return nil, err
+	}
+	var copts C.redkeep_pool_options
+	C.redkeep_pool_options_default(&copts)
+	if opt.PoolSize > 0 {
+		copts.max_size = C.uint32_t(opt.PoolSize)
+	}
+	setMillis(&copts.connect_timeout_ms, opt.DialTimeout)
+	setMillis(&copts.command_timeout_ms, opt.ReadTimeout)
+	setMillis(&copts.wait_timeout_ms, opt.PoolTimeout)
+	setMillis(&copts.backoff_initial_ms, opt.MinRetryBackoff)
+	setMillis(&copts.backoff_max_ms, opt.MaxRetryBackoff)
+	setMillis(&copts.health_interval_ms, opt.HealthCheckInterval)
+	if opt.HealthCheckInterval > 0 && copts.health_timeout_ms > copts.health_interval_ms {
+		copts.health_timeout_ms = copts.health_interval_ms
+	}
+	copts.lazy = C.bool(opt.Lazy)
+	if opt.SpawnIfAbsent {
+		if opt.URL != "" {
+			return nil, invalidArgument("SpawnIfAbsent needs Addr, not URL")
+		}
+		so := ServerOptions{Addr: opt.addr(), Password: opt.Password}
+		cso, err := so.toC()
+		if err != nil {
+			return nil, err
+		}
+		defer cso.free()
+		copts.spawn_if_absent = true
+		copts.spawn = cso.opts
+	}
+	c, err := begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if c.timeoutMs > 0 && (copts.connect_timeout_ms == 0 || c.timeoutMs < copts.connect_timeout_ms) {
+		copts.connect_timeout_ms = c.timeoutMs
+	}
+	curl := C.CString(u)
+	defer freeCString(curl)
+	var ptr *C.redkeep_pool
+	var cerr *C.redkeep_error
+	status := C.redkeep_pool_open(curl, &copts, &ptr, &cerr)
+	if err := c.end(ctx, takeError(status, cerr)); err != nil {
+		return nil, err
+	}
+	p := &Pool{ptr: ptr, closing: make(chan struct{})}
+	p.cleanup = runtime.AddCleanup(p, func(ptr *C.redkeep_pool) { C.redkeep_pool_free(ptr) }, ptr)
+	return p, nil
+}
+
+func setMillis(dst *C.uint32_t, d time.Duration) {
+	if d > 0 {
+		*dst = C.uint32_t(millis(d))
+	}
+}
+
+// Do sends one command and returns its reply, like go-redis's Do:
+// arguments may be string, []byte, any integer or float type, bool
+// ("1"/"0") or an encoding.BinaryMarshaler; replies are nil, int64,
+// string, float64, bool, *big.Int, []any, map[any]any, or *ServerError
+// inside an array.
+//
+// A nil reply returns (nil, Nil). An error reply returns a *ServerError.
+// The context's deadline bounds the call; cancelling the context abandons
+// it (the command may still run on the server) and Do returns ctx.Err().
+func (p *Pool) Do(ctx context.Context, args ...any) (any, error) {
+	return p.do(ctx, false, args)
+}
+
+func (p *Pool) do(ctx context.Context, asBytes bool, args []any) (any, error) {
+	if len(args) == 0 {
+		return nil, invalidArgument("Do needs at least a command name")
+	}
+	buf := make([]byte, 0, 64)
+	lens := make([]C.size_t, len(args))
+	for i, a := range args {
+		before := len(buf)
+		var err error
+		if buf, err = appendArg(buf, a); err != nil {
+			return nil, invalidArgument("argument " + strconv.Itoa(i) + ": " + err.Error())
+		}
+		lens[i] = C.size_t(len(buf) - before)
+	}
+	if len(buf) == 0 {
+		buf = append(buf, 0)[:0]
+	}
+	c, err := begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		reply   *C.redkeep_reply
+		cerr    *C.redkeep_error
+		kind    C.redkeep_reply_kind
+		integer C.int64_t
+		dbl     C.double
+		str     *C.char
+		strLen  C.size_t
+	)
+	p.mu.RLock()
+	if p.ptr == nil {
+		p.mu.RUnlock()
+		_ = c.end(ctx, nil)
+		return nil, errClosed
+	}
+	status := C.rk_exec(p.ptr, (*C.uint8_t)(unsafe.Pointer(unsafe.SliceData(buf))), C.size_t(len(buf)),
+		&lens[0], C.size_t(len(lens)), c.timeoutMs, c.cancel, &reply, &cerr,
+		&kind, &integer, &dbl, &str, &strLen)
+	p.mu.RUnlock()
+	runtime.KeepAlive(p)
+	runtime.KeepAlive(buf)
+	if err := c.end(ctx, takeError(status, cerr)); err != nil {
+		return nil, err
+	}
+	switch kind {
+	case C.REDKEEP_REPLY_NIL:
+		return nil, Nil
+	case C.REDKEEP_REPLY_INTEGER:
+		return int64(integer), nil
+	case C.REDKEEP_REPLY_DOUBLE:
+		return float64(dbl), nil
+	case C.REDKEEP_REPLY_BOOL:
+		return integer != 0, nil
+	}
+	defer C.redkeep_reply_free(reply)
+	switch kind {
+	case C.REDKEEP_REPLY_STRING, C.REDKEEP_REPLY_STATUS:
+		if asBytes {
+			return C.GoBytes(unsafe.Pointer(str), C.int(strLen)), nil
+		}
+		return C.GoStringN(str, C.int(strLen)), nil
+	default:
+		return convertReply(reply), nil
+	}
+}
+
+// Get returns the string at key, or Nil if the key does not exist.
+func (p *Pool) Get(ctx context.Context, key string) (string, error) {
+	v, err := p.do(ctx, false, []any{"GET", key})
+	if err != nil {
+		return "", err
+	}
+	s, _ := v.(string)
+	return s, nil
+}
+
+// GetBytes is Get returning a []byte (binary values without a string copy).
+func (p *Pool) GetBytes(ctx context.Context, key string) ([]byte, error) {
+	v, err := p.do(ctx, true, []any{"GET", key})
+	if err != nil {
+		return nil, err
+	}
+	b, _ := v.([]byte)
+	return b, nil
+}
+
+// Set stores value at key, with an expiration when expiration > 0.
+func (p *Pool) Set(ctx context.Context, key string, value any, expiration time.Duration) error {
+	args := []any{"SET", key, value}
+	if expiration > 0 {
+		if expiration%time.Second == 0 {
+			args = append(args, "EX", int64(expiration/time.Second))
+		} else {
+			args = append(args, "PX", int64(millis(expiration)))
+		}
+	}
+	_, err := p.do(ctx, false, args)
+	return err
+}
+
+// Incr increments the integer at key and returns the new value.
+func (p *Pool) Incr(ctx context.Context, key string) (int64, error) {
+	v, err := p.do(ctx, false, []any{"INCR", key})
+	if err != nil {
+		return 0, err
+	}
+	n, _ := v.(int64)
+	return n, nil
+}
+
+// Del removes keys and returns how many existed.
+func (p *Pool) Del(ctx context.Context, keys ...string) (int64, error) {
+	args := make([]any, 0, len(keys)+1)
+	args = append(args, "DEL")
+	for _, k := range keys {
+		args = append(args, k)
+	}
+	v, err := p.do(ctx, false, args)
+	if err != nil {
+		return 0, err
+	}
+	n, _ := v.(int64)
+	return n, nil
+}
+
+// Ping sends PING.
+func (p *Pool) Ping(ctx context.Context) error {
+	_, err := p.do(ctx, false, []any{"PING"})
+	return err
+}
+
+// Health is the pool's current view of Redis, read without sending a
+// command. After Close it reports StateDown with LastError "closed".
+func (p *Pool) Health() Health {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.ptr == nil {
+		return Health{State: StateDown, Since: time.Now(), LastError: "the pool is closed"}
+	}
+	var h C.redkeep_health
+	C.redkeep_pool_health(p.ptr, &h)
+	runtime.KeepAlive(p)
+	return healthFromC(&h)
+}
+
+// Stats returns the pool's counters (zero after Close).
+func (p *Pool) Stats() Stats {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.ptr == nil {
+		return Stats{}
+	}
+	var s C.redkeep_stats
+	C.redkeep_pool_stats(p.ptr, &s)
+	runtime.KeepAlive(p)
+	return statsFromC(&s)
+}
+
+// Close stops the health watch, closes every connection and stops a
+// server the pool spawned. Calls in flight fail with ErrClosed; later
+// calls too. Idempotent and safe to call concurrently; always returns nil.
+func (p *Pool) Close() error {
+	p.once.Do(func() {
+		close(p.closing)
+		// Wakes calls in flight (they fail with ErrClosed) before waiting
+		// for them to leave, so Close does not wait for their timeouts.
+		p.mu.RLock()
+		C.redkeep_pool_close(p.ptr)
+		p.mu.RUnlock()
+		p.mu.Lock()
+		p.cleanup.Stop()
+		C.redkeep_pool_free(p.ptr)
+		p.ptr = nil
+		p.mu.Unlock()
+	})
+	return nil
+}

@@ -1,0 +1,61 @@
+// Package redkeeptest gives tests a throwaway Redis.
+//
+//	func TestSomething(t *testing.T) {
+//		srv := redkeeptest.Server(t)  // a new redis-server on a free port
+//		pool := redkeeptest.Pool(t, srv)
+//		...
+//	}
+//
+// The server is started by redkeep.EnsureServer on port 0, stopped by
+// t.Cleanup, and — because it is spawned through redkeep — killed by the
+// kernel even if the test binary is killed (Linux), so no redis-server is
+// left behind.
+package redkeeptest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	redkeep "github.com/redkeep/redkeep/bindings/go"
+)
+
+// Server starts a new redis-server on a free loopback port and registers
+// its shutdown with t.Cleanup. Options may override the defaults (Addr is
+// forced to 127.0.0.1:0 unless set). It fails the test if the server does
+// not come up within 10 s.
+func Server(t testing.TB, opts ...redkeep.ServerOptions) *redkeep.Server {
+	t.Helper()
+	var opt redkeep.ServerOptions
+	if len(opts) > 0 {
+		opt = opts[0]
+	}
+	if opt.Addr == "" && !opt.UnixSocket {
+		opt.Addr = "127.0.0.1:0"
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	srv, err := redkeep.EnsureServer(ctx, opt)
+	if err != nil {
+		t.Fatalf("redkeeptest: cannot start redis-server: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := srv.Close(); err != nil {
+			t.Errorf("redkeeptest: stopping redis-server: %v", err)
+		}
+	})
+	return srv
+}
+
+// Pool opens a pool on srv and registers its Close with t.Cleanup.
+func Pool(t testing.TB, srv *redkeep.Server) *redkeep.Pool {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	pool, err := redkeep.Open(ctx, redkeep.Options{URL: srv.URL()})
+	if err != nil {
+		t.Fatalf("redkeeptest: cannot open a pool on %s: %v", srv.RedactedURL(), err)
+	}
+	t.Cleanup(func() { _ = pool.Close() })
+	return pool
+}

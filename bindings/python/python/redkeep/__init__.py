@@ -1,0 +1,49 @@
+"""redkeep: keeps a program's Redis usable.
+
+A resilient Redis pool (timeouts on every phase, reconnect with backoff, a
+health watch that fails fast while Redis is down) and ``ensure_server``, a
+local ``redis-server`` that never outlives its owner. The work is done by the
+Rust crate ``redkeep``; this package re-exports its native module.
+
+>>> import redkeep
+>>> with redkeep.ensure_server(port=0) as server:           # doctest: +SKIP
+...     with redkeep.Pool(server.url) as pool:
+...         pool.execute("SET", "k", "v")
+...         pool.execute("GET", "k")
+'OK'
+b'v'
+"""
+
+from ._redkeep import (
+    ClosedError as ClosedError,
+    ConfigError as ConfigError,
+    ConnectionError as ConnectionError,
+    Health as Health,
+    Pool as Pool,
+    RedisError as RedisError,
+    ResponseError as ResponseError,
+    Server as Server,
+    SpawnError as SpawnError,
+    Stats as Stats,
+    TimeoutError as TimeoutError,
+    UnavailableError as UnavailableError,
+    __version__ as __version__,
+    ensure_server as ensure_server,
+)
+
+__all__ = [
+    "ClosedError",
+    "ConfigError",
+    "ConnectionError",
+    "Health",
+    "Pool",
+    "RedisError",
+    "ResponseError",
+    "Server",
+    "SpawnError",
+    "Stats",
+    "TimeoutError",
+    "UnavailableError",
+    "__version__",
+    "ensure_server",
+]

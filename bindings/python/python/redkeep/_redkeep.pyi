@@ -1,0 +1,350 @@
+"""Type stubs for the native module ``redkeep._redkeep``.
+
+Import from ``redkeep`` and ``redkeep.asyncio``, not from here.
+"""
+
+import builtins
+import os
+from types import TracebackType
+from typing import Any, Literal, Optional, Sequence, Union
+
+from typing_extensions import Self
+
+__version__: str
+
+#: What ``execute`` accepts for each argument: encoded like redis-py does
+#: (str as UTF-8, int and float as their decimal repr). ``bool`` and ``None``
+#: are refused with ``TypeError``.
+Arg = Union[str, bytes, bytearray, memoryview, int, float]
+
+#: A reply: ``bytes`` for bulk strings (``str`` with ``decode_responses=True``),
+#: ``str`` for status replies (``"OK"``, ``"PONG"``), ``int``, ``None`` for nil,
+#: ``list`` for arrays, ``dict`` for RESP3 maps.
+Reply = Any
+
+class RedisError(Exception):
+    """Base class of every redkeep error."""
+
+class ConnectionError(RedisError, builtins.ConnectionError):
+    """A connection failed: refused, reset, closed, authentication refused, or
+    the peer does not speak the Redis protocol. Also a builtin ConnectionError."""
+
+class UnavailableError(ConnectionError):
+    """The pool is down: the call failed at once without touching the network.
+    The health watch reconnects in the background on the backoff schedule."""
+
+class TimeoutError(RedisError, builtins.TimeoutError):
+    """A phase ran past its timeout. Also a builtin TimeoutError."""
+
+    #: Which phase: ``"connect"``, ``"wait"`` (for a free connection) or
+    #: ``"command"`` (for the reply).
+    phase: Literal["connect", "wait", "command"]
+
+class ResponseError(RedisError):
+    """The server answered with an error reply (ERR, WRONGTYPE, NOAUTH, ...)."""
+
+class SpawnError(RedisError):
+    """A local redis-server could not be started or supervised; the message
+    says why (missing binary, port in use, the tail of its log)."""
+
+class ClosedError(RedisError):
+    """The pool or server was closed, or was created in another process
+    (before ``fork()``)."""
+
+class ConfigError(RedisError, ValueError):
+    """Invalid configuration: a bad URL, an unknown scheme, a negative
+    timeout. Also a ValueError."""
+
+class Health:
+    """A snapshot of the pool's view of Redis, read without sending a command."""
+
+    @property
+    def state(self) -> Literal["up", "degraded", "down"]:
+        """``"up"``: the last probe got its PONG. ``"degraded"``: some probes
+        failed, or the pool has not probed yet; requests still go to Redis.
+        ``"down"``: requests fail at once with ``UnavailableError`` while the
+        watch reconnects."""
+    @property
+    def since(self) -> float:
+        """When the pool entered this state, as a Unix timestamp (``time.time()``)."""
+    @property
+    def last_error(self) -> Optional[str]:
+        """Why the last probe or connect failed, if one has since the pool
+        was last up (never contains a password)."""
+    @property
+    def rtt(self) -> Optional[float]:
+        """Round-trip time of the last successful probe, in seconds."""
+    @property
+    def consecutive_failures(self) -> int:
+        """Failed probes or connects in a row."""
+    @property
+    def generation(self) -> int:
+        """Increments each time the pool goes down."""
+    @property
+    def is_up(self) -> bool:
+        """Whether ``state == "up"``."""
+
+class Stats:
+    """Pool counters since it was built, plus a snapshot of the exclusive set."""
+
+    @property
+    def size(self) -> int:
+        """Exclusive connections open now (idle + checked out)."""
+    @property
+    def idle(self) -> int:
+        """Exclusive connections idle now."""
+    @property
+    def waiting(self) -> int:
+        """Callers waiting for an exclusive connection now."""
+    @property
+    def checkouts(self) -> int:
+        """Successful checkouts of an exclusive connection."""
+    @property
+    def checkout_timeouts(self) -> int:
+        """Checkouts that hit the pool timeout."""
+    @property
+    def fast_fails(self) -> int:
+        """Calls refused with ``UnavailableError`` because the pool was down."""
+    @property
+    def connects(self) -> int:
+        """Connections opened successfully (exclusive, shared and probe)."""
+    @property
+    def connect_failures(self) -> int:
+        """Connection attempts that failed."""
+    @property
+    def reconnects(self) -> int:
+        """Reconnect attempts made by the health watch while down."""
+    @property
+    def evicted(self) -> int:
+        """Connections dropped because they broke or predate an outage."""
+    @property
+    def probes(self) -> int:
+        """Health probes sent."""
+    @property
+    def probe_failures(self) -> int:
+        """Health probes that failed."""
+    def to_dict(self) -> dict[str, int]:
+        """The counters as a plain dict."""
+
+class Pool:
+    """A resilient Redis pool; blocking calls release the GIL while they wait.
+
+    Ordinary commands share a few multiplexed connections (auto-pipelined);
+    blocking commands (``BLPOP``, ``XREAD ... BLOCK``, ``WAIT``, ...) get an
+    exclusive connection whose reply timeout covers the command's own
+    timeout. A background health watch probes Redis; while it is down, calls
+    fail at once with ``UnavailableError`` and one reconnect at a time
+    follows the backoff schedule. A command is never re-sent unless it is
+    read-only.
+
+    Args:
+        url: ``redis://[[user]:password@]host[:port][/db]``, ``rediss://``
+            (TLS, if built with it) or ``redis+unix:///path?db=N&pass=P``.
+        max_connections: most exclusive connections at once (default 16).
+        socket_timeout: seconds to wait for a reply (default 2).
+        socket_connect_timeout: seconds to open a connection, handshake
+            included (default 1).
+        pool_timeout: seconds to wait for a free exclusive connection (default 1).
+        health_check_interval: seconds between two health probes (default 0.5).
+        retry_backoff_min: first reconnect delay in seconds (default 0.05).
+        retry_backoff_max: largest reconnect delay in seconds (default 2).
+        spawn_if_absent: start a local redis-server at the URL's address if
+            nothing answers there; the pool owns it (restarts it if it
+            crashes, stops it on close).
+        decode_responses: return bulk strings as ``str`` (UTF-8) instead of ``bytes``.
+        lazy: do not connect in the constructor; the first command does.
+
+    Raises:
+        ConfigError: invalid URL or option (also a ``ValueError``).
+        ConnectionError: Redis cannot be reached (unless ``lazy``).
+        TimeoutError: connecting timed out (unless ``lazy``).
+        SpawnError: ``spawn_if_absent`` could not start a server.
+    """
+
+    def __init__(
+        self,
+        url: str = "redis://127.0.0.1:6379",
+        *,
+        max_connections: Optional[int] = None,
+        socket_timeout: Optional[float] = None,
+        socket_connect_timeout: Optional[float] = None,
+        pool_timeout: Optional[float] = None,
+        health_check_interval: Optional[float] = None,
+        retry_backoff_min: Optional[float] = None,
+        retry_backoff_max: Optional[float] = None,
+        spawn_if_absent: bool = False,
+        decode_responses: bool = False,
+        lazy: bool = False,
+    ) -> None: ...
+    def execute(self, *args: Arg) -> Reply:
+        """Runs one command, e.g. ``execute("SET", "k", "v")``, and returns its reply.
+
+        Raises:
+            TypeError: no arguments, or an argument of another type.
+            ValueError: a command that would change a shared connection's
+                state (``SUBSCRIBE``, ``MULTI``, ``SELECT``, ``CLIENT SETNAME``, ...).
+            ResponseError: the server answered with an error.
+            UnavailableError: the pool is down (failed fast).
+            TimeoutError: a phase timed out (``phase`` says which).
+            ConnectionError: the connection failed.
+            ClosedError: the pool was closed, or created before ``fork()``.
+        """
+    def health(self) -> Health:
+        """The current health, read without sending a command."""
+    def stats(self) -> Stats:
+        """The pool's counters."""
+    def close(self) -> None:
+        """Stops the health watch, drops every connection (and stops a server
+        started by ``spawn_if_absent``). Idempotent."""
+    @property
+    def closed(self) -> bool:
+        """Whether ``close()`` was called."""
+    @property
+    def url(self) -> str:
+        """The URL with its password replaced by ``***``."""
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self,
+        exc_type: Optional[type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> bool: ...
+
+class AsyncPool:
+    """``redkeep.asyncio.Pool``: the same pool for asyncio.
+
+    The constructor takes the same arguments as ``redkeep.Pool`` and never
+    blocks: the pool connects on ``async with``, ``await connect()`` or the
+    first command (``lazy=True`` builds it at once without connecting).
+    Cancelling a task that awaits a call drops the Rust future.
+    """
+
+    def __init__(
+        self,
+        url: str = "redis://127.0.0.1:6379",
+        *,
+        max_connections: Optional[int] = None,
+        socket_timeout: Optional[float] = None,
+        socket_connect_timeout: Optional[float] = None,
+        pool_timeout: Optional[float] = None,
+        health_check_interval: Optional[float] = None,
+        retry_backoff_min: Optional[float] = None,
+        retry_backoff_max: Optional[float] = None,
+        spawn_if_absent: bool = False,
+        decode_responses: bool = False,
+        lazy: bool = False,
+    ) -> None: ...
+    async def execute(self, *args: Arg) -> Reply:
+        """Runs one command and returns its reply; raises as ``Pool.execute``."""
+    async def connect(self) -> None:
+        """Connects now (idempotent); otherwise the first command does."""
+    def health(self) -> Health:
+        """The current health, read without sending a command (not awaitable)."""
+    def stats(self) -> Stats:
+        """The pool's counters (not awaitable)."""
+    async def aclose(self) -> None:
+        """Closes the pool; idempotent."""
+    async def close(self) -> None:
+        """The same as ``aclose()``."""
+    @property
+    def closed(self) -> bool:
+        """Whether the pool was closed."""
+    @property
+    def url(self) -> str:
+        """The URL with its password replaced by ``***``."""
+    async def __aenter__(self) -> Self: ...
+    async def __aexit__(
+        self,
+        exc_type: Optional[type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> bool: ...
+
+class Server:
+    """A Redis at a local address: attached to, or spawned by this process.
+
+    A spawned server binds loopback only, keeps no data (unless
+    ``persistence``), is restarted if it crashes, and dies with its owner:
+    on ``close()``, at exit, and (Linux) even when the owner is killed with
+    SIGKILL. A context manager: ``with redkeep.ensure_server(port=0) as s: ...``.
+    """
+
+    @property
+    def url(self) -> str:
+        """The URL to connect with, password included (do not log it)."""
+    @property
+    def redacted_url(self) -> str:
+        """``url`` with the password replaced by ``***``."""
+    @property
+    def host(self) -> Optional[str]:
+        """The TCP host, or ``None`` for a unix socket."""
+    @property
+    def port(self) -> Optional[int]:
+        """The TCP port (a picked free port is resolved), or ``None`` for a unix socket."""
+    @property
+    def unix_socket(self) -> Optional[str]:
+        """The unix socket path, or ``None`` for TCP."""
+    @property
+    def spawned(self) -> bool:
+        """Whether this process started the server (``False``: attached)."""
+    @property
+    def pid(self) -> Optional[int]:
+        """The spawned server's pid while it runs; ``None`` if attached,
+        restarting or stopped."""
+    @property
+    def status(self) -> Literal["attached", "running", "restarting", "failed", "stopped"]:
+        """What the server is doing now."""
+    @property
+    def restarts(self) -> int:
+        """How many times a crashed server was restarted."""
+    @property
+    def log_path(self) -> Optional[str]:
+        """The spawned server's log file (removed on close)."""
+    def close(self) -> None:
+        """Stops a spawned server and waits until it is gone (SIGTERM, then
+        SIGKILL after 3 s); an attached one is left alone. Idempotent."""
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self,
+        exc_type: Optional[type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> bool: ...
+
+def ensure_server(
+    port: Optional[int] = None,
+    binary: Union[str, os.PathLike[str], None] = None,
+    password: Optional[str] = None,
+    *,
+    host: str = "127.0.0.1",
+    unix_socket: Union[bool, str, os.PathLike[str], None] = None,
+    args: Sequence[str] = (),
+    dir: Union[str, os.PathLike[str], None] = None,
+    persistence: bool = False,
+    ready_timeout: float = 10.0,
+    max_restarts: int = 5,
+) -> Server:
+    """Attaches to the Redis at ``host:port``, or starts one there if nothing
+    listens. Use it as a context manager.
+
+    Args:
+        port: TCP port; ``None`` means 6379, ``0`` picks a free port (always spawned).
+        binary: the redis-server to run; default ``$REDKEEP_REDIS_SERVER``,
+            then ``redis-server`` on ``PATH``.
+        password: ``requirepass`` for a spawned server, and the password used
+            with an attached one.
+        host: a loopback address to bind.
+        unix_socket: ``True`` for a socket in a private temporary directory,
+            or a path; excludes ``port``.
+        args: extra redis-server arguments, e.g. ``["--maxmemory", "64mb"]``.
+        dir: working directory (default: a private temporary one, removed on close).
+        persistence: keep RDB/AOF data (default off).
+        ready_timeout: seconds the server may take to answer PONG.
+        max_restarts: restarts allowed within a minute after crashes (0: never).
+
+    Raises:
+        SpawnError: the server could not start (the message says why, with
+            the tail of its log), or the address is held by something that
+            is not Redis.
+        ConfigError: invalid arguments (a non-loopback host, port and unix_socket both).
+    """

@@ -1,0 +1,18 @@
+"""The asyncio flavour of redkeep: the same pool, every network call awaitable.
+
+>>> import redkeep.asyncio
+>>> async def main(url: str) -> None:                      # doctest: +SKIP
+...     async with redkeep.asyncio.Pool(url) as pool:
+...         await pool.execute("SET", "k", "v")
+...         print(await pool.execute("GET", "k"))
+
+Cancelling the asyncio task that awaits a call drops the Rust future: a
+request waiting for a connection leaves the queue, and a request in flight
+is abandoned (its reply, when it comes, is discarded).
+"""
+
+from ._redkeep import AsyncPool as Pool
+from ._redkeep import Health as Health
+from ._redkeep import Stats as Stats
+
+__all__ = ["Health", "Pool", "Stats"]

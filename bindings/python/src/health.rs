@@ -1,0 +1,148 @@
+//! `Health` and `Stats`: read-only snapshots.
+
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+/// A snapshot of the pool's view of Redis, read without sending a command.
+#[pyclass(module = "redkeep", name = "Health", frozen)]
+pub(crate) struct PyHealth {
+    /// "up", "degraded" or "down".
+    #[pyo3(get)]
+    state: &'static str,
+    /// When the pool entered this state, as a Unix timestamp (like `time.time()`).
+    #[pyo3(get)]
+    since: f64,
+    /// Why the last probe or connect failed, if one has since the pool was last up.
+    #[pyo3(get)]
+    last_error: Option<String>,
+    /// Round-trip time of the last successful probe, in seconds.
+    #[pyo3(get)]
+    rtt: Option<f64>,
+    /// Failed probes or connects in a row.
+    #[pyo3(get)]
+    consecutive_failures: u32,
+    /// Increments each time the pool goes down.
+    #[pyo3(get)]
+    generation: u64,
+}
+
+impl PyHealth {
+    pub(crate) fn from_core(h: &redkeep::Health) -> Self {
+        let state = match h.state {
+            redkeep::State::Up => "up",
+            redkeep::State::Degraded => "degraded",
+            redkeep::State::Down => "down",
+        };
+        let age = Instant::now().saturating_duration_since(h.since);
+        let since = SystemTime::now()
+            .checked_sub(age)
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map_or(0.0, |d| d.as_secs_f64());
+        Self {
+            state,
+            since,
+            last_error: h.last_error.clone(),
+            rtt: h.rtt.map(|d| d.as_secs_f64()),
+            consecutive_failures: h.consecutive_failures,
+            generation: h.generation,
+        }
+    }
+
+    /// Before a lazily connected pool exists.
+    pub(crate) fn not_connected() -> Self {
+        Self::from_core(&redkeep::Health {
+            state: redkeep::State::Degraded,
+            since: Instant::now(),
+            last_error: None,
+            rtt: None,
+            consecutive_failures: 0,
+            generation: 0,
+        })
+    }
+}
+
+#[pymethods]
+impl PyHealth {
+    /// Whether `state == "up"`.
+    #[getter]
+    fn is_up(&self) -> bool {
+        self.state == "up"
+    }
+
+    fn __repr__(&self) -> String {
+        let err = match &self.last_error {
+            Some(e) => format!("{e:?}"),
+            None => "None".to_owned(),
+        };
+        let rtt = match self.rtt {
+            Some(r) => format!("{r:.6}"),
+            None => "None".to_owned(),
+        };
+        format!(
+            "Health(state={:?}, since={:.3}, last_error={err}, rtt={rtt}, consecutive_failures={}, generation={})",
+            self.state, self.since, self.consecutive_failures, self.generation
+        )
+    }
+}
+
+macro_rules! stats_class {
+    ($($field:ident: $ty:ty, $doc:literal;)*) => {
+        /// Pool counters since it was built, plus a snapshot of the exclusive set.
+        #[pyclass(module = "redkeep", name = "Stats", frozen)]
+        #[derive(Default)]
+        pub(crate) struct PyStats {
+            $( #[doc = $doc] #[pyo3(get)] $field: $ty, )*
+        }
+
+        impl PyStats {
+            pub(crate) fn from_core(s: &redkeep::Stats) -> Self {
+                Self { $( $field: s.$field as $ty, )* }
+            }
+        }
+
+        #[pymethods]
+        impl PyStats {
+            /// The counters as a plain dict.
+            fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+                let d = PyDict::new(py);
+                $( d.set_item(stringify!($field), self.$field)?; )*
+                Ok(d)
+            }
+
+            fn __repr__(&self) -> String {
+                let fields: Vec<String> = vec![$( format!("{}={}", stringify!($field), self.$field), )*];
+                format!("Stats({})", fields.join(", "))
+            }
+
+            fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
+                match other.cast::<PyStats>() {
+                    Ok(o) => { let o = o.get(); true $( && self.$field == o.$field )* }
+                    Err(_) => false,
+                }
+            }
+        }
+    };
+}
+
+stats_class! {
+    size: u64, "Exclusive connections open now (idle + checked out).";
+    idle: u64, "Exclusive connections idle now.";
+    waiting: u64, "Callers waiting for an exclusive connection now.";
+    checkouts: u64, "Successful checkouts of an exclusive connection.";
+    checkout_timeouts: u64, "Checkouts that hit the pool timeout.";
+    fast_fails: u64, "Calls refused with UnavailableError because the pool was down.";
+    connects: u64, "Connections opened successfully (exclusive, shared and probe).";
+    connect_failures: u64, "Connection attempts that failed.";
+    reconnects: u64, "Reconnect attempts made by the health watch while down.";
+    evicted: u64, "Connections dropped because they broke or predate an outage.";
+    probes: u64, "Health probes sent.";
+    probe_failures: u64, "Health probes that failed.";
+}
+
+impl PyHealth {
+    pub(crate) fn state_name(&self) -> &'static str {
+        self.state
+    }
+}

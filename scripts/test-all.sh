@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs every test of the project: Rust (core, C ABI, C programs), the C leak
+# check and header check, Go, Python, and the Windows build check.
+#
+#   bash scripts/test-all.sh
+#
+# Needs: a Rust toolchain, Go, Python 3 with pip, a C compiler, and
+# redis-server (installed here with apt-get when running as root).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n=== %s ===\n' "$*"; }
+
+bash scripts/ensure-redis-server.sh
+
+step "Rust: cargo test (workspace, CLI included)"
+cargo test --workspace --features redkeep/cli
+
+for part in c go python windows; do
+  if [[ -f "scripts/test-$part.sh" ]]; then
+    step "$part"
+    bash "scripts/test-$part.sh"
+  fi
+done
+
+step "all test suites passed"

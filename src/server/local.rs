@@ -1,0 +1,442 @@
+//! `ensure_server` and the [`LocalServer`] it returns.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+
+use super::binary;
+use super::config::{ServerAddr, ServerConfig};
+use super::diagnose::Cause;
+use super::launch::Plan;
+use super::resp::{self, Answer, Endpoint};
+use super::supervisor::{self, ServerStatus, Supervision};
+use super::workdir::PrivateDir;
+use crate::error::{Error, ErrorKind, Result};
+
+/// How long a graceful stop may take before SIGKILL.
+const STOP_GRACE: Duration = Duration::from_secs(3);
+/// How long the attach probe waits for an answer.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
+/// New ports tried when a picked free port is lost to another process.
+const PORT_ATTEMPTS: usize = 8;
+
+/// Whether a [`LocalServer`] was already running or was started by us.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// A Redis already answered at the address; it belongs to someone else
+    /// and is left alone on shutdown.
+    Attached,
+    /// redkeep started it; it is supervised and dies with its owner.
+    Spawned {
+        /// The current process id (it changes when the server is restarted).
+        pid: u32,
+    },
+}
+
+/// A Redis at a local address: attached to, or spawned and supervised.
+///
+/// Returned by [`ensure_server`]. `LocalServer` is `Send + Sync`; share it
+/// behind an `Arc`. Dropping it stops a spawned server (see
+/// [`LocalServer::shutdown`]).
+///
+/// # Behavior
+///
+/// - A spawned server is watched by a supervisor thread. When it crashes,
+///   it is restarted on the same address after a [`RestartPolicy`](super::RestartPolicy)
+///   backoff delay, and a restart counts as done only after a real `PONG`.
+///   More than `max_restarts` within `window` and the supervisor gives up:
+///   [`LocalServer::status`] becomes [`ServerStatus::Failed`] with the
+///   reason, also available from [`LocalServer::failure`].
+/// - While restarting, clients see connection errors; the
+///   [`Pool`](crate::Pool) health watch turns `Down` and back `Up` by itself.
+/// - An attached server is not supervised.
+pub struct LocalServer {
+    endpoint: Endpoint,
+    addr: ServerAddr,
+    password: Option<String>,
+    supervision: Option<Arc<Supervision>>,
+    status: watch::Receiver<ServerStatus>,
+    log: Option<PathBuf>,
+    // Held last: removed after the server stopped.
+    _run_dir: Option<Arc<PrivateDir>>,
+}
+
+impl LocalServer {
+    /// The URL to connect with, password included
+    /// (`redis://:password@127.0.0.1:6379` or
+    /// `redis+unix:///path/redis.sock?pass=password`). Do not log it: use
+    /// [`LocalServer::redacted_url`] for that.
+    pub fn url(&self) -> String {
+        self.url_with(self.password.as_deref().map(percent_encode).as_deref())
+    }
+
+    /// [`LocalServer::url`] with the password replaced by `***`.
+    pub fn redacted_url(&self) -> String {
+        self.url_with(self.password.as_ref().map(|_| "***"))
+    }
+
+    fn url_with(&self, password: Option<&str>) -> String {
+        match &self.endpoint {
+            Endpoint::Tcp { host, port } => {
+                let host = if host.contains(':') {
+                    format!("[{host}]")
+                } else {
+                    host.clone()
+                };
+                match password {
+                    Some(pw) => format!("redis://:{pw}@{host}:{port}"),
+                    None => format!("redis://{host}:{port}"),
+                }
+            }
+            Endpoint::Unix(path) => match password {
+                Some(pw) => format!("redis+unix://{}?pass={pw}", path.display()),
+                None => format!("redis+unix://{}", path.display()),
+            },
+        }
+    }
+
+    pub(crate) fn password(&self) -> Option<&str> {
+        self.password.as_deref()
+    }
+
+    /// The resolved address: a TCP port is never `0` here, and a unix
+    /// socket always has its path.
+    pub fn addr(&self) -> &ServerAddr {
+        &self.addr
+    }
+
+    /// The TCP port, or `None` for a unix socket.
+    pub fn port(&self) -> Option<u16> {
+        match &self.endpoint {
+            Endpoint::Tcp { port, .. } => Some(*port),
+            Endpoint::Unix(_) => None,
+        }
+    }
+
+    /// Attached or spawned; for a spawned server, its current pid (the last
+    /// known one if it is restarting, stopped or failed).
+    pub fn origin(&self) -> Origin {
+        match self.supervision {
+            None => Origin::Attached,
+            Some(ref sup) => Origin::Spawned {
+                pid: sup.last_pid(),
+            },
+        }
+    }
+
+    /// The current pid of a spawned server while it runs; `None` while it
+    /// restarts, after it stopped or failed, and for an attached server.
+    pub fn pid(&self) -> Option<u32> {
+        match &*self.status.borrow() {
+            ServerStatus::Running { pid } => Some(*pid),
+            _ => None,
+        }
+    }
+
+    /// What the server is doing now. Cheap: no I/O.
+    pub fn status(&self) -> ServerStatus {
+        self.status.borrow().clone()
+    }
+
+    /// A receiver of every status change (restarts, give-up, stop).
+    pub fn watch(&self) -> watch::Receiver<ServerStatus> {
+        self.status.clone()
+    }
+
+    /// The supervisor's reason for giving up, if it did.
+    pub fn failure(&self) -> Option<String> {
+        match &*self.status.borrow() {
+            ServerStatus::Failed { reason } => Some(reason.clone()),
+            _ => None,
+        }
+    }
+
+    /// How many times the supervisor restarted the server.
+    pub fn restarts(&self) -> u32 {
+        self.supervision.as_ref().map_or(0, |s| s.restarts())
+    }
+
+    /// The spawned server's log (stdout and stderr), inside its private run
+    /// directory; removed with it on shutdown.
+    pub fn log_path(&self) -> Option<&Path> {
+        self.log.as_deref()
+    }
+
+    /// Stops a spawned server (an attached one is left alone) and waits
+    /// until it is gone; idempotent. Usable through a shared reference, so
+    /// an owner behind an `Arc` can stop it.
+    ///
+    /// # Behavior
+    ///
+    /// SIGTERM (a server without persistence exits at once), then SIGKILL to
+    /// its process group after 3 s; the process is always reaped. On Windows
+    /// the job is terminated.
+    pub async fn stop(&self) -> Result<()> {
+        let Some(sup) = self.supervision.clone() else {
+            return Ok(());
+        };
+        tokio::task::spawn_blocking(move || sup.stop(STOP_GRACE))
+            .await
+            .map_err(|e| Error::new(ErrorKind::Spawn, format!("stopping redis-server: {e}")))
+    }
+
+    /// [`LocalServer::stop`] without a runtime (blocks the thread).
+    pub fn stop_blocking(&self) {
+        if let Some(sup) = &self.supervision {
+            sup.stop(STOP_GRACE);
+        }
+    }
+
+    /// Stops a spawned server and waits until it is gone; an attached one
+    /// is left alone. Same as [`LocalServer::stop`], consuming the value.
+    pub async fn shutdown(self) -> Result<()> {
+        self.stop().await
+    }
+}
+
+impl Drop for LocalServer {
+    fn drop(&mut self) {
+        self.stop_blocking();
+    }
+}
+
+impl fmt::Debug for LocalServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LocalServer")
+            .field("url", &self.redacted_url())
+            .field("origin", &self.origin())
+            .field("status", &self.status())
+            .finish()
+    }
+}
+
+/// Connects to the Redis at `cfg.addr`, or starts one there if nothing
+/// listens.
+///
+/// # Behavior
+///
+/// - **A Redis answers** (`PONG`, or an auth error such as `NOAUTH`, which
+///   still proves a Redis): [`Origin::Attached`]. If it is `LOADING`, the
+///   call retries until `PONG` or `ready_timeout`.
+/// - **Something else holds the address** (not RESP, silent, closes the
+///   connection): an [`ErrorKind::Spawn`] error saying so. redkeep never
+///   attaches to it and never starts a server over it.
+/// - **Nothing listens**: `redis-server` is started (see [`ServerConfig`])
+///   and [`Origin::Spawned`] is returned only after it answered `PONG` — from
+///   that very process, checked by pid — retrying while it is `LOADING`. If
+///   it exits first, the error names the cause (address in use, bad
+///   directive, permission, version) and carries the tail of its log. With
+///   port `0` a free port is picked, and a new one is tried (up to 8 times)
+///   when another process takes it first.
+/// - A spawned server binds only the configured loopback host (or a unix
+///   socket with mode 0700 in a private 0700 directory), keeps no data
+///   unless `persistence` is set, and dies with its owner (see the
+///   [module docs](crate::server) for the per-platform guarantee).
+///
+/// The blocking work runs on tokio's blocking pool; see
+/// [`ensure_server_blocking`] to call it without a runtime.
+pub async fn ensure_server(cfg: ServerConfig) -> Result<LocalServer> {
+    tokio::task::spawn_blocking(move || ensure_server_blocking(cfg))
+        .await
+        .map_err(|e| Error::new(ErrorKind::Spawn, format!("ensure_server: {e}")))?
+}
+
+/// [`ensure_server`] for callers without a tokio runtime: it blocks the
+/// calling thread until the server is attached or ready.
+///
+/// The spawned server does *not* depend on the calling thread: it is forked
+/// from a library-owned thread, so the caller may be a short-lived thread.
+pub fn ensure_server_blocking(cfg: ServerConfig) -> Result<LocalServer> {
+    cfg.validate()?;
+    match &cfg.addr {
+        ServerAddr::Tcp { host, port: 0 } => spawn_on_free_port(&cfg, host),
+        ServerAddr::Tcp { host, port } => {
+            let endpoint = Endpoint::Tcp {
+                host: host.clone(),
+                port: *port,
+            };
+            attach_or_spawn(&cfg, endpoint)
+        }
+        ServerAddr::Unix(Some(path)) => attach_or_spawn(&cfg, Endpoint::Unix(path.clone())),
+        ServerAddr::Unix(None) => {
+            let run_dir = Arc::new(private_dir()?);
+            let endpoint = Endpoint::Unix(run_dir.path().join("redis.sock"));
+            spawn(&cfg, endpoint, run_dir).map_err(|e| e.error)
+        }
+    }
+}
+
+fn attach_or_spawn(cfg: &ServerConfig, endpoint: Endpoint) -> Result<LocalServer> {
+    let deadline = Instant::now() + cfg.ready_timeout;
+    loop {
+        match resp::ping(&endpoint, cfg.password.as_deref(), PROBE_TIMEOUT) {
+            Answer::Nothing => break,
+            Answer::Loading if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Answer::Loading => {
+                return Err(Error::new(
+                    ErrorKind::Spawn,
+                    format!(
+                        "the Redis at {endpoint} is still LOADING after ready_timeout ({})",
+                        crate::util::fmt_duration(cfg.ready_timeout)
+                    ),
+                ))
+            }
+            Answer::Pong | Answer::Auth(_) | Answer::RedisError(_) => {
+                tracing::info!(endpoint = %endpoint, "attached to a running Redis");
+                return Ok(attached(cfg, endpoint));
+            }
+            Answer::NotRedis(why) => {
+                return Err(Error::new(
+                    ErrorKind::Spawn,
+                    format!(
+                        "{endpoint} is held by a program that is not Redis ({why}); \
+                         not attaching to it and not starting a server over it"
+                    ),
+                ))
+            }
+        }
+    }
+    let run_dir = Arc::new(private_dir()?);
+    spawn(cfg, endpoint, run_dir).map_err(|e| e.error)
+}
+
+fn attached(cfg: &ServerConfig, endpoint: Endpoint) -> LocalServer {
+    let (_tx, status) = watch::channel(ServerStatus::Attached);
+    LocalServer {
+        addr: endpoint_addr(&endpoint),
+        endpoint,
+        password: cfg.password.clone(),
+        supervision: None,
+        status,
+        log: None,
+        _run_dir: None,
+    }
+}
+
+fn spawn_on_free_port(cfg: &ServerConfig, host: &str) -> Result<LocalServer> {
+    let run_dir = Arc::new(private_dir()?);
+    let mut last = None;
+    for attempt in 1..=PORT_ATTEMPTS {
+        let port = free_port(host)?;
+        let endpoint = Endpoint::Tcp {
+            host: host.to_owned(),
+            port,
+        };
+        match spawn(cfg, endpoint, run_dir.clone()) {
+            Ok(server) => return Ok(server),
+            Err(e) if e.cause == Cause::AddressInUse => {
+                tracing::debug!(port, attempt, "picked port was taken first, trying another");
+                // Start the next attempt with a fresh log.
+                let _ = std::fs::remove_file(run_dir.path().join("redis.log"));
+                last = Some(e.error);
+            }
+            Err(e) => return Err(e.error),
+        }
+    }
+    Err(last.expect("at least one attempt"))
+}
+
+/// A port the OS says is free now (bind to port 0, read it, release it).
+/// The caller retries on a new one if it is taken before the server binds.
+fn free_port(host: &str) -> Result<u16> {
+    let listener = std::net::TcpListener::bind((host, 0))
+        .map_err(|e| Error::new(ErrorKind::Spawn, format!("cannot find a free port on {host}: {e}")))?;
+    Ok(listener.local_addr()?.port())
+}
+
+fn private_dir() -> Result<PrivateDir> {
+    PrivateDir::new().map_err(|e| {
+        Error::new(
+            ErrorKind::Spawn,
+            format!("cannot create a private temporary directory: {e}"),
+        )
+        .with_source(e)
+    })
+}
+
+fn spawn(
+    cfg: &ServerConfig,
+    endpoint: Endpoint,
+    run_dir: Arc<PrivateDir>,
+) -> std::result::Result<LocalServer, super::launch::StartError> {
+    let binary = binary::locate(cfg.binary.as_deref()).map_err(|error| {
+        super::launch::StartError {
+            cause: Cause::Unknown,
+            error,
+        }
+    })?;
+    let plan = Plan {
+        binary,
+        endpoint: endpoint.clone(),
+        data_dir: cfg.dir.clone().unwrap_or_else(|| run_dir.path().to_owned()),
+        run_dir: run_dir.clone(),
+        args: cfg.args.clone(),
+        password: cfg.password.clone(),
+        persistence: cfg.persistence,
+        ready_timeout: cfg.ready_timeout,
+    };
+    tracing::info!(binary = %plan.binary.display(), endpoint = %endpoint, "spawning redis-server");
+    let started = Instant::now();
+    let running = plan.start(&|| false)?;
+    let pid = running.killer.pid();
+    tracing::info!(pid, endpoint = %endpoint, elapsed = ?started.elapsed(), "redis-server ready");
+    let log = plan.log_path();
+    let supervision = supervisor::start(plan, running, cfg.restart.clone()).map_err(|e| {
+        super::launch::StartError {
+            cause: Cause::Unknown,
+            error: Error::new(
+                ErrorKind::Spawn,
+                format!("cannot start the supervisor thread: {e}"),
+            ),
+        }
+    })?;
+    let status = supervision.status.subscribe();
+    Ok(LocalServer {
+        addr: endpoint_addr(&endpoint),
+        endpoint,
+        password: cfg.password.clone(),
+        supervision: Some(supervision),
+        status,
+        log: Some(log),
+        _run_dir: Some(run_dir),
+    })
+}
+
+fn endpoint_addr(endpoint: &Endpoint) -> ServerAddr {
+    match endpoint {
+        Endpoint::Tcp { host, port } => ServerAddr::Tcp {
+            host: host.clone(),
+            port: *port,
+        },
+        Endpoint::Unix(path) => ServerAddr::Unix(Some(path.clone())),
+    }
+}
+
+/// Whether `host` is a loopback address (`127.0.0.0/8`, `::1`, `localhost`).
+pub(crate) fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters.
+fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
