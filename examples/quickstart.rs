@@ -30,7 +30,9 @@ async fn run() -> redkeep::Result<()> {
         Some(redkeep::server::Origin::Spawned { pid }) => {
             println!("nothing answered: started a local redis-server (pid {pid})")
         }
-        Some(redkeep::server::Origin::Attached) => println!("a Redis was already running: attached"),
+        Some(redkeep::server::Origin::Attached) => {
+            println!("a Redis was already running: attached")
+        }
         None => {}
     }
 
@@ -47,9 +49,13 @@ async fn run() -> redkeep::Result<()> {
 
     pool.query::<()>(redis::cmd("SET").arg("redkeep:quickstart").arg("hello"))
         .await?;
-    let value: Option<String> = pool.query(redis::cmd("GET").arg("redkeep:quickstart")).await?;
+    let value: Option<String> = pool
+        .query(redis::cmd("GET").arg("redkeep:quickstart"))
+        .await?;
     println!("GET redkeep:quickstart -> {value:?}");
-    let n: i64 = pool.query(redis::cmd("INCR").arg("redkeep:counter")).await?;
+    let n: i64 = pool
+        .query(redis::cmd("INCR").arg("redkeep:counter"))
+        .await?;
     println!("INCR redkeep:counter -> {n}");
 
     {

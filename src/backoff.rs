@@ -62,10 +62,14 @@ impl Backoff {
             return Err(Error::config("backoff.initial must be greater than zero"));
         }
         if self.max < self.initial {
-            return Err(Error::config("backoff.max must be at least backoff.initial"));
+            return Err(Error::config(
+                "backoff.max must be at least backoff.initial",
+            ));
         }
         if !(self.multiplier.is_finite() && self.multiplier >= 1.0) {
-            return Err(Error::config("backoff.multiplier must be a finite number >= 1"));
+            return Err(Error::config(
+                "backoff.multiplier must be a finite number >= 1",
+            ));
         }
         if !(0.0..=1.0).contains(&self.jitter) {
             return Err(Error::config("backoff.jitter must be within [0, 1]"));
@@ -82,10 +86,15 @@ impl Backoff {
             .with_factor(self.multiplier as f32)
             .without_max_times()
             .build()
-            // backon's float maths may land a hair off the cap.
-            .map({
+            // backon multiplies in `f32`: a step may land a hair off the
+            // cap, or a few nanoseconds below the one before (multiplier
+            // 1.0). Clamp to `max` and keep the schedule non-decreasing.
+            .scan(Duration::ZERO, {
                 let max = self.max;
-                move |d| d.min(max)
+                move |previous, d| {
+                    *previous = d.min(max).max(*previous);
+                    Some(*previous)
+                }
             })
     }
 
@@ -120,11 +129,15 @@ mod tests {
 
     #[test]
     fn validation_catches_nonsense() {
-        let mut b = Backoff::default();
-        b.jitter = 1.5;
+        let b = Backoff {
+            jitter: 1.5,
+            ..Backoff::default()
+        };
         assert!(b.validate().is_err());
-        let mut b = Backoff::default();
-        b.multiplier = 0.5;
+        let b = Backoff {
+            multiplier: 0.5,
+            ..Backoff::default()
+        };
         assert!(b.validate().is_err());
     }
 }

@@ -80,7 +80,9 @@ impl Config {
             }
         }
         if self.health.failures_before_down == 0 {
-            return Err(Error::config("health.failures_before_down must be at least 1"));
+            return Err(Error::config(
+                "health.failures_before_down must be at least 1",
+            ));
         }
         self.backoff.validate()
     }
@@ -100,11 +102,9 @@ impl Config {
             redis::ConnectionAddr::Unix(path) => {
                 crate::server::ServerAddr::Unix(Some(path.clone()))
             }
-            _ => {
-                return Err(Error::config(
-                    "spawn-if-absent needs a redis:// or redis+unix:// URL (a local server has no TLS)",
-                ))
-            }
+            _ => return Err(Error::config(
+                "spawn-if-absent needs a redis:// or redis+unix:// URL (a local server has no TLS)",
+            )),
         };
         self.spawn = Some(crate::server::ServerConfig {
             addr,
@@ -123,7 +123,10 @@ impl Config {
         use redis::IntoConnectionInfo;
         let scheme = self.url.split("://").next().unwrap_or("");
         if !self.url.contains("://")
-            || !matches!(scheme, "redis" | "rediss" | "redis+unix" | "unix" | "valkey" | "valkeys")
+            || !matches!(
+                scheme,
+                "redis" | "rediss" | "redis+unix" | "unix" | "valkey" | "valkeys"
+            )
         {
             return Err(Error::config(format!(
                 "invalid redis URL {:?}: expected redis://, rediss:// or redis+unix://",

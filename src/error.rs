@@ -77,7 +77,10 @@ impl Error {
     pub(crate) fn timeout(phase: Phase, after: std::time::Duration) -> Self {
         Self::new(
             ErrorKind::Timeout(phase),
-            format!("{phase} timed out after {}", crate::util::fmt_duration(after)),
+            format!(
+                "{phase} timed out after {}",
+                crate::util::fmt_duration(after)
+            ),
         )
     }
 
@@ -143,7 +146,9 @@ impl Error {
             _ => ErrorKind::Connection,
         };
         let message = match (kind, err.kind()) {
-            (ErrorKind::Response, K::UnexpectedReturnType) => format!("unexpected reply type: {err}"),
+            (ErrorKind::Response, K::UnexpectedReturnType) => {
+                format!("unexpected reply type: {err}")
+            }
             (ErrorKind::Response, _) => err.to_string(),
             (ErrorKind::Timeout(p), _) => format!("{p} timed out: {err}"),
             (_, K::AuthenticationFailed) => {

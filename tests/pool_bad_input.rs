@@ -53,20 +53,54 @@ async fn unknown_schemes_are_config_errors_that_name_the_accepted_ones() {
 #[tokio::test]
 async fn out_of_range_settings_are_config_errors() {
     let url = "redis://127.0.0.1:6379";
-    let cases: Vec<(&str, Box<dyn Fn(&mut Config)>)> = vec![
+    type Set = Box<dyn Fn(&mut Config)>;
+    let cases: Vec<(&str, Set)> = vec![
         ("max_size", Box::new(|c| c.pool.max_size = 0)),
         ("multiplexed", Box::new(|c| c.pool.multiplexed = 0)),
-        ("min_idle", Box::new(|c| c.pool.min_idle = c.pool.max_size + 1)),
-        ("timeouts.connect", Box::new(|c| c.timeouts.connect = Duration::ZERO)),
-        ("timeouts.wait", Box::new(|c| c.timeouts.wait = Duration::ZERO)),
-        ("timeouts.command", Box::new(|c| c.timeouts.command = Duration::ZERO)),
-        ("health.interval", Box::new(|c| c.health.interval = Duration::ZERO)),
-        ("health.timeout", Box::new(|c| c.health.timeout = Duration::ZERO)),
-        ("failures_before_down", Box::new(|c| c.health.failures_before_down = 0)),
-        ("backoff.initial", Box::new(|c| c.backoff.initial = Duration::ZERO)),
-        ("backoff.max", Box::new(|c| c.backoff.max = Duration::from_micros(1))),
-        ("backoff.multiplier", Box::new(|c| c.backoff.multiplier = 0.5)),
-        ("backoff.multiplier", Box::new(|c| c.backoff.multiplier = f64::NAN)),
+        (
+            "min_idle",
+            Box::new(|c| c.pool.min_idle = c.pool.max_size + 1),
+        ),
+        (
+            "timeouts.connect",
+            Box::new(|c| c.timeouts.connect = Duration::ZERO),
+        ),
+        (
+            "timeouts.wait",
+            Box::new(|c| c.timeouts.wait = Duration::ZERO),
+        ),
+        (
+            "timeouts.command",
+            Box::new(|c| c.timeouts.command = Duration::ZERO),
+        ),
+        (
+            "health.interval",
+            Box::new(|c| c.health.interval = Duration::ZERO),
+        ),
+        (
+            "health.timeout",
+            Box::new(|c| c.health.timeout = Duration::ZERO),
+        ),
+        (
+            "failures_before_down",
+            Box::new(|c| c.health.failures_before_down = 0),
+        ),
+        (
+            "backoff.initial",
+            Box::new(|c| c.backoff.initial = Duration::ZERO),
+        ),
+        (
+            "backoff.max",
+            Box::new(|c| c.backoff.max = Duration::from_micros(1)),
+        ),
+        (
+            "backoff.multiplier",
+            Box::new(|c| c.backoff.multiplier = 0.5),
+        ),
+        (
+            "backoff.multiplier",
+            Box::new(|c| c.backoff.multiplier = f64::NAN),
+        ),
         ("backoff.jitter", Box::new(|c| c.backoff.jitter = -0.1)),
     ];
     for (field, set) in cases {
@@ -109,7 +143,10 @@ async fn a_wrong_password_is_a_clear_authentication_error_without_the_password()
         assert_eq!(err.kind(), ErrorKind::Connection, "{shown}");
         assert!(shown.to_lowercase().contains("authentication"), "{shown}");
         assert!(!shown.contains(secret), "the password leaked: {shown}");
-        assert!(!err.is_retryable(), "a wrong password will not get better: {shown}");
+        assert!(
+            !err.is_retryable(),
+            "a wrong password will not get better: {shown}"
+        );
         assert!(elapsed < Duration::from_secs(1), "{elapsed:?}");
     }
 
@@ -165,7 +202,10 @@ async fn a_server_that_never_answers_times_out_in_the_connect_phase() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err.kind(), ErrorKind::Timeout(Phase::Connect) | ErrorKind::Unavailable),
+        matches!(
+            err.kind(),
+            ErrorKind::Timeout(Phase::Connect) | ErrorKind::Unavailable
+        ),
         "{err}"
     );
     assert!(started.elapsed() < Duration::from_millis(1400));
@@ -194,11 +234,13 @@ fn secrets_never_show_in_debug_or_errors() {
         let debug = format!("{cfg:?}");
         assert!(!debug.contains(secret), "Debug of Config leaked: {debug}");
         let redacted = cfg.redacted_url();
-        assert!(!redacted.contains(secret), "redacted_url leaked: {redacted}");
+        assert!(
+            !redacted.contains(secret),
+            "redacted_url leaked: {redacted}"
+        );
         if let Err(err) = cfg.validate() {
             let shown = format!("{err} / {err:?}");
             assert!(!shown.contains(secret), "error leaked for {url:?}: {shown}");
         }
     }
 }
-

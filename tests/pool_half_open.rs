@@ -42,10 +42,17 @@ async fn a_blackholed_server_turns_the_pool_down_within_the_probe_budget() {
     let took = started.elapsed();
 
     assert!(took <= budget, "Down after {took:?}, budget {budget:?}");
-    assert!(saw_degraded, "one failed probe should show as Degraded first");
+    assert!(
+        saw_degraded,
+        "one failed probe should show as Degraded first"
+    );
     let health = pool.health();
     assert!(
-        health.last_error.as_deref().unwrap_or("").contains("timed out"),
+        health
+            .last_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("timed out"),
         "{health:?}"
     );
 }

@@ -40,7 +40,11 @@ async fn stats_count_checkouts_and_the_exclusive_set() {
     let a = pool.get().await.unwrap();
     let b = pool.get().await.unwrap();
     let stats = pool.stats();
-    assert_eq!((stats.size, stats.idle, stats.checkouts), (2, 0, 2), "{stats:?}");
+    assert_eq!(
+        (stats.size, stats.idle, stats.checkouts),
+        (2, 0, 2),
+        "{stats:?}"
+    );
     drop(a);
     let stats = pool.stats();
     assert_eq!((stats.size, stats.idle), (2, 1), "{stats:?}");
@@ -90,7 +94,11 @@ async fn close_is_idempotent_and_later_calls_fail_with_closed() {
     // The watch stopped: the server going away is not reported any more.
     let probes = pool.stats().probes;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(pool.stats().probes, probes, "the watch still probes after close");
+    assert_eq!(
+        pool.stats().probes,
+        probes,
+        "the watch still probes after close"
+    );
     let _ = rx.borrow_and_update();
     drop(server);
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -138,7 +146,11 @@ async fn a_lazy_pool_never_fails_on_reachability_and_then_fails_fast() {
     assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
     let health = pool.health();
     assert!(
-        health.last_error.as_deref().unwrap_or("").contains("refused"),
+        health
+            .last_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("refused"),
         "{health:?}"
     );
 }

@@ -94,8 +94,14 @@ async fn resetting_every_connection_during_an_incr_loop_never_duplicates_a_write
     eprintln!("counter {counter}, acked {acked}, in doubt {in_doubt}, refused {refused}");
 
     assert!(acked > 1000, "too little traffic to mean anything: {acked}");
-    assert!(in_doubt > 0, "the resets broke no INCR: the test proved nothing");
-    assert!(counter >= acked, "acknowledged writes were lost: {counter} < {acked}");
+    assert!(
+        in_doubt > 0,
+        "the resets broke no INCR: the test proved nothing"
+    );
+    assert!(
+        counter >= acked,
+        "acknowledged writes were lost: {counter} < {acked}"
+    );
     assert!(
         counter <= acked + in_doubt,
         "writes were duplicated: counter {counter} > acked {acked} + in doubt {in_doubt}"
@@ -131,7 +137,11 @@ async fn a_write_on_a_dropped_connection_fails_and_is_not_resent() {
     assert!(err.is_retryable());
 
     let mut direct = server.client().await;
-    let n: i64 = redis::cmd("GET").arg("n").query_async(&mut direct).await.unwrap();
+    let n: i64 = redis::cmd("GET")
+        .arg("n")
+        .query_async(&mut direct)
+        .await
+        .unwrap();
     assert_eq!(n, 1, "the failed INCR was sent anyway");
 
     // The broken connection was evicted: the next call gets a new one.
@@ -154,7 +164,10 @@ async fn a_read_on_a_dropped_connection_is_retried_once_on_a_new_one() {
     let pool = within(Duration::from_secs(5), "connect", Pool::connect(cfg))
         .await
         .unwrap();
-    let _: () = pool.query(redis::cmd("SET").arg("k").arg("v")).await.unwrap();
+    let _: () = pool
+        .query(redis::cmd("SET").arg("k").arg("v"))
+        .await
+        .unwrap();
     let connects = pool.stats().connects;
 
     // The watch has its own connection and will not probe again for 30 s:

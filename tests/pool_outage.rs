@@ -28,15 +28,33 @@ async fn kill_9_turns_the_pool_down_without_any_traffic() {
     let cfg = fast_config(server.url());
     let budget = probe_budget(&cfg) + MARGIN;
     let pool = connect(cfg).await;
+    {
+        // Two idle exclusive connections, to be dropped when Down.
+        let _a = pool.get().await.unwrap();
+        let _b = pool.get().await.unwrap();
+    }
+    assert_eq!(pool.stats().idle, 2);
     support::first_probe(&pool).await;
     let mut rx = pool.watch();
     assert_eq!(rx.borrow_and_update().state, State::Up);
     let generation = pool.health().generation;
+    let evicted = pool.stats().evicted;
 
     server.kill9();
     let took = wait_for_state(&mut rx, State::Down, Duration::from_secs(10)).await;
 
-    assert!(took <= budget, "Down seen after {took:?}, budget {budget:?}");
+    assert!(
+        took <= budget,
+        "Down seen after {took:?}, budget {budget:?}"
+    );
+    // The two exclusive ones and the shared one are dropped and counted.
+    within(Duration::from_secs(1), "idle connections dropped", async {
+        while pool.stats().size > 0 || pool.stats().evicted < evicted + 3 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    assert_eq!(pool.stats().evicted, evicted + 3, "{:?}", pool.stats());
     let health = pool.health();
     assert!(health.last_error.is_some(), "{health:?}");
     assert!(health.generation > generation, "{health:?}");
@@ -100,7 +118,11 @@ async fn calls_fail_fast_with_unavailable_while_down() {
         "a call took {slowest:?} while Down (timeouts are 2 s)"
     );
     assert!(total < Duration::from_secs(1), "300 calls took {total:?}");
-    assert!(pool.stats().fast_fails >= before + 300, "{:?}", pool.stats());
+    assert!(
+        pool.stats().fast_fails >= before + 300,
+        "{:?}",
+        pool.stats()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -225,7 +247,10 @@ async fn no_connection_from_before_the_outage_is_handed_out_after_it() {
         .query(redis::cmd("CLIENT").arg("GETNAME"))
         .await
         .unwrap();
-    assert_eq!(name, None, "a shared connection from before the outage was used");
+    assert_eq!(
+        name, None,
+        "a shared connection from before the outage was used"
+    );
     let mut held = Vec::new();
     for _ in 0..4 {
         let mut conn = within(Duration::from_secs(5), "checkout after Up", pool.get())
@@ -236,7 +261,10 @@ async fn no_connection_from_before_the_outage_is_handed_out_after_it() {
             .query_async(&mut *conn)
             .await
             .unwrap();
-        assert_eq!(name, None, "an exclusive connection from before the outage was handed out");
+        assert_eq!(
+            name, None,
+            "an exclusive connection from before the outage was handed out"
+        );
         held.push(conn);
     }
     assert!(pool.stats().evicted >= 5, "{:?}", pool.stats());

@@ -109,7 +109,10 @@ async fn query_and_query_pipeline_run_commands_and_map_errors() {
     let server = RedisServer::start();
     let pool = pool_for(server.url(), |_| {}).await;
 
-    let _: () = pool.query(redis::cmd("SET").arg("a").arg("1")).await.unwrap();
+    let _: () = pool
+        .query(redis::cmd("SET").arg("a").arg("1"))
+        .await
+        .unwrap();
     let a: String = pool.query(redis::cmd("GET").arg("a")).await.unwrap();
     assert_eq!(a, "1");
     let missing: Option<String> = pool.query(redis::cmd("GET").arg("nope")).await.unwrap();
@@ -133,7 +136,10 @@ async fn query_and_query_pipeline_run_commands_and_map_errors() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Response, "{err}");
     assert!(!err.is_retryable());
-    let _: () = pool.query(redis::cmd("LPUSH").arg("list").arg(1)).await.unwrap();
+    let _: () = pool
+        .query(redis::cmd("LPUSH").arg("list").arg(1))
+        .await
+        .unwrap();
     let err = pool
         .query::<i64>(redis::cmd("INCR").arg("list"))
         .await
@@ -181,7 +187,11 @@ async fn exclusive_connections_are_reused() {
         assert_eq!(id_of(pool.get().await.unwrap()).await, first);
     }
     let stats = pool.stats();
-    assert_eq!((stats.size, stats.idle, stats.checkouts), (1, 1, 11), "{stats:?}");
+    assert_eq!(
+        (stats.size, stats.idle, stats.checkouts),
+        (1, 1, 11),
+        "{stats:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

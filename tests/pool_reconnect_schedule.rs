@@ -14,13 +14,11 @@ use support::{fast_config, wait_for_state, within, Mode, Proxy, RedisServer};
 /// delay at its shortest (full jitter), attempts themselves taking no time.
 fn most_attempts_in(backoff: &Backoff, window: Duration) -> u64 {
     let mut elapsed = Duration::ZERO;
-    let mut attempts = 0;
-    for base in backoff.base_schedule() {
+    for (attempts, base) in (0u64..).zip(backoff.base_schedule()) {
         elapsed += base.mul_f64(1.0 - backoff.jitter);
         if elapsed > window {
             return attempts;
         }
-        attempts += 1;
     }
     unreachable!("the schedule is endless")
 }
@@ -58,7 +56,9 @@ async fn connect_attempts_during_an_outage_follow_the_schedule_not_the_request_r
                 tick.tick().await;
                 i += 1;
                 if (i + t) % 2 == 0 {
-                    let _ = pool.query::<Option<String>>(redis::cmd("GET").arg("k")).await;
+                    let _ = pool
+                        .query::<Option<String>>(redis::cmd("GET").arg("k"))
+                        .await;
                 } else {
                     let _ = pool.get().await;
                 }
@@ -80,7 +80,10 @@ async fn connect_attempts_during_an_outage_follow_the_schedule_not_the_request_r
     );
 
     assert_eq!(pool.health().state, State::Down, "{:?}", pool.health());
-    assert!(requests >= 1500, "the load generator fell short: {requests}");
+    assert!(
+        requests >= 1500,
+        "the load generator fell short: {requests}"
+    );
     // A few attempts belong to the transition (the probe reconnecting at
     // once, requests that met the broken connections before Down).
     let slack = 5;
@@ -88,8 +91,14 @@ async fn connect_attempts_during_an_outage_follow_the_schedule_not_the_request_r
         attempts <= schedule + slack,
         "{attempts} connect attempts in {window:?}; the schedule allows {schedule} (+{slack})"
     );
-    assert!(attempts >= 3, "the watch stopped reconnecting: {attempts} attempts");
-    assert!(attempts * 50 < requests, "{attempts} attempts for {requests} requests");
+    assert!(
+        attempts >= 3,
+        "the watch stopped reconnecting: {attempts} attempts"
+    );
+    assert!(
+        attempts * 50 < requests,
+        "{attempts} attempts for {requests} requests"
+    );
 
     proxy.set_mode(Mode::Forward);
     wait_for_state(&mut rx, State::Up, Duration::from_secs(5)).await;
@@ -125,9 +134,19 @@ async fn only_one_connect_attempt_is_in_flight_at_a_time() {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     for task in tasks {
-        within(Duration::from_secs(20), "callers", task).await.unwrap();
+        within(Duration::from_secs(20), "callers", task)
+            .await
+            .unwrap();
     }
     // Connections time out and close, so live ones are those in flight.
-    assert!(most <= 2, "{most} connects in flight at once, {} accepted", proxy.accepted());
-    assert!(proxy.accepted() <= 1500 / 300 + 4, "{} attempts", proxy.accepted());
+    assert!(
+        most <= 2,
+        "{most} connects in flight at once, {} accepted",
+        proxy.accepted()
+    );
+    assert!(
+        proxy.accepted() <= 1500 / 300 + 4,
+        "{} attempts",
+        proxy.accepted()
+    );
 }

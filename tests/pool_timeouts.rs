@@ -126,9 +126,13 @@ async fn a_slow_reply_on_an_exclusive_connection_times_out_and_the_connection_is
 
     // The server is still blocked in that BLPOP for the old connection; a
     // pool that handed it out again would hang every later user.
-    let mut conn = within(Duration::from_secs(5), "checkout after a timeout", pool.get())
-        .await
-        .unwrap();
+    let mut conn = within(
+        Duration::from_secs(5),
+        "checkout after a timeout",
+        pool.get(),
+    )
+    .await
+    .unwrap();
     let new_id: i64 = within(
         Duration::from_secs(5),
         "CLIENT ID",
@@ -179,5 +183,55 @@ async fn a_longer_command_timeout_can_be_set_per_checkout_and_reverts_on_return(
     )
     .await
     .unwrap_err();
-    assert!(err.is_timeout(), "the override leaked past the checkout: {err}");
+    assert!(
+        err.is_timeout(),
+        "the override leaked past the checkout: {err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_cancelled_by_the_caller_does_not_return_its_connection_to_the_pool() {
+    let server = RedisServer::start();
+    let mut cfg = patient_health(server.url());
+    cfg.pool.max_size = 1;
+    cfg.timeouts.command = Duration::from_secs(10);
+    let pool = within(Duration::from_secs(5), "connect", Pool::connect(cfg))
+        .await
+        .unwrap();
+
+    let mut conn = within(Duration::from_secs(5), "checkout", pool.get())
+        .await
+        .unwrap();
+    let id: i64 = redis::cmd("CLIENT")
+        .arg("ID")
+        .query_async(&mut *conn)
+        .await
+        .unwrap();
+    // The caller's own timeout drops the BLPOP future half way.
+    let cancelled = tokio::time::timeout(
+        Duration::from_millis(200),
+        redis::cmd("BLPOP")
+            .arg("never-pushed")
+            .arg(0)
+            .query_async::<redis::Value>(&mut *conn),
+    )
+    .await;
+    assert!(cancelled.is_err(), "BLPOP returned: {cancelled:?}");
+    drop(conn);
+
+    let mut conn = within(
+        Duration::from_secs(5),
+        "checkout after a cancel",
+        pool.get(),
+    )
+    .await
+    .unwrap();
+    let new_id: i64 = within(
+        Duration::from_secs(2),
+        "CLIENT ID on the next checkout",
+        redis::cmd("CLIENT").arg("ID").query_async(&mut *conn),
+    )
+    .await
+    .expect("a fresh connection answers at once");
+    assert_ne!(id, new_id, "a connection with a reply pending was reused");
 }

@@ -25,7 +25,10 @@ async fn spawns_when_nothing_listens_and_stops_on_shutdown() {
     assert_eq!(server.url(), format!("redis://127.0.0.1:{port}"));
     assert_eq!(ping(&server.url()).expect("PING"), "PONG");
     assert_eq!(server_pid(&server.url()), pid, "the URL reaches our child");
-    let log = server.log_path().expect("a spawned server has a log").to_owned();
+    let log = server
+        .log_path()
+        .expect("a spawned server has a log")
+        .to_owned();
     assert!(log.exists());
 
     server.shutdown().await.expect("shutdown");
@@ -33,7 +36,10 @@ async fn spawns_when_nothing_listens_and_stops_on_shutdown() {
         wait_dead(pid, Duration::from_millis(100)).is_some(),
         "redis-server {pid} must be gone after shutdown"
     );
-    assert!(!log.exists(), "the private run directory is removed on shutdown");
+    assert!(
+        !log.exists(),
+        "the private run directory is removed on shutdown"
+    );
 }
 
 #[tokio::test]
@@ -50,12 +56,17 @@ async fn attaches_to_a_running_redis_and_leaves_it_alone() {
     let port = owner.port().expect("tcp");
     let pid = owner.pid().expect("pid");
 
-    let attached = ensure_server(ServerConfig::tcp(port)).await.expect("attach");
+    let attached = ensure_server(ServerConfig::tcp(port))
+        .await
+        .expect("attach");
     assert_eq!(attached.origin(), Origin::Attached);
     assert_eq!(attached.status(), ServerStatus::Attached);
     assert_eq!(attached.pid(), None);
     assert_eq!(attached.url(), owner.url());
-    attached.shutdown().await.expect("shutdown of an attached server");
+    attached
+        .shutdown()
+        .await
+        .expect("shutdown of an attached server");
 
     assert!(pid_alive(pid), "an attached server is never stopped");
     assert_eq!(ping(&owner.url()).expect("PING"), "PONG");
@@ -69,7 +80,9 @@ async fn noauth_still_counts_as_redis() {
     let port = owner.port().expect("tcp");
 
     // No password: the server answers NOAUTH, which proves it is a Redis.
-    let attached = ensure_server(ServerConfig::tcp(port)).await.expect("attach");
+    let attached = ensure_server(ServerConfig::tcp(port))
+        .await
+        .expect("attach");
     assert_eq!(attached.origin(), Origin::Attached);
 }
 
@@ -103,6 +116,38 @@ async fn refuses_an_address_held_by_something_else() {
     assert!(msg.contains("not Redis"), "{msg}");
     assert!(msg.contains("HTTP/1.1 400"), "says what answered: {msg}");
     assert!(msg.contains("not starting a server over it"), "{msg}");
+}
+
+#[tokio::test]
+async fn a_loading_redis_is_waited_for_then_attached() {
+    // A stand-in Redis: LOADING to the first two PINGs, then PONG.
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let pings = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = pings.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut buf = [0; 64];
+            let _ = stream.read(&mut buf);
+            let n = seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let reply: &[u8] = if n < 2 {
+                b"-LOADING Redis is loading the dataset in memory\r\n"
+            } else {
+                b"+PONG\r\n"
+            };
+            let _ = stream.write_all(reply);
+        }
+    });
+    let server = ensure_server(ServerConfig::tcp(port))
+        .await
+        .expect("attach");
+    assert_eq!(server.origin(), Origin::Attached);
+    assert_eq!(
+        pings.load(std::sync::atomic::Ordering::SeqCst),
+        3,
+        "retried while LOADING"
+    );
 }
 
 #[tokio::test]
@@ -145,8 +190,14 @@ async fn a_bad_extra_arg_fails_with_the_log_tail() {
     assert_eq!(err.kind(), ErrorKind::Spawn);
     let msg = err.to_string();
     assert!(msg.contains("exited before it was ready"), "{msg}");
-    assert!(msg.contains("a configuration directive or argument was rejected"), "{msg}");
-    assert!(msg.contains("no-such-directive"), "carries the log tail: {msg}");
+    assert!(
+        msg.contains("a configuration directive or argument was rejected"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("no-such-directive"),
+        "carries the log tail: {msg}"
+    );
     assert!(msg.contains("Bad directive"), "carries the log tail: {msg}");
 }
 
@@ -179,7 +230,10 @@ fn port_zero_picks_a_free_port() {
 fn twenty_harnesses_start_concurrently_on_distinct_ports() {
     let servers: Vec<TestServer> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..20).map(|_| s.spawn(TestServer::start)).collect();
-        handles.into_iter().map(|h| h.join().expect("start")).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("start"))
+            .collect()
     });
     let mut ports: Vec<u16> = servers.iter().map(|s| s.port().expect("tcp")).collect();
     ports.sort_unstable();
@@ -198,7 +252,11 @@ async fn a_unix_socket_server_lives_in_a_private_directory() {
     let ServerAddr::Unix(Some(path)) = server.addr().clone() else {
         panic!("expected a unix address, got {:?}", server.addr());
     };
-    assert!(server.url().starts_with("redis+unix://"), "{}", server.url());
+    assert!(
+        server.url().starts_with("redis+unix://"),
+        "{}",
+        server.url()
+    );
     let dir = path.parent().expect("dir");
     let mode = std::fs::metadata(dir).expect("dir").permissions().mode() & 0o777;
     assert_eq!(mode, 0o700, "private directory");

@@ -37,7 +37,10 @@ fn helper_owner() {
         panic!("expected a spawned server");
     };
     // The spawning thread (if any) is gone: the server must still serve.
-    assert_eq!(ping(&server.url()).expect("PING after the thread exited"), "PONG");
+    assert_eq!(
+        ping(&server.url()).expect("PING after the thread exited"),
+        "PONG"
+    );
     println!("REDKEEP_PID {pid}");
     if mode == "panic" {
         panic!("owner panics on purpose");
@@ -63,7 +66,8 @@ fn start_helper(mode: &str) -> (Child, u32) {
             .next()
             .expect("the helper reports a pid before exiting")
             .expect("read");
-        if let Some(pid) = line.strip_prefix("REDKEEP_PID ") {
+        // libtest prints "test helper_owner ... " without a newline first.
+        if let Some((_, pid)) = line.split_once("REDKEEP_PID ") {
             break pid.trim().parse::<u32>().expect("pid");
         }
     };
@@ -98,7 +102,10 @@ fn sigkill_after_spawning_from_an_exited_thread_kills_the_server() {
         let (mut helper, pid) = start_helper("thread");
         // The spawning thread exited before the pid was reported (and the
         // helper checked PING after that); the server is still up now.
-        assert!(pid_alive(pid), "round {round}: the server outlives the spawning thread");
+        assert!(
+            pid_alive(pid),
+            "round {round}: the server outlives the spawning thread"
+        );
         helper.kill().expect("SIGKILL the owner");
         helper.wait().expect("reap the owner");
         assert_gone_quickly(pid, &format!("thread round {round}"));

@@ -104,17 +104,18 @@ func statsFromC(s *C.redkeep_stats) Stats {
 // The channel is closed when ctx is done or the pool is closed.
 func (p *Pool) Watch(ctx context.Context) <-chan Health {
 	ch := make(chan Health, 1)
-	p.mu.RLock()
-	if p.ptr == nil {
-		p.mu.RUnlock()
+	c := p.c
+	c.mu.RLock()
+	if c.ptr == nil {
+		c.mu.RUnlock()
 		close(ch)
 		return ch
 	}
 	var w *C.redkeep_watch
-	status := C.redkeep_pool_watch(p.ptr, &w, nil)
+	status := C.redkeep_pool_watch(c.ptr, &w, nil)
 	var first C.redkeep_health
-	C.redkeep_pool_health(p.ptr, &first)
-	p.mu.RUnlock()
+	C.redkeep_pool_health(c.ptr, &first)
+	c.mu.RUnlock()
 	runtime.KeepAlive(p)
 	if status != C.REDKEEP_OK {
 		close(ch)
@@ -127,7 +128,7 @@ func (p *Pool) Watch(ctx context.Context) <-chan Health {
 		defer close(triggered)
 		select {
 		case <-ctx.Done():
-		case <-p.closing:
+		case <-c.closing:
 		case <-stop:
 		}
 		C.redkeep_cancel_trigger(cancel)
@@ -159,7 +160,7 @@ func (p *Pool) Watch(ctx context.Context) <-chan Health {
 				case ch <- next:
 				case <-ctx.Done():
 					return
-				case <-p.closing:
+				case <-c.closing:
 					return
 				}
 			}

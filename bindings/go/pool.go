@@ -2,46 +2,17 @@ package redkeep
 
 /*
 #include "redkeep.h"
-
-// One cgo crossing for a command and its top-level scalar: the reply kind,
-// its integer and its string bytes (borrowed from *reply). A reply with no
-// borrowed data (nil, integer, double, bool) is freed here, so the caller
-// makes a second crossing only to free a string or a tree.
-static redkeep_status rk_exec(const redkeep_pool *pool, const uint8_t *buf, size_t buf_len,
-                              const size_t *lens, size_t argc, uint32_t timeout_ms,
-                              const redkeep_cancel *cancel, redkeep_reply **reply,
-                              redkeep_error **err, redkeep_reply_kind *kind, int64_t *integer,
-                              double *dbl, const char **str, size_t *len) {
-    redkeep_status st = redkeep_pool_exec_packed(pool, buf, buf_len, lens, argc, timeout_ms,
-                                                 cancel, reply, err);
-    if (st != REDKEEP_OK) return st;
-    *kind = redkeep_reply_get_kind(*reply);
-    *integer = redkeep_reply_integer(*reply);
-    *dbl = redkeep_reply_double(*reply);
-    *str = redkeep_reply_string(*reply, len);
-    switch (*kind) {
-    case REDKEEP_REPLY_NIL:
-    case REDKEEP_REPLY_INTEGER:
-    case REDKEEP_REPLY_DOUBLE:
-    case REDKEEP_REPLY_BOOL:
-        redkeep_reply_free(*reply);
-        *reply = NULL;
-        break;
-    default:
-        break;
-    }
-    return st;
-}
 */
 import "C"
 
 import (
 	"context"
+	"os"
 	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
-	"unsafe"
 )
 
 // Pool is a resilient Redis pool: timeouts on every phase, one reconnect
@@ -53,13 +24,29 @@ import (
 // done; a finalizer-style cleanup frees a forgotten pool, but only as a
 // leak guard.
 type Pool struct {
-	// mu is held shared by every C call and exclusively by Close while it
+	c       *poolCore
+	cleanup runtime.Cleanup
+}
+
+// poolCore is the state the pool's goroutines (batching, watches) share;
+// they never reference the Pool itself, so a forgotten Pool can still be
+// collected and its cleanup close the core.
+type poolCore struct {
+	// mu is held shared by every C call and exclusively by close while it
 	// frees the handle.
 	mu      sync.RWMutex
 	ptr     *C.redkeep_pool
 	closing chan struct{}
 	once    sync.Once
-	cleanup runtime.Cleanup
+	// Commands run asynchronously: their outcomes arrive in a completion
+	// queue whose descriptor Go's network poller watches (dispatch.go).
+	completions *C.redkeep_completions
+	file        *os.File
+	fileOnce    sync.Once
+	wmu         sync.Mutex
+	nextToken   uint64
+	waiters     map[uint64]chan completion
+	pending     atomic.Int64
 }
 
 // Open builds a pool. Unless opt.Lazy, it waits until Redis answers (at
@@ -114,8 +101,14 @@ func Open(ctx context.Context, opt Options) (*Pool, error) {
 	if err := c.end(ctx, takeError(status, cerr)); err != nil {
 		return nil, err
 	}
-	p := &Pool{ptr: ptr, closing: make(chan struct{})}
-	p.cleanup = runtime.AddCleanup(p, func(ptr *C.redkeep_pool) { C.redkeep_pool_free(ptr) }, ptr)
+	core := &poolCore{ptr: ptr, closing: make(chan struct{}), waiters: make(map[uint64]chan completion)}
+	if err := core.startDispatch(); err != nil {
+		C.redkeep_pool_free(ptr)
+		return nil, err
+	}
+	p := &Pool{c: core}
+	// A leak guard only: Close is the way to release a pool.
+	p.cleanup = runtime.AddCleanup(p, func(c *poolCore) { c.close() }, core)
 	return p, nil
 }
 
@@ -139,6 +132,12 @@ func (p *Pool) Do(ctx context.Context, args ...any) (any, error) {
 }
 
 func (p *Pool) do(ctx context.Context, asBytes bool, args []any) (any, error) {
+	v, err := p.c.do(ctx, asBytes, args)
+	runtime.KeepAlive(p)
+	return v, err
+}
+
+func (c *poolCore) do(ctx context.Context, asBytes bool, args []any) (any, error) {
 	if len(args) == 0 {
 		return nil, invalidArgument("Do needs at least a command name")
 	}
@@ -152,57 +151,12 @@ func (p *Pool) do(ctx context.Context, asBytes bool, args []any) (any, error) {
 		}
 		lens[i] = C.size_t(len(buf) - before)
 	}
-	if len(buf) == 0 {
-		buf = append(buf, 0)[:0]
-	}
-	c, err := begin(ctx)
+	call, err := begin(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var (
-		reply   *C.redkeep_reply
-		cerr    *C.redkeep_error
-		kind    C.redkeep_reply_kind
-		integer C.int64_t
-		dbl     C.double
-		str     *C.char
-		strLen  C.size_t
-	)
-	p.mu.RLock()
-	if p.ptr == nil {
-		p.mu.RUnlock()
-		_ = c.end(ctx, nil)
-		return nil, errClosed
-	}
-	status := C.rk_exec(p.ptr, (*C.uint8_t)(unsafe.Pointer(unsafe.SliceData(buf))), C.size_t(len(buf)),
-		&lens[0], C.size_t(len(lens)), c.timeoutMs, c.cancel, &reply, &cerr,
-		&kind, &integer, &dbl, &str, &strLen)
-	p.mu.RUnlock()
-	runtime.KeepAlive(p)
-	runtime.KeepAlive(buf)
-	if err := c.end(ctx, takeError(status, cerr)); err != nil {
-		return nil, err
-	}
-	switch kind {
-	case C.REDKEEP_REPLY_NIL:
-		return nil, Nil
-	case C.REDKEEP_REPLY_INTEGER:
-		return int64(integer), nil
-	case C.REDKEEP_REPLY_DOUBLE:
-		return float64(dbl), nil
-	case C.REDKEEP_REPLY_BOOL:
-		return integer != 0, nil
-	}
-	defer C.redkeep_reply_free(reply)
-	switch kind {
-	case C.REDKEEP_REPLY_STRING, C.REDKEEP_REPLY_STATUS:
-		if asBytes {
-			return C.GoBytes(unsafe.Pointer(str), C.int(strLen)), nil
-		}
-		return C.GoStringN(str, C.int(strLen)), nil
-	default:
-		return convertReply(reply), nil
-	}
+	v, err := c.submit(buf, lens, call, asBytes)
+	return v, call.end(ctx, err)
 }
 
 // Get returns the string at key, or Nil if the key does not exist.
@@ -271,28 +225,30 @@ func (p *Pool) Ping(ctx context.Context) error {
 }
 
 // Health is the pool's current view of Redis, read without sending a
-// command. After Close it reports StateDown with LastError "closed".
+// command. After Close it reports StateDown.
 func (p *Pool) Health() Health {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	if p.ptr == nil {
+	c := p.c
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.ptr == nil {
 		return Health{State: StateDown, Since: time.Now(), LastError: "the pool is closed"}
 	}
 	var h C.redkeep_health
-	C.redkeep_pool_health(p.ptr, &h)
+	C.redkeep_pool_health(c.ptr, &h)
 	runtime.KeepAlive(p)
 	return healthFromC(&h)
 }
 
 // Stats returns the pool's counters (zero after Close).
 func (p *Pool) Stats() Stats {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	if p.ptr == nil {
+	c := p.c
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.ptr == nil {
 		return Stats{}
 	}
 	var s C.redkeep_stats
-	C.redkeep_pool_stats(p.ptr, &s)
+	C.redkeep_pool_stats(c.ptr, &s)
 	runtime.KeepAlive(p)
 	return statsFromC(&s)
 }
@@ -301,18 +257,27 @@ func (p *Pool) Stats() Stats {
 // server the pool spawned. Calls in flight fail with ErrClosed; later
 // calls too. Idempotent and safe to call concurrently; always returns nil.
 func (p *Pool) Close() error {
-	p.once.Do(func() {
-		close(p.closing)
-		// Wakes calls in flight (they fail with ErrClosed) before waiting
-		// for them to leave, so Close does not wait for their timeouts.
-		p.mu.RLock()
-		C.redkeep_pool_close(p.ptr)
-		p.mu.RUnlock()
-		p.mu.Lock()
-		p.cleanup.Stop()
-		C.redkeep_pool_free(p.ptr)
-		p.ptr = nil
-		p.mu.Unlock()
-	})
+	p.cleanup.Stop()
+	p.c.close()
 	return nil
+}
+
+func (c *poolCore) close() {
+	c.once.Do(func() {
+		close(c.closing)
+		// Wakes calls in flight (they fail with ErrClosed) before waiting
+		// for them to leave, so close does not wait for their timeouts.
+		c.mu.RLock()
+		C.redkeep_pool_close(c.ptr)
+		c.mu.RUnlock()
+		c.mu.Lock()
+		C.redkeep_pool_free(c.ptr)
+		c.ptr = nil
+		c.mu.Unlock()
+		// The dispatcher stops once every command in flight has its
+		// outcome (they end at once with ErrClosed).
+		if c.pending.Load() == 0 {
+			c.stopDispatch()
+		}
+	})
 }

@@ -1,1 +1,339 @@
-fn main() {}
+//! `redkeep`: a supervised local Redis in the foreground, or a throwaway one
+//! around a command. Built with the `cli` feature.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use redkeep::server::OwnedChild;
+use redkeep::{ensure_server, LocalServer, Origin, ServerAddr, ServerConfig, ServerStatus};
+
+const USAGE: &str = "\
+redkeep — keep a local Redis usable
+
+USAGE:
+    redkeep ensure [OPTIONS] [-- REDIS-SERVER-ARGS...]
+        Attach to the Redis at the address, or start a supervised one there
+        and keep it running in the foreground until Ctrl-C or SIGTERM. A
+        crashed server is restarted; the server never outlives redkeep.
+
+    redkeep run [OPTIONS] -- CMD [ARGS...]
+        Start a throwaway Redis (a free port unless --port is given), run CMD
+        with REDIS_URL set to it, stop the server afterwards, and exit with
+        CMD's exit code. The server (and, on Linux, CMD) dies even if redkeep
+        is killed with SIGKILL.
+
+OPTIONS:
+    --port N            TCP port on 127.0.0.1 (ensure: 6379; run: 0 = a free one)
+    --bind HOST         loopback host to bind (default 127.0.0.1)
+    --unix              listen on a unix socket in a private directory instead
+    --password PW       requirepass (visible to `ps`; prefer REDKEEP_PASSWORD)
+    --redis-server PATH the binary (default: $REDKEEP_REDIS_SERVER, then PATH)
+    --dir DIR           data directory (default: a private temporary one)
+    --persist           keep redis-server's snapshot settings (default: none)
+    -q, --quiet         only warnings and errors on stderr
+    -v, --verbose       debug output on stderr
+    -h, --help          this text
+    -V, --version       the version
+
+ENVIRONMENT:
+    REDKEEP_PASSWORD      password, when --password is not given
+    REDKEEP_REDIS_SERVER  the redis-server binary
+";
+
+#[derive(Debug, PartialEq)]
+enum Command {
+    Ensure,
+    Run,
+}
+
+#[derive(Debug)]
+struct Options {
+    command: Command,
+    port: Option<u16>,
+    bind: Option<String>,
+    unix: bool,
+    password: Option<String>,
+    binary: Option<PathBuf>,
+    dir: Option<PathBuf>,
+    persist: bool,
+    level: tracing::Level,
+    /// After `--`: redis-server args (ensure) or the command (run).
+    rest: Vec<String>,
+}
+
+enum Parsed {
+    Go(Options),
+    Exit(ExitCode),
+}
+
+fn parse(args: Vec<String>) -> Result<Parsed, String> {
+    let mut args = args.into_iter();
+    let command = match args.next().as_deref() {
+        Some("ensure") => Command::Ensure,
+        Some("run") => Command::Run,
+        Some("-h" | "--help" | "help") => {
+            print!("{USAGE}");
+            return Ok(Parsed::Exit(ExitCode::SUCCESS));
+        }
+        Some("-V" | "--version") => {
+            println!("redkeep {}", env!("CARGO_PKG_VERSION"));
+            return Ok(Parsed::Exit(ExitCode::SUCCESS));
+        }
+        Some(other) => return Err(format!("unknown command {other:?}")),
+        None => return Err("a command is required: ensure or run".to_owned()),
+    };
+    let mut o = Options {
+        command,
+        port: None,
+        bind: None,
+        unix: false,
+        password: None,
+        binary: None,
+        dir: None,
+        persist: false,
+        level: tracing::Level::INFO,
+        rest: Vec::new(),
+    };
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
+        match arg.as_str() {
+            "--" => {
+                o.rest = args.by_ref().collect();
+                break;
+            }
+            "--port" => {
+                let v = value("--port")?;
+                o.port = Some(v.parse().map_err(|_| format!("--port: bad port {v:?}"))?);
+            }
+            "--bind" => o.bind = Some(value("--bind")?),
+            "--unix" => o.unix = true,
+            "--password" => o.password = Some(value("--password")?),
+            "--redis-server" => o.binary = Some(value("--redis-server")?.into()),
+            "--dir" => o.dir = Some(value("--dir")?.into()),
+            "--persist" => o.persist = true,
+            "-q" | "--quiet" => o.level = tracing::Level::WARN,
+            "-v" | "--verbose" => o.level = tracing::Level::DEBUG,
+            "-h" | "--help" => {
+                print!("{USAGE}");
+                return Ok(Parsed::Exit(ExitCode::SUCCESS));
+            }
+            other => return Err(format!("unknown option {other:?}")),
+        }
+    }
+    if o.command == Command::Run && o.rest.is_empty() {
+        return Err("run needs a command after `--`".to_owned());
+    }
+    if o.password.is_none() {
+        o.password = std::env::var("REDKEEP_PASSWORD")
+            .ok()
+            .filter(|p| !p.is_empty());
+    }
+    Ok(Parsed::Go(o))
+}
+
+fn server_config(o: &Options) -> ServerConfig {
+    let default_port = match o.command {
+        Command::Ensure => 6379,
+        Command::Run => 0,
+    };
+    let addr = if o.unix {
+        ServerAddr::Unix(None)
+    } else {
+        ServerAddr::Tcp {
+            host: o.bind.clone().unwrap_or_else(|| "127.0.0.1".to_owned()),
+            port: o.port.unwrap_or(default_port),
+        }
+    };
+    ServerConfig {
+        addr,
+        binary: o.binary.clone(),
+        args: if o.command == Command::Ensure {
+            o.rest.clone()
+        } else {
+            Vec::new()
+        },
+        dir: o.dir.clone(),
+        persistence: o.persist,
+        password: o.password.clone(),
+        ..ServerConfig::default()
+    }
+}
+
+fn main() -> ExitCode {
+    let options = match parse(std::env::args().skip(1).collect()) {
+        Ok(Parsed::Go(o)) => o,
+        Ok(Parsed::Exit(code)) => return code,
+        Err(e) => {
+            eprintln!("redkeep: {e}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_max_level(options.level)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("redkeep: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        match options.command {
+            Command::Ensure => ensure(options).await,
+            Command::Run => run(options).await,
+        }
+    })
+}
+
+async fn start(o: &Options) -> Result<LocalServer, ExitCode> {
+    ensure_server(server_config(o)).await.map_err(|e| {
+        eprintln!("redkeep: {e}");
+        ExitCode::FAILURE
+    })
+}
+
+/// Resolves when SIGINT (Ctrl-C) or SIGTERM arrives; returns its name.
+async fn stop_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+        let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
+        tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "Ctrl-C"
+    }
+}
+
+async fn ensure(o: Options) -> ExitCode {
+    let server = match start(&o).await {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let Origin::Spawned { pid } = server.origin() else {
+        println!(
+            "redkeep: a Redis already answers at {}; attached, nothing to supervise",
+            server.redacted_url()
+        );
+        return ExitCode::SUCCESS;
+    };
+    println!(
+        "redkeep: redis-server pid {pid} ready at {}; Ctrl-C to stop",
+        server.redacted_url()
+    );
+    let mut status = server.watch();
+    let stop = stop_signal();
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            name = &mut stop => {
+                println!("redkeep: {name}, stopping redis-server");
+                return match server.shutdown().await {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(e) => {
+                        eprintln!("redkeep: {e}");
+                        ExitCode::FAILURE
+                    }
+                };
+            }
+            changed = status.changed() => {
+                if changed.is_err() {
+                    return ExitCode::FAILURE;
+                }
+                let now = status.borrow_and_update().clone();
+                match now {
+                    ServerStatus::Running { pid } => {
+                        println!("redkeep: redis-server restarted, pid {pid}");
+                    }
+                    ServerStatus::Failed { reason } => {
+                        eprintln!("redkeep: {reason}");
+                        return ExitCode::FAILURE;
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+async fn run(o: Options) -> ExitCode {
+    let server = match start(&o).await {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let mut cmd = std::process::Command::new(&o.rest[0]);
+    cmd.args(&o.rest[1..]).env("REDIS_URL", server.url());
+    let child = match OwnedChild::spawn(cmd) {
+        Ok(c) => std::sync::Arc::new(c),
+        Err(e) => {
+            eprintln!("redkeep: cannot run {:?}: {e}", o.rest[0]);
+            let _ = server.shutdown().await;
+            return ExitCode::from(127);
+        }
+    };
+    let waiter = tokio::task::spawn_blocking({
+        let child = child.clone();
+        move || child.wait()
+    });
+    tokio::pin!(waiter);
+    let mut stop = Box::pin(stop_signal());
+    let status = loop {
+        tokio::select! {
+            status = &mut waiter => break status,
+            name = &mut stop => {
+                // A terminal's Ctrl-C reached CMD too (same process group);
+                // give it a moment to finish, then ask it to stop.
+                if name != "SIGINT" {
+                    let _ = child.terminate();
+                } else {
+                    let child = child.clone();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(Duration::from_secs(5)).await;
+                        let _ = child.terminate();
+                    });
+                }
+                stop = Box::pin(stop_signal());
+            }
+        }
+    };
+    let _ = server.shutdown().await;
+    match status {
+        Ok(Ok(status)) => exit_code(status),
+        Ok(Err(e)) => {
+            eprintln!("redkeep: waiting for {:?}: {e}", o.rest[0]);
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("redkeep: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// CMD's exit code; `128 + signal` if a signal ended it, as shells report.
+fn exit_code(status: std::process::ExitStatus) -> ExitCode {
+    if let Some(code) = status.code() {
+        return ExitCode::from(code as u8);
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(sig) = status.signal() {
+            return ExitCode::from(128u8.wrapping_add(sig as u8));
+        }
+    }
+    ExitCode::FAILURE
+}

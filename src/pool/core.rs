@@ -30,7 +30,9 @@ pub(crate) struct Core {
     down: AtomicBool,
     closed: AtomicBool,
     generation: AtomicU64,
-    /// Single flight: at most one connection attempt at a time per pool.
+    /// Single flight while Redis is not known to be up: at most one
+    /// connection attempt at a time, so a burst of callers meeting a dead
+    /// address makes one attempt, not one each.
     gate: Mutex<()>,
     /// Wakes the health watch early (a broken connection, close).
     pub(crate) wake: Notify,
@@ -41,7 +43,10 @@ impl Core {
         config.validate()?;
         let info = config.connection_info()?;
         let client = redis::Client::open(info).map_err(|e| {
-            Error::config(format!("invalid redis URL {:?}: {e}", config.redacted_url()))
+            Error::config(format!(
+                "invalid redis URL {:?}: {e}",
+                config.redacted_url()
+            ))
         })?;
         let conn_config = redis::AsyncConnectionConfig::new()
             .set_connection_timeout(Some(config.timeouts.connect))
@@ -66,6 +71,12 @@ impl Core {
 
     pub(crate) fn is_down(&self) -> bool {
         self.down.load(Ordering::Acquire)
+    }
+
+    /// Whether the last word of the health watch (or of `Pool::connect`)
+    /// was `Up`.
+    fn is_up(&self) -> bool {
+        !self.is_down() && self.health.borrow().state == State::Up
     }
 
     pub(crate) fn is_closed(&self) -> bool {
@@ -100,11 +111,19 @@ impl Core {
     }
 
     /// Opens one connection and checks it answers `PONG`, within
-    /// `timeouts.connect`, one attempt at a time per pool.
+    /// `timeouts.connect`; one attempt at a time per pool unless it is `Up`.
     pub(crate) async fn connect(&self, purpose: Purpose) -> Result<MultiplexedConnection> {
         let limit = self.config.timeouts.connect;
         let attempt = async {
-            let _single_flight = self.gate.lock().await;
+            // While Up, connects run side by side (the pool sizes bound
+            // them): queued one behind another on a slow link, a burst of
+            // checkouts would time out waiting and declare Redis down.
+            // Otherwise — starting, Degraded, Down — one at a time.
+            let _single_flight = if self.is_up() {
+                None
+            } else {
+                Some(self.gate.lock().await)
+            };
             if self.is_closed() {
                 return Err(Error::closed());
             }

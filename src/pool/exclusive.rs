@@ -29,6 +29,7 @@ impl managed::Manager for Manager {
             conn,
             generation,
             broken: false,
+            in_flight: false,
             timeout_overridden: false,
             core: self.core.clone(),
         })
@@ -37,7 +38,7 @@ impl managed::Manager for Manager {
     /// No network round trip: freshness comes from the health watch's
     /// generation and from marking a connection broken on its first I/O error.
     async fn recycle(&self, obj: &mut ExclusiveConnection, _: &Metrics) -> RecycleResult<Error> {
-        if obj.broken || obj.generation != self.core.generation() || self.core.is_down() {
+        if !obj.reusable() || obj.generation != self.core.generation() || self.core.is_down() {
             Counters::bump(&self.core.counters.evicted);
             return Err(RecycleError::message("stale connection"));
         }
@@ -54,11 +55,16 @@ impl managed::Manager for Manager {
 ///
 /// It runs commands with `timeouts.command` as the reply timeout and marks
 /// itself broken on its first connection error or reply timeout, so it is
-/// dropped instead of going back to the pool.
+/// dropped instead of going back to the pool. So is a connection whose
+/// command was cancelled before its reply came (the caller's own timeout, an
+/// aborted task): the server may still be busy with it.
 pub struct ExclusiveConnection {
     conn: MultiplexedConnection,
     generation: u64,
     broken: bool,
+    /// A command was sent and its reply not yet received (the future was
+    /// dropped half way if this is still set when the checkout ends).
+    in_flight: bool,
     timeout_overridden: bool,
     core: Arc<Core>,
 }
@@ -70,6 +76,11 @@ impl ExclusiveConnection {
     pub fn set_command_timeout(&mut self, timeout: Duration) {
         self.conn.set_response_timeout(timeout);
         self.timeout_overridden = true;
+    }
+
+    /// Whether it may go back to the pool: not broken, no reply pending.
+    fn reusable(&self) -> bool {
+        !self.broken && !self.in_flight
     }
 
     fn observe<T>(&mut self, result: &redis::RedisResult<T>) {
@@ -91,7 +102,9 @@ impl ExclusiveConnection {
 impl ConnectionLike for ExclusiveConnection {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         Box::pin(async move {
+            self.in_flight = true;
             let result = self.conn.send_packed_command(cmd).await;
+            self.in_flight = false;
             self.observe(&result);
             result
         })
@@ -104,7 +117,12 @@ impl ConnectionLike for ExclusiveConnection {
         count: usize,
     ) -> RedisFuture<'a, Vec<Value>> {
         Box::pin(async move {
-            let result = self.conn.send_packed_commands(pipeline, offset, count).await;
+            self.in_flight = true;
+            let result = self
+                .conn
+                .send_packed_commands(pipeline, offset, count)
+                .await;
+            self.in_flight = false;
             self.observe(&result);
             result
         })
@@ -143,9 +161,13 @@ impl Connection {
 impl Drop for Connection {
     fn drop(&mut self) {
         if let Some(object) = self.object.take() {
-            if object.broken {
+            if !object.reusable() {
                 Counters::bump(&object.core.counters.evicted);
-                tracing::debug!("evicting a broken exclusive connection");
+                tracing::debug!(
+                    broken = object.broken,
+                    reply_pending = object.in_flight,
+                    "evicting an exclusive connection"
+                );
                 drop(managed::Object::take(object));
             }
         }
@@ -176,7 +198,8 @@ impl ConnectionLike for Connection {
         offset: usize,
         count: usize,
     ) -> RedisFuture<'a, Vec<Value>> {
-        self.inner_mut().req_packed_commands(pipeline, offset, count)
+        self.inner_mut()
+            .req_packed_commands(pipeline, offset, count)
     }
 
     fn get_db(&self) -> i64 {

@@ -39,9 +39,9 @@ pub use self::exclusive::{Connection, ExclusiveConnection};
 ///   `WATCH`/`MULTI`/`EXEC` or per-connection state.
 /// - **Checkouts cost no round trip.** There is no `PING` per checkout. A
 ///   connection is dropped instead of reused when it broke (its first I/O
-///   error), when a reply timed out on an exclusive connection (the server
-///   may still be busy with it), or when it was opened before the last
-///   outage (generation).
+///   error), when a reply on an exclusive connection timed out or was
+///   abandoned by a cancelled caller (the server may still be busy with
+///   it), or when it was opened before the last outage (generation).
 /// - **Health watch.** A background task sends `PING` every
 ///   `health.interval` with `health.timeout`. After
 ///   `health.failures_before_down` failed probes in a row — or at once when a
@@ -129,9 +129,8 @@ impl Pool {
     }
 
     fn build(config: Config, server: Option<Arc<LocalServer>>) -> Result<Pool> {
-        let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
-            Error::config("redkeep::Pool must be created within a tokio runtime")
-        })?;
+        let runtime = tokio::runtime::Handle::try_current()
+            .map_err(|_| Error::config("redkeep::Pool must be created within a tokio runtime"))?;
         let core = Arc::new(Core::new(config)?);
         let pool_config = &core.config;
         let mut timeouts = deadpool::managed::Timeouts::new();
@@ -139,6 +138,10 @@ impl Pool {
         let exclusive = deadpool::managed::Pool::builder(Manager { core: core.clone() })
             .max_size(pool_config.pool.max_size)
             .timeouts(timeouts)
+            // The most recently returned connection first: it is warm (its
+            // socket, buffers and driver task were just used), and spare
+            // connections stay unused rather than rotated through.
+            .queue_mode(deadpool::managed::QueueMode::Lifo)
             .runtime(deadpool::Runtime::Tokio1)
             .build()
             .map_err(|e| Error::config(format!("cannot build the pool: {e}")))?;
@@ -214,51 +217,48 @@ impl Pool {
     pub async fn query_pipeline<T: FromRedisValue>(&self, pipe: &Pipeline) -> Result<T> {
         let core = &self.shared.core;
         core.check_available()?;
-        let (index, live) = self.shared.shared.pick(core).await?;
-        let mut conn = live.conn.clone();
-        match pipe.query_async::<T>(&mut conn).await {
+        let mut picked = self.shared.shared.pick(core).await?;
+        match pipe.query_async::<T>(&mut picked.conn).await {
             Ok(value) => Ok(value),
             // Conversion of the replies, not the wire: the connection is fine.
             Err(e) if e.kind() == redis::ErrorKind::Parse => Err(Error::new(
                 ErrorKind::Response,
                 format!("unexpected reply type: {e}"),
             )),
-            Err(e) => Err(self.failed(index, &live, e)),
+            Err(e) => Err(self.failed(&picked, e)),
         }
     }
 
     async fn send(&self, cmd: &Cmd) -> Result<redis::Value> {
         let core = &self.shared.core;
         core.check_available()?;
-        let (index, live) = self.shared.shared.pick(core).await?;
-        let mut conn = live.conn.clone();
-        let result = conn.req_packed_command(cmd).await;
-        self.settle(index, &live, result)
+        let mut picked = self.shared.shared.pick(core).await?;
+        let result = picked.conn.req_packed_command(cmd).await;
+        self.settle(&picked, result)
     }
 
     /// Maps a reply; evicts the shared connection if it broke.
     fn settle(
         &self,
-        index: usize,
-        live: &Arc<shared::Live>,
+        picked: &shared::Picked,
         result: redis::RedisResult<redis::Value>,
     ) -> Result<redis::Value> {
         match result {
             Ok(value) => value
                 .extract_error()
                 .map_err(|e| Error::from_redis(e, Phase::Command)),
-            Err(e) => Err(self.failed(index, live, e)),
+            Err(e) => Err(self.failed(picked, e)),
         }
     }
 
     /// Maps a failed send; evicts the shared connection if it broke.
-    fn failed(&self, index: usize, live: &Arc<shared::Live>, e: redis::RedisError) -> Error {
+    fn failed(&self, picked: &shared::Picked, e: redis::RedisError) -> Error {
         let core = &self.shared.core;
         if e.is_timeout() {
             return Error::timeout(Phase::Command, core.config.timeouts.command);
         }
         let err = Error::from_redis(e, Phase::Command);
-        if err.breaks_connection() && self.shared.shared.evict(index, live) {
+        if err.breaks_connection() && self.shared.shared.evict(picked) {
             tracing::debug!(error = %err, "evicting a broken shared connection");
             core.report_broken();
         }
@@ -329,9 +329,8 @@ fn server_url(config: &Config, server: &LocalServer) -> Result<String> {
 }
 
 fn convert<T: FromRedisValue>(value: redis::Value) -> Result<T> {
-    redis::from_redis_value(value).map_err(|e| {
-        Error::new(ErrorKind::Response, format!("unexpected reply type: {e}"))
-    })
+    redis::from_redis_value(value)
+        .map_err(|e| Error::new(ErrorKind::Response, format!("unexpected reply type: {e}")))
 }
 
 impl std::fmt::Debug for Pool {

@@ -2,6 +2,7 @@
 
 /// Commands that never change data, so repeating one after a dropped
 /// connection cannot duplicate a write. Sorted, upper case.
+#[rustfmt::skip]
 const READ_ONLY: &[&str] = &[
     "BITCOUNT", "BITPOS", "DBSIZE", "DUMP", "ECHO", "EXISTS", "GEODIST", "GEOHASH", "GEOPOS",
     "GET", "GETBIT", "GETRANGE", "HEXISTS", "HGET", "HGETALL", "HKEYS", "HLEN", "HMGET",

@@ -1,6 +1,6 @@
 //! The fast path: a few multiplexed connections shared by all callers.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use arc_swap::ArcSwapOption;
@@ -10,10 +10,20 @@ use tokio::sync::Mutex;
 use super::core::{Core, Purpose};
 use crate::error::Result;
 
-/// A live connection and the generation it was opened in.
-pub(crate) struct Live {
-    pub(crate) conn: MultiplexedConnection,
+/// A live connection, the generation it was opened in, and a number naming
+/// it among the connections of this set.
+struct Live {
+    conn: MultiplexedConnection,
     generation: u64,
+    id: u64,
+}
+
+/// A shared connection lent to one call: its own handle on the multiplexed
+/// connection, and which connection it is, to evict it if it breaks.
+pub(crate) struct Picked {
+    pub(crate) conn: MultiplexedConnection,
+    index: usize,
+    id: u64,
 }
 
 /// One shared connection, replaced at most once per failure.
@@ -27,6 +37,7 @@ struct Slot {
 pub(crate) struct SharedConnections {
     slots: Box<[Slot]>,
     next: AtomicUsize,
+    ids: AtomicU64,
 }
 
 impl SharedConnections {
@@ -40,14 +51,29 @@ impl SharedConnections {
         Self {
             slots,
             next: AtomicUsize::new(0),
+            ids: AtomicU64::new(0),
         }
     }
 
-    /// A current connection from the next slot, connecting it if empty or stale.
-    pub(crate) async fn pick(&self, core: &Core) -> Result<(usize, Arc<Live>)> {
-        let index = self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len();
+    /// A current connection from the next slot, connecting it if empty or
+    /// stale.
+    ///
+    /// The fast path writes to no memory shared between callers (no
+    /// round-robin counter with a single slot, no reference count: the slot
+    /// is read through an `arc-swap` guard), only the handle's own clone.
+    pub(crate) async fn pick(&self, core: &Core) -> Result<Picked> {
+        let index = match self.slots.len() {
+            1 => 0,
+            n => self.next.fetch_add(1, Ordering::Relaxed) % n,
+        };
+        {
+            let guard = self.slots[index].current.load();
+            if let Some(live) = guard.as_ref().filter(|l| is_current(l, core)) {
+                return Ok(picked(index, live));
+            }
+        }
         let live = self.live(index, core).await?;
-        Ok((index, live))
+        Ok(picked(index, &live))
     }
 
     /// Connects every slot that is not connected (used by `Pool::connect`).
@@ -63,9 +89,18 @@ impl SharedConnections {
             }
             let generation = core.generation();
             let conn = core.connect(Purpose::Probe).await?;
-            slot.current.store(Some(Arc::new(Live { conn, generation })));
+            slot.current.store(Some(self.new_live(conn, generation)));
         }
         Ok(())
+    }
+
+    fn new_live(&self, conn: MultiplexedConnection, generation: u64) -> Arc<Live> {
+        let id = self.ids.fetch_add(1, Ordering::Relaxed);
+        Arc::new(Live {
+            conn,
+            generation,
+            id,
+        })
     }
 
     async fn live(&self, index: usize, core: &Core) -> Result<Arc<Live>> {
@@ -80,18 +115,21 @@ impl SharedConnections {
         core.check_available()?;
         let generation = core.generation();
         let conn = core.connect(Purpose::Request).await?;
-        let live = Arc::new(Live { conn, generation });
+        let live = self.new_live(conn, generation);
         slot.current.store(Some(live.clone()));
         Ok(live)
     }
 
-    /// Drops `live` from slot `index` if it is still the one there (so a
-    /// thousand callers failing on one connection evict it once).
-    pub(crate) fn evict(&self, index: usize, live: &Arc<Live>) -> bool {
-        let previous = self.slots[index]
-            .current
-            .compare_and_swap(&Some(live.clone()), None::<Arc<Live>>);
-        matches!(&*previous, Some(p) if Arc::ptr_eq(p, live))
+    /// Drops the picked connection from its slot if it is still the one
+    /// there (so a thousand callers failing on one connection evict it once).
+    pub(crate) fn evict(&self, picked: &Picked) -> bool {
+        let slot = &self.slots[picked.index];
+        let current = slot.current.load();
+        if !matches!(&*current, Some(live) if live.id == picked.id) {
+            return false;
+        }
+        let previous = slot.current.compare_and_swap(&current, None::<Arc<Live>>);
+        matches!(&*previous, Some(live) if live.id == picked.id)
     }
 
     /// Drops every connection; returns how many were open.
@@ -106,5 +144,17 @@ impl SharedConnections {
 fn current(slot: &Slot, core: &Core) -> Option<Arc<Live>> {
     slot.current
         .load_full()
-        .filter(|live| live.generation == core.generation())
+        .filter(|live| is_current(live, core))
+}
+
+fn is_current(live: &Live, core: &Core) -> bool {
+    live.generation == core.generation()
+}
+
+fn picked(index: usize, live: &Live) -> Picked {
+    Picked {
+        conn: live.conn.clone(),
+        index,
+        id: live.id,
+    }
 }

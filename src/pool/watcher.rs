@@ -160,15 +160,16 @@ impl Watch {
         let Some(pool) = self.pool.upgrade() else {
             return;
         };
-        let mut dropped = pool.shared.clear();
-        let before = pool.exclusive.status().available;
-        pool.exclusive.retain(|_, _| false);
-        dropped += before;
+        let shared = pool.shared.clear();
+        // Count what was removed, not a status snapshot taken before it.
+        let idle = pool.exclusive.retain(|_, _| false).removed.len();
+        let dropped = shared + idle;
         if dropped > 0 {
             tracing::info!(count = dropped, "evicted idle connections");
-            for _ in 0..dropped {
-                Counters::bump(&self.core.counters.evicted);
-            }
+            self.core
+                .counters
+                .evicted
+                .fetch_add(dropped as u64, std::sync::atomic::Ordering::Relaxed);
         }
     }
 

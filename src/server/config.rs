@@ -154,11 +154,21 @@ impl ServerConfig {
                 )));
             }
         }
+        #[cfg(not(unix))]
+        if let ServerAddr::Unix(_) = &self.addr {
+            return Err(Error::config(
+                "ServerConfig::addr: unix sockets are not supported on this platform",
+            ));
+        }
         if self.ready_timeout.is_zero() {
-            return Err(Error::config("ServerConfig::ready_timeout must be greater than zero"));
+            return Err(Error::config(
+                "ServerConfig::ready_timeout must be greater than zero",
+            ));
         }
         if self.restart.window.is_zero() {
-            return Err(Error::config("RestartPolicy::window must be greater than zero"));
+            return Err(Error::config(
+                "RestartPolicy::window must be greater than zero",
+            ));
         }
         self.restart.backoff.validate()
     }

@@ -47,8 +47,7 @@ pub(crate) fn cause(tail: &str) -> Cause {
     } else if has("Cannot assign requested address") || has("Could not create server TCP") {
         Cause::BadAddress
     } else if has("wrong version")
-        || has("version")
-            && (has("requires") || has("unsupported") || has("not supported"))
+        || has("version") && (has("requires") || has("unsupported") || has("not supported"))
     {
         Cause::Version
     } else {
@@ -84,7 +83,10 @@ mod tests {
             cause("*** FATAL CONFIG FILE ERROR (Redis 7.0.15) ***\n>>> 'no-such-thing \"1\"'\nBad directive or wrong number of arguments"),
             Cause::BadConfig
         );
-        assert_eq!(cause("Can't chdir to '/root/x': Permission denied"), Cause::Permission);
+        assert_eq!(
+            cause("Can't chdir to '/root/x': Permission denied"),
+            Cause::Permission
+        );
         assert_eq!(cause("something else"), Cause::Unknown);
     }
 }

@@ -89,7 +89,9 @@ impl Plan {
             options.mode(0o600);
         }
         use std::io::Write;
-        options.open(&path)?.write_all(self.config_text().as_bytes())
+        options
+            .open(&path)?
+            .write_all(self.config_text().as_bytes())
     }
 
     fn error(&self, cause: Cause, what: String) -> StartError {
@@ -100,11 +102,7 @@ impl Plan {
             let _ = write!(message, " ({})", cause.describe());
         }
         if !tail.is_empty() {
-            let _ = write!(
-                message,
-                "\n--- last lines of {} ---\n{tail}",
-                log.display()
-            );
+            let _ = write!(message, "\n--- last lines of {} ---\n{tail}", log.display());
         }
         StartError {
             cause,
@@ -265,7 +263,10 @@ mod tests {
 
     #[test]
     fn reads_the_pid_from_info() {
-        assert_eq!(info_pid(b"# Server\r\nredis_version:7.0\r\nprocess_id:4242\r\n"), Some(4242));
+        assert_eq!(
+            info_pid(b"# Server\r\nredis_version:7.0\r\nprocess_id:4242\r\n"),
+            Some(4242)
+        );
         assert_eq!(info_pid(b"# Server\r\n"), None);
     }
 }

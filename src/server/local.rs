@@ -345,8 +345,12 @@ fn spawn_on_free_port(cfg: &ServerConfig, host: &str) -> Result<LocalServer> {
 /// A port the OS says is free now (bind to port 0, read it, release it).
 /// The caller retries on a new one if it is taken before the server binds.
 fn free_port(host: &str) -> Result<u16> {
-    let listener = std::net::TcpListener::bind((host, 0))
-        .map_err(|e| Error::new(ErrorKind::Spawn, format!("cannot find a free port on {host}: {e}")))?;
+    let listener = std::net::TcpListener::bind((host, 0)).map_err(|e| {
+        Error::new(
+            ErrorKind::Spawn,
+            format!("cannot find a free port on {host}: {e}"),
+        )
+    })?;
     Ok(listener.local_addr()?.port())
 }
 
@@ -365,12 +369,11 @@ fn spawn(
     endpoint: Endpoint,
     run_dir: Arc<PrivateDir>,
 ) -> std::result::Result<LocalServer, super::launch::StartError> {
-    let binary = binary::locate(cfg.binary.as_deref()).map_err(|error| {
-        super::launch::StartError {
+    let binary =
+        binary::locate(cfg.binary.as_deref()).map_err(|error| super::launch::StartError {
             cause: Cause::Unknown,
             error,
-        }
-    })?;
+        })?;
     let plan = Plan {
         binary,
         endpoint: endpoint.clone(),

@@ -147,10 +147,7 @@ impl Conn {
         match kind {
             b'+' => Ok(Reply::Status(text())),
             b'-' => Ok(Reply::Error(text())),
-            b':' => text()
-                .parse()
-                .map(Reply::Int)
-                .map_err(|_| not_resp(&line)),
+            b':' => text().parse().map(Reply::Int).map_err(|_| not_resp(&line)),
             b'$' => {
                 let len: i64 = text().parse().map_err(|_| not_resp(&line))?;
                 if len < 0 {
@@ -199,7 +196,13 @@ impl Conn {
 fn not_resp(got: &[u8]) -> io::Error {
     let shown: String = String::from_utf8_lossy(&got[..got.len().min(40)])
         .chars()
-        .map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '.' })
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '.'
+            }
+        })
         .collect();
     io::Error::new(
         io::ErrorKind::InvalidData,
@@ -252,7 +255,12 @@ pub(crate) fn ping(endpoint: &Endpoint, password: Option<&str>, timeout: Duratio
     })();
     match result {
         Ok(answer) => answer,
-        Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+            ) =>
+        {
             Answer::NotRedis(format!(
                 "it accepted the connection but did not answer PING within {}",
                 crate::util::fmt_duration(timeout)

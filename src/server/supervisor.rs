@@ -179,7 +179,12 @@ pub(crate) fn start(
 
 /// Supervises until stopped or given up; returns the final status after the
 /// last child was reaped.
-fn run(sup: &Supervision, plan: &Plan, mut running: Running, policy: RestartPolicy) -> ServerStatus {
+fn run(
+    sup: &Supervision,
+    plan: &Plan,
+    mut running: Running,
+    policy: RestartPolicy,
+) -> ServerStatus {
     let mut restarts_in_window: VecDeque<Instant> = VecDeque::new();
     loop {
         let pid = running.killer.pid();
@@ -226,8 +231,9 @@ fn run(sup: &Supervision, plan: &Plan, mut running: Running, policy: RestartPoli
                 .nth(attempt as usize)
                 .unwrap_or(policy.backoff.max);
             restarts_in_window.push_back(now);
-            sup.status
-                .send_replace(ServerStatus::Restarting { attempt: attempt + 1 });
+            sup.status.send_replace(ServerStatus::Restarting {
+                attempt: attempt + 1,
+            });
             tracing::info!(attempt = attempt + 1, delay = ?delay, "restarting redis-server");
             if sup.sleep(delay) {
                 return ServerStatus::Stopped;

@@ -91,9 +91,7 @@ impl TestServer {
     pub async fn try_start_async(cfg: ServerConfig) -> Result<TestServer> {
         tokio::task::spawn_blocking(move || TestServer::try_start(cfg))
             .await
-            .map_err(|e| {
-                crate::error::Error::new(crate::error::ErrorKind::Spawn, e.to_string())
-            })?
+            .map_err(|e| crate::error::Error::new(crate::error::ErrorKind::Spawn, e.to_string()))?
     }
 
     /// The URL to connect with (password included, if one was set).

@@ -61,7 +61,10 @@ pub fn server_pid(url: &str) -> u32 {
     let mut con = client
         .get_connection_with_timeout(Duration::from_secs(2))
         .expect("connect");
-    let info: String = redis::cmd("INFO").arg("server").query(&mut con).expect("INFO");
+    let info: String = redis::cmd("INFO")
+        .arg("server")
+        .query(&mut con)
+        .expect("INFO");
     info.lines()
         .find_map(|l| l.strip_prefix("process_id:"))
         .expect("process_id")

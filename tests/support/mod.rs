@@ -36,11 +36,15 @@ pub async fn wait_for_state(
     limit: Duration,
 ) -> Duration {
     let started = Instant::now();
-    within(limit, &format!("waiting for the pool to be {state}"), async {
-        rx.wait_for(|h| h.state == state)
-            .await
-            .expect("the health watch ended");
-    })
+    within(
+        limit,
+        &format!("waiting for the pool to be {state}"),
+        async {
+            rx.wait_for(|h| h.state == state)
+                .await
+                .expect("the health watch ended");
+        },
+    )
     .await;
     started.elapsed()
 }
@@ -59,11 +63,15 @@ pub async fn first_probe(pool: &redkeep::Pool) {
 /// Waits until every connection through `proxy` is closed, then a little
 /// longer so the clients have read their RST.
 pub async fn all_closed(proxy: &Proxy) {
-    within(Duration::from_secs(5), "proxied connections to close", async {
-        while proxy.live() > 0 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    })
+    within(
+        Duration::from_secs(5),
+        "proxied connections to close",
+        async {
+            while proxy.live() > 0 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        },
+    )
     .await;
     tokio::time::sleep(Duration::from_millis(50)).await;
 }
@@ -429,6 +437,7 @@ pub enum Mode {
 pub struct Proxy {
     addr: SocketAddr,
     mode: watch::Sender<Mode>,
+    delay_us: Arc<AtomicU64>,
     reset: watch::Sender<u64>,
     accepted: Arc<AtomicU64>,
     bytes: Arc<AtomicU64>,
@@ -449,18 +458,23 @@ impl Proxy {
         let accepted = Arc::new(AtomicU64::new(0));
         let bytes = Arc::new(AtomicU64::new(0));
         let live = Arc::new(AtomicUsize::new(0));
-        let accept_task = tokio::spawn(accept_loop(
-            listener,
-            upstream,
-            mode.clone(),
-            reset.clone(),
-            accepted.clone(),
-            bytes.clone(),
-            live.clone(),
-        ));
+        let delay_us = Arc::new(AtomicU64::new(0));
+        let accept_task = tokio::spawn(
+            AcceptLoop {
+                upstream,
+                mode: mode.clone(),
+                delay_us: delay_us.clone(),
+                reset: reset.clone(),
+                accepted: accepted.clone(),
+                bytes: bytes.clone(),
+                live: live.clone(),
+            }
+            .run(listener),
+        );
         Self {
             addr,
             mode,
+            delay_us,
             reset,
             accepted,
             bytes,
@@ -493,6 +507,13 @@ impl Proxy {
         self.mode.send_replace(mode);
     }
 
+    /// Delays every chunk forwarded from Redis to the client by `delay`
+    /// (a slow link: each round trip takes at least that long).
+    pub fn set_reply_delay(&self, delay: Duration) {
+        self.delay_us
+            .store(delay.as_micros() as u64, Ordering::SeqCst);
+    }
+
     /// Drops every live connection abruptly (RST via `SO_LINGER 0`).
     pub fn reset_all(&self) {
         self.reset.send_modify(|n| *n += 1);
@@ -521,39 +542,46 @@ impl Drop for Proxy {
     }
 }
 
-async fn accept_loop(
-    listener: TcpListener,
+/// What the proxy's accept task shares with the test's [`Proxy`] handle.
+struct AcceptLoop {
     upstream: SocketAddr,
     mode: watch::Sender<Mode>,
+    delay_us: Arc<AtomicU64>,
     reset: watch::Sender<u64>,
     accepted: Arc<AtomicU64>,
     bytes: Arc<AtomicU64>,
     live: Arc<AtomicUsize>,
-) {
-    loop {
-        let Ok((client, _)) = listener.accept().await else {
-            continue;
-        };
-        accepted.fetch_add(1, Ordering::SeqCst);
-        if *mode.borrow() == Mode::Refuse {
-            let _ = client.set_zero_linger();
-            drop(client);
-            continue;
+}
+
+impl AcceptLoop {
+    async fn run(self, listener: TcpListener) {
+        loop {
+            let Ok((client, _)) = listener.accept().await else {
+                continue;
+            };
+            self.accepted.fetch_add(1, Ordering::SeqCst);
+            if *self.mode.borrow() == Mode::Refuse {
+                let _ = client.set_zero_linger();
+                drop(client);
+                continue;
+            }
+            let conn = ProxiedConnection {
+                upstream: self.upstream,
+                mode: self.mode.subscribe(),
+                delay_us: self.delay_us.clone(),
+                reset: self.reset.subscribe(),
+                bytes: self.bytes.clone(),
+                live: self.live.clone(),
+            };
+            tokio::spawn(conn.serve(client));
         }
-        let conn = ProxiedConnection {
-            upstream,
-            mode: mode.subscribe(),
-            reset: reset.subscribe(),
-            bytes: bytes.clone(),
-            live: live.clone(),
-        };
-        tokio::spawn(conn.serve(client));
     }
 }
 
 struct ProxiedConnection {
     upstream: SocketAddr,
     mode: watch::Receiver<Mode>,
+    delay_us: Arc<AtomicU64>,
     reset: watch::Receiver<u64>,
     bytes: Arc<AtomicU64>,
     live: Arc<AtomicUsize>,
@@ -577,8 +605,8 @@ impl ProxiedConnection {
             let (mut cr, mut cw) = client.split();
             let (mut sr, mut sw) = server.split();
             tokio::select! {
-                _ = pump(&mut cr, &mut sw, self.mode.clone(), &self.bytes) => false,
-                _ = pump(&mut sr, &mut cw, self.mode.clone(), &self.bytes) => false,
+                _ = pump(&mut cr, &mut sw, self.mode.clone(), &self.bytes, None) => false,
+                _ = pump(&mut sr, &mut cw, self.mode.clone(), &self.bytes, Some(&self.delay_us)) => false,
                 _ = self.reset.changed() => true,
             }
         };
@@ -596,8 +624,13 @@ impl ProxiedConnection {
 /// reading (so a peer's close is noticed) but holds the bytes instead of
 /// writing them, so the other side sees silence, not a close; held bytes
 /// flow when forwarding resumes.
-async fn pump<R, W>(from: &mut R, to: &mut W, mut mode: watch::Receiver<Mode>, bytes: &AtomicU64)
-where
+async fn pump<R, W>(
+    from: &mut R,
+    to: &mut W,
+    mut mode: watch::Receiver<Mode>,
+    bytes: &AtomicU64,
+    delay_us: Option<&AtomicU64>,
+) where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
@@ -607,6 +640,10 @@ where
     loop {
         let forwarding = *mode.borrow_and_update() == Mode::Forward;
         if forwarding && !held.is_empty() {
+            let delay = delay_us.map_or(0, |d| d.load(Ordering::SeqCst));
+            if delay > 0 {
+                tokio::time::sleep(Duration::from_micros(delay)).await;
+            }
             if to.write_all(&held).await.is_err() {
                 return;
             }
@@ -672,11 +709,9 @@ impl NotRedis {
                     NotRedisKind::Http => {
                         tokio::spawn(async move {
                             let mut buf = [0u8; 1024];
-                            let _ = tokio::time::timeout(
-                                Duration::from_secs(2),
-                                sock.read(&mut buf),
-                            )
-                            .await;
+                            let _ =
+                                tokio::time::timeout(Duration::from_secs(2), sock.read(&mut buf))
+                                    .await;
                             let _ = sock
                                 .write_all(
                                     b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\

@@ -250,6 +250,25 @@ typedef uint32_t redkeep_reply_kind;
 typedef struct redkeep_cancel redkeep_cancel;
 
 /**
+ * A queue of finished asynchronous commands, with a file descriptor that
+ * is readable while completions may be waiting.
+ *
+ * Protocol: wait until the descriptor from [`redkeep_completions_fd`] is
+ * readable (poll/epoll, or a runtime's poller), read and discard whatever
+ * bytes are there, then call [`redkeep_completions_pop`] until it returns
+ * fewer entries than asked for. A byte is written only when the queue goes
+ * from "signalled" to "not signalled", so one wake-up may carry many
+ * completions; a wake-up may also find none.
+ *
+ * Ownership: created by [`redkeep_completions_new`], released by
+ * [`redkeep_completions_free`] once no submitted command is outstanding
+ * (pending completions are then freed with it). Thread safety: commands
+ * may be submitted to one queue from many threads; pop from one thread at
+ * a time.
+ */
+typedef struct redkeep_completions redkeep_completions;
+
+/**
  * An error returned through a `redkeep_error **err` out-pointer.
  *
  * Ownership: owned by the caller, released with [`redkeep_error_free`].
@@ -306,6 +325,32 @@ typedef struct redkeep_server redkeep_server;
  * wait in parallel.
  */
 typedef struct redkeep_watch redkeep_watch;
+
+/**
+ * One finished command.
+ *
+ * Ownership: `reply` (on success) and `error` (on failure, may be `NULL`
+ * only if allocation failed) belong to the caller once popped; release
+ * them with `redkeep_reply_free` and `redkeep_error_free`.
+ */
+typedef struct redkeep_completion {
+    /**
+     * The token given to [`redkeep_pool_submit`].
+     */
+    uint64_t token;
+    /**
+     * The command's status, as `redkeep_pool_exec` would return it.
+     */
+    redkeep_status status;
+    /**
+     * The reply tree on success, else `NULL`.
+     */
+    struct redkeep_reply *reply;
+    /**
+     * The error on failure, else `NULL`.
+     */
+    struct redkeep_error *error;
+} redkeep_completion;
 
 /**
  * Where and how to attach to, or start, a local `redis-server`.
@@ -449,8 +494,10 @@ typedef struct redkeep_pool_options {
     bool lazy;
     /**
      * If nothing answers at `spawn`'s address, start a local
-     * `redis-server` there, own it, and restart it if it crashes; the URL's
-     * host and port are then taken from `spawn`. Default: `false`.
+     * `redis-server` there, own it, and restart it if it crashes; the pool
+     * then connects to that server (the URL's scheme, host, port and
+     * password are replaced by the server's; its `/db` path is kept).
+     * Default: `false`.
      */
     bool spawn_if_absent;
     /**
@@ -597,6 +644,58 @@ bool redkeep_cancel_is_triggered(const struct redkeep_cancel *cancel);
 void redkeep_cancel_free(struct redkeep_cancel *cancel);
 
 /**
+ * Creates a completion queue.
+ *
+ * On success `*out` receives a queue owned by the caller.
+ * Thread safety: any thread.
+ */
+redkeep_status redkeep_completions_new(struct redkeep_completions **out, struct redkeep_error **err);
+
+/**
+ * A new file descriptor (a duplicate, close-on-exec, non-blocking) that
+ * is readable when completions may be waiting; `-1` on failure or `NULL`.
+ *
+ * Ownership: the caller owns the descriptor and closes it when done
+ * (closing it does not affect the queue). Thread safety: any thread.
+ */
+int redkeep_completions_fd(const struct redkeep_completions *queue);
+
+/**
+ * Moves up to `max` finished commands into `out[0..]` and returns how
+ * many; `0` if none (or on `NULL`). Reads and discards the descriptor's
+ * pending bytes first.
+ *
+ * Ownership: the popped replies and errors belong to the caller.
+ * Thread safety: one popping thread at a time per queue.
+ */
+size_t redkeep_completions_pop(const struct redkeep_completions *queue, struct redkeep_completion *out, size_t max);
+
+/**
+ * Releases the queue. Completions not popped yet are freed with it;
+ * commands still running keep the queue's memory alive until they finish
+ * (their outcome is then dropped). `NULL` is a no-op.
+ *
+ * Thread safety: no call may use the handle during or after this one.
+ */
+void redkeep_completions_free(struct redkeep_completions *queue);
+
+/**
+ * Starts one command and returns at once; its outcome arrives in `queue`
+ * as a [`redkeep_completion`] carrying `token`.
+ *
+ * The arguments are packed as in `redkeep_pool_exec_packed` and copied
+ * before the call returns. `timeout_ms` and `cancel` behave as in
+ * `redkeep_pool_exec`; `cancel` (may be `NULL`) must stay alive until the
+ * completion is popped. A failure to start (bad arguments, closed runtime)
+ * is returned here and produces no completion; every other outcome,
+ * errors included, is a completion.
+ *
+ * Thread safety: any thread, concurrently with other calls on the pool and
+ * the queue. The pool must outlive the command's completion.
+ */
+redkeep_status redkeep_pool_submit(const struct redkeep_pool *pool, const struct redkeep_completions *queue, uint64_t token, const uint8_t *buf, size_t buf_len, const size_t *lens, size_t argc, uint32_t timeout_ms, const struct redkeep_cancel *cancel, struct redkeep_error **err);
+
+/**
  * The error's status code (never `REDKEEP_OK`); `REDKEEP_INVALID_ARGUMENT`
  * if `err` is `NULL`.
  *
@@ -713,9 +812,11 @@ redkeep_status redkeep_pool_health(const struct redkeep_pool *pool, struct redke
 redkeep_status redkeep_pool_stats(const struct redkeep_pool *pool, struct redkeep_stats *out);
 
 /**
- * Closes the pool: stops the health watch, drops every connection, and
- * stops a server the pool spawned. Later commands return `REDKEEP_CLOSED`.
- * Idempotent. The handle stays valid until [`redkeep_pool_free`].
+ * Closes the pool: stops the health watch and drops every connection (a
+ * server the pool spawned keeps running until [`redkeep_pool_free`]).
+ * Commands in flight and later ones return `REDKEEP_CLOSED` at once (a
+ * command already written may still run on the server). Idempotent. The
+ * handle stays valid until [`redkeep_pool_free`].
  *
  * Thread safety: any thread, concurrently with other calls on the pool
  * (they fail with `REDKEEP_CLOSED`).
@@ -723,8 +824,9 @@ redkeep_status redkeep_pool_stats(const struct redkeep_pool *pool, struct redkee
 redkeep_status redkeep_pool_close(const struct redkeep_pool *pool);
 
 /**
- * Closes the pool (as [`redkeep_pool_close`]) and releases it. `NULL` is a
- * no-op.
+ * Closes the pool (as [`redkeep_pool_close`]), stops a server it spawned
+ * (`spawn_if_absent`) and waits until that is gone, then releases it.
+ * `NULL` is a no-op.
  *
  * Thread safety: no other call may use the pool during or after this one.
  */

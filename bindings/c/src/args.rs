@@ -38,14 +38,18 @@ pub(crate) unsafe fn write_out<T>(ptr: *mut T, value: T) {
 /// `ptr` is NULL or a valid NUL-terminated string alive for `'a`.
 pub(crate) unsafe fn arg_str<'a>(ptr: *const c_char, name: &str) -> Result<&'a str, Failure> {
     // SAFETY: forwarded to the caller.
-    unsafe { opt_str(ptr, name) }?.ok_or_else(|| Failure::invalid(format!("{name} must not be NULL")))
+    unsafe { opt_str(ptr, name) }?
+        .ok_or_else(|| Failure::invalid(format!("{name} must not be NULL")))
 }
 
 /// An optional NUL-terminated UTF-8 string (`NULL` is `None`).
 ///
 /// # Safety
 /// `ptr` is NULL or a valid NUL-terminated string alive for `'a`.
-pub(crate) unsafe fn opt_str<'a>(ptr: *const c_char, name: &str) -> Result<Option<&'a str>, Failure> {
+pub(crate) unsafe fn opt_str<'a>(
+    ptr: *const c_char,
+    name: &str,
+) -> Result<Option<&'a str>, Failure> {
     if ptr.is_null() {
         return Ok(None);
     }
@@ -61,12 +65,18 @@ pub(crate) unsafe fn opt_str<'a>(ptr: *const c_char, name: &str) -> Result<Optio
 ///
 /// # Safety
 /// `ptr` is NULL or valid for reads of `len` elements for `'a`.
-pub(crate) unsafe fn arg_slice<'a, T>(ptr: *const T, len: usize, name: &str) -> Result<&'a [T], Failure> {
+pub(crate) unsafe fn arg_slice<'a, T>(
+    ptr: *const T,
+    len: usize,
+    name: &str,
+) -> Result<&'a [T], Failure> {
     if len == 0 {
         return Ok(&[]);
     }
     if ptr.is_null() {
-        return Err(Failure::invalid(format!("{name} is NULL but its length is {len}")));
+        return Err(Failure::invalid(format!(
+            "{name} is NULL but its length is {len}"
+        )));
     }
     // SAFETY: non-NULL and valid for `len` elements per the caller.
     Ok(unsafe { std::slice::from_raw_parts(ptr, len) })

@@ -22,6 +22,18 @@ pub struct redkeep_cancel {
 }
 
 impl redkeep_cancel {
+    pub(crate) fn new() -> Self {
+        Self {
+            triggered: AtomicBool::new(false),
+            notify: Notify::new(),
+        }
+    }
+
+    pub(crate) fn trigger(&self) {
+        self.triggered.store(true, Ordering::Release);
+        self.notify.notify_waiters();
+    }
+
     /// Resolves once the handle is triggered.
     pub(crate) async fn cancelled(&self) {
         loop {
@@ -47,10 +59,7 @@ impl redkeep_cancel {
 #[no_mangle]
 pub extern "C" fn redkeep_cancel_new() -> *mut redkeep_cancel {
     ffi_value!(std::ptr::null_mut(), {
-        Box::into_raw(Box::new(redkeep_cancel {
-            triggered: AtomicBool::new(false),
-            notify: Notify::new(),
-        }))
+        Box::into_raw(Box::new(redkeep_cancel::new()))
     })
 }
 
@@ -64,8 +73,7 @@ pub unsafe extern "C" fn redkeep_cancel_trigger(cancel: *const redkeep_cancel) {
     ffi_value!((), {
         // SAFETY: the caller passes NULL or a live handle.
         if let Some(cancel) = unsafe { cancel.as_ref() } {
-            cancel.triggered.store(true, Ordering::Release);
-            cancel.notify.notify_waiters();
+            cancel.trigger();
         }
     })
 }

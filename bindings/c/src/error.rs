@@ -37,7 +37,12 @@ impl Failure {
     }
 
     pub(crate) fn into_error(self) -> redkeep_error {
-        let bytes: Vec<u8> = self.message.into_bytes().into_iter().filter(|b| *b != 0).collect();
+        let bytes: Vec<u8> = self
+            .message
+            .into_bytes()
+            .into_iter()
+            .filter(|b| *b != 0)
+            .collect();
         redkeep_error {
             status: self.status,
             phase: self.phase,
@@ -64,12 +69,28 @@ impl From<redkeep::Error> for Failure {
             K::Io => (REDKEEP_IO, REDKEEP_PHASE_NONE),
             _ => (REDKEEP_INTERNAL, REDKEEP_PHASE_NONE),
         };
+        let message = match status {
+            REDKEEP_RESPONSE => server_text(&err).unwrap_or_else(|| err.to_string()),
+            _ => err.to_string(),
+        };
         Self {
             status,
             phase,
-            message: err.to_string(),
+            message,
         }
     }
+}
+
+/// An error reply as Redis wrote it (`WRONGTYPE Operation against ...`),
+/// from the redis-rs error underneath.
+fn server_text(err: &redkeep::Error) -> Option<String> {
+    let source = std::error::Error::source(err)?;
+    let redis_err = source.downcast_ref::<redkeep::redis::RedisError>()?;
+    let code = redis_err.code()?;
+    Some(match redis_err.detail() {
+        Some(detail) => format!("{code} {detail}"),
+        None => code.to_owned(),
+    })
 }
 
 /// The error's status code (never `REDKEEP_OK`); `REDKEEP_INVALID_ARGUMENT`

@@ -37,6 +37,7 @@ mod panic;
 
 mod args;
 mod cancel;
+mod completions;
 mod error;
 mod options;
 mod pool;
@@ -47,6 +48,7 @@ mod status;
 mod watch;
 
 pub use cancel::*;
+pub use completions::*;
 pub use error::*;
 pub use options::*;
 pub use pool::*;

@@ -167,11 +167,10 @@ impl redkeep_server_options {
     /// # Safety
     /// The string fields are NULL or valid NUL-terminated strings, and
     /// `args` is valid for `args_len` entries.
-    pub(crate) unsafe fn to_config(&self) -> Result<redkeep::ServerConfig, Failure> {
-        let mut cfg = redkeep::ServerConfig::default();
+    pub(crate) unsafe fn server_config(&self) -> Result<redkeep::ServerConfig, Failure> {
         // SAFETY (all `opt_str`/`arg_slice` below): the caller guarantees
         // the pointers per this function's contract.
-        cfg.addr = if self.unix_socket {
+        let addr = if self.unix_socket {
             let path = unsafe { opt_str(self.unix_path, "server options unix_path") }?;
             redkeep::ServerAddr::Unix(path.map(PathBuf::from))
         } else {
@@ -181,11 +180,12 @@ impl redkeep_server_options {
                 port: self.port,
             }
         };
-        cfg.binary = unsafe { opt_str(self.binary, "server options binary") }?.map(PathBuf::from);
-        cfg.dir = unsafe { opt_str(self.dir, "server options dir") }?.map(PathBuf::from);
-        cfg.password = unsafe { opt_str(self.password, "server options password") }?.map(str::to_owned);
+        let binary = unsafe { opt_str(self.binary, "server options binary") }?.map(PathBuf::from);
+        let dir = unsafe { opt_str(self.dir, "server options dir") }?.map(PathBuf::from);
+        let password =
+            unsafe { opt_str(self.password, "server options password") }?.map(str::to_owned);
         let args = unsafe { arg_slice(self.args, self.args_len, "server options args") }?;
-        cfg.args = args
+        let args = args
             .iter()
             .enumerate()
             .map(|(i, arg)| {
@@ -196,18 +196,30 @@ impl redkeep_server_options {
                     .ok_or_else(|| Failure::invalid(format!("{name} must not be NULL")))
             })
             .collect::<Result<_, _>>()?;
-        cfg.persistence = self.persistence;
-        cfg.ready_timeout = ms(self.ready_timeout_ms);
-        cfg.restart.max_restarts = self.max_restarts;
-        cfg.restart.window = ms(self.restart_window_ms);
-        Ok(cfg)
+        // Fields the core adds later keep their defaults.
+        #[allow(clippy::needless_update)]
+        Ok(redkeep::ServerConfig {
+            addr,
+            binary,
+            args,
+            dir,
+            persistence: self.persistence,
+            password,
+            ready_timeout: ms(self.ready_timeout_ms),
+            restart: redkeep::RestartPolicy {
+                max_restarts: self.max_restarts,
+                window: ms(self.restart_window_ms),
+                ..redkeep::RestartPolicy::default()
+            },
+            ..redkeep::ServerConfig::default()
+        })
     }
 }
 
 impl redkeep_pool_options {
     /// The Rust configuration for `url` (the local server of
     /// `spawn_if_absent` is handled by the caller).
-    pub(crate) fn to_config(&self, url: &str) -> Result<redkeep::Config, Failure> {
+    pub(crate) fn pool_config(&self, url: &str) -> Result<redkeep::Config, Failure> {
         let mut cfg = redkeep::Config::from_url(url);
         cfg.pool.max_size = self.max_size as usize;
         cfg.pool.min_idle = self.min_idle as usize;
@@ -219,11 +231,13 @@ impl redkeep_pool_options {
         cfg.backoff.max = ms(self.backoff_max_ms);
         cfg.backoff.multiplier = self.backoff_multiplier;
         cfg.backoff.jitter = self.backoff_jitter;
-        cfg.backoff.max_elapsed = (self.backoff_max_elapsed_ms > 0).then(|| ms(self.backoff_max_elapsed_ms));
+        cfg.backoff.max_elapsed =
+            (self.backoff_max_elapsed_ms > 0).then(|| ms(self.backoff_max_elapsed_ms));
         cfg.health.interval = ms(self.health_interval_ms);
         cfg.health.timeout = ms(self.health_timeout_ms);
         cfg.health.failures_before_down = self.health_failures_before_down;
-        cfg.validate().map_err(|e| Failure::new(redkeep_status::REDKEEP_CONFIG, e.to_string()))?;
+        cfg.validate()
+            .map_err(|e| Failure::new(redkeep_status::REDKEEP_CONFIG, e.to_string()))?;
         Ok(cfg)
     }
 }
@@ -233,7 +247,9 @@ impl redkeep_pool_options {
 /// Returns `REDKEEP_INVALID_ARGUMENT` if `opts` is `NULL`.
 /// Thread safety: any thread.
 #[no_mangle]
-pub unsafe extern "C" fn redkeep_pool_options_default(opts: *mut redkeep_pool_options) -> redkeep_status {
+pub unsafe extern "C" fn redkeep_pool_options_default(
+    opts: *mut redkeep_pool_options,
+) -> redkeep_status {
     ffi_status!(std::ptr::null_mut(), {
         arg_out(opts, "opts")?;
         // SAFETY: non-NULL, and the caller passes writable storage.
@@ -247,7 +263,9 @@ pub unsafe extern "C" fn redkeep_pool_options_default(opts: *mut redkeep_pool_op
 /// Returns `REDKEEP_INVALID_ARGUMENT` if `opts` is `NULL`.
 /// Thread safety: any thread.
 #[no_mangle]
-pub unsafe extern "C" fn redkeep_server_options_default(opts: *mut redkeep_server_options) -> redkeep_status {
+pub unsafe extern "C" fn redkeep_server_options_default(
+    opts: *mut redkeep_server_options,
+) -> redkeep_status {
     ffi_status!(std::ptr::null_mut(), {
         arg_out(opts, "opts")?;
         // SAFETY: non-NULL, and the caller passes writable storage.

@@ -1,6 +1,7 @@
 //! `redkeep_pool`: open, run commands, read health and stats, close.
 
 use std::ffi::c_char;
+use std::sync::Arc;
 use std::time::Duration;
 
 use redkeep::redis;
@@ -27,6 +28,8 @@ pub struct redkeep_pool {
     pub(crate) rt: Rt,
     /// The server started by `spawn_if_absent`; dropped after the pool.
     server: Option<redkeep::LocalServer>,
+    /// Triggered by `redkeep_pool_close`: wakes the calls in flight.
+    pub(crate) closing: Arc<redkeep_cancel>,
 }
 
 /// The server's TCP URL with the `/db` path (and query) of the caller's URL.
@@ -130,7 +133,9 @@ impl redkeep_health {
             },
             consecutive_failures: h.consecutive_failures,
             since_ms: u64::try_from(h.since.elapsed().as_millis()).unwrap_or(u64::MAX),
-            rtt_us: h.rtt.map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX)),
+            rtt_us: h
+                .rtt
+                .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX)),
             generation: h.generation,
             has_rtt: h.rtt.is_some(),
             last_error,
@@ -167,10 +172,10 @@ pub unsafe extern "C" fn redkeep_pool_open(
         let defaults = redkeep_pool_options::default();
         // SAFETY: NULL or a valid options struct per the contract.
         let opts = unsafe { opts.as_ref() }.unwrap_or(&defaults);
-        let mut config = opts.to_config(url)?;
+        let mut config = opts.pool_config(url)?;
         let server = if opts.spawn_if_absent {
             // SAFETY: the options' strings are valid per the contract.
-            let server_config = unsafe { opts.spawn.to_config() }?;
+            let server_config = unsafe { opts.spawn.server_config() }?;
             let server = redkeep::ensure_server_blocking(server_config)?;
             config.url = server_url_keeping_path(&server.url(), url);
             Some(server)
@@ -183,7 +188,12 @@ pub unsafe extern "C" fn redkeep_pool_open(
         } else {
             rt.block_on(redkeep::Pool::connect(config))??
         };
-        let handle = Box::new(redkeep_pool { pool, rt, server });
+        let handle = Box::new(redkeep_pool {
+            pool,
+            rt,
+            server,
+            closing: Arc::new(redkeep_cancel::new()),
+        });
         // SAFETY: as above; the caller now owns the pool.
         unsafe { write_out(out, Box::into_raw(handle)) };
         Ok(())
@@ -232,7 +242,9 @@ pub unsafe extern "C" fn redkeep_pool_exec(
         // SAFETY: as above.
         let cancel = unsafe { cancel.as_ref() };
         if argc == 0 {
-            return Err(Failure::invalid("argc must be at least 1 (the command name)"));
+            return Err(Failure::invalid(
+                "argc must be at least 1 (the command name)",
+            ));
         }
         // SAFETY: `argv` and `argv_len` have `argc` entries per the contract.
         let ptrs = unsafe { arg_slice(argv, argc, "argv") }?;
@@ -246,7 +258,12 @@ pub unsafe extern "C" fn redkeep_pool_exec(
         }
         let value = run(pool, &cmd, timeout_ms, cancel)?;
         // SAFETY: as above; the caller now owns the reply.
-        unsafe { write_out(reply, Box::into_raw(Box::new(redkeep_reply::from_value(value)))) };
+        unsafe {
+            write_out(
+                reply,
+                Box::into_raw(Box::new(redkeep_reply::from_value(value))),
+            )
+        };
         Ok(())
     })
 }
@@ -279,7 +296,9 @@ pub unsafe extern "C" fn redkeep_pool_exec_packed(
         // SAFETY: as above.
         let cancel = unsafe { cancel.as_ref() };
         if argc == 0 {
-            return Err(Failure::invalid("argc must be at least 1 (the command name)"));
+            return Err(Failure::invalid(
+                "argc must be at least 1 (the command name)",
+            ));
         }
         // SAFETY: `lens` has `argc` entries and `buf` `buf_len` bytes.
         let lens = unsafe { arg_slice(lens, argc, "lens") }?;
@@ -300,7 +319,12 @@ pub unsafe extern "C" fn redkeep_pool_exec_packed(
         }
         let value = run(pool, &cmd, timeout_ms, cancel)?;
         // SAFETY: as above; the caller now owns the reply.
-        unsafe { write_out(reply, Box::into_raw(Box::new(redkeep_reply::from_value(value)))) };
+        unsafe {
+            write_out(
+                reply,
+                Box::into_raw(Box::new(redkeep_reply::from_value(value))),
+            )
+        };
         Ok(())
     })
 }
@@ -311,11 +335,35 @@ fn run(
     timeout_ms: u32,
     cancel: Option<&redkeep_cancel>,
 ) -> Result<redis::Value, Failure> {
+    pool.rt
+        .block_on(command(&pool.pool, &pool.closing, cmd, timeout_ms, cancel))?
+}
+
+/// One command with its timeout and cancellation; ends early when the pool
+/// is closed.
+pub(crate) async fn command(
+    pool: &redkeep::Pool,
+    closing: &redkeep_cancel,
+    cmd: &redis::Cmd,
+    timeout_ms: u32,
+    cancel: Option<&redkeep_cancel>,
+) -> Result<redis::Value, Failure> {
     if cancel.is_some_and(|c| c.is_triggered()) {
-        return Err(Failure::new(redkeep_status::REDKEEP_CANCELLED, "the call was cancelled"));
+        return Err(Failure::new(
+            redkeep_status::REDKEEP_CANCELLED,
+            "the call was cancelled",
+        ));
     }
-    let query = async { pool.pool.query::<redis::Value>(cmd).await.map_err(Failure::from) };
-    pool.rt.block_on(with_cancel(cancel, with_timeout(timeout_ms, query)))?
+    let query = async { pool.query::<redis::Value>(cmd).await.map_err(Failure::from) };
+    let call = with_cancel(cancel, with_timeout(timeout_ms, query));
+    tokio::select! {
+        biased;
+        _ = closing.cancelled() => Err(Failure::new(
+            redkeep_status::REDKEEP_CLOSED,
+            "the pool was closed during the call",
+        )),
+        result = call => result,
+    }
 }
 
 /// Bounds `fut` by a per-call timeout (`0` = none).
@@ -390,8 +438,9 @@ pub unsafe extern "C" fn redkeep_pool_stats(
 
 /// Closes the pool: stops the health watch and drops every connection (a
 /// server the pool spawned keeps running until [`redkeep_pool_free`]).
-/// Later commands return `REDKEEP_CLOSED`.
-/// Idempotent. The handle stays valid until [`redkeep_pool_free`].
+/// Commands in flight and later ones return `REDKEEP_CLOSED` at once (a
+/// command already written may still run on the server). Idempotent. The
+/// handle stays valid until [`redkeep_pool_free`].
 ///
 /// Thread safety: any thread, concurrently with other calls on the pool
 /// (they fail with `REDKEEP_CLOSED`).
@@ -400,6 +449,7 @@ pub unsafe extern "C" fn redkeep_pool_close(pool: *const redkeep_pool) -> redkee
     ffi_status!(std::ptr::null_mut(), {
         // SAFETY: NULL or a live pool per the contract.
         let pool = unsafe { arg_ref(pool, "pool") }?;
+        pool.closing.trigger();
         pool.rt.block_on(pool.pool.close())?;
         Ok(())
     })
@@ -418,7 +468,9 @@ pub unsafe extern "C" fn redkeep_pool_free(pool: *mut redkeep_pool) {
         }
         // SAFETY: came from Box::into_raw in redkeep_pool_open; freed once.
         let pool = unsafe { Box::from_raw(pool) };
-        let redkeep_pool { pool, rt, server } = *pool;
+        let redkeep_pool {
+            pool, rt, server, ..
+        } = *pool;
         if rt.block_on(pool.close()).is_ok() {
             let _ = rt.enter(move || drop(pool));
         }
@@ -435,8 +487,17 @@ mod tests {
 
     #[test]
     fn a_spawned_server_url_keeps_the_db() {
-        assert_eq!(keep("redis://127.0.0.1:7000", "redis://h:1/3"), "redis://127.0.0.1:7000/3");
-        assert_eq!(keep("redis://:pw@127.0.0.1:7000", "redis://:pw@h:1"), "redis://:pw@127.0.0.1:7000");
-        assert_eq!(keep("redis+unix:///tmp/s", "redis://h/2"), "redis+unix:///tmp/s");
+        assert_eq!(
+            keep("redis://127.0.0.1:7000", "redis://h:1/3"),
+            "redis://127.0.0.1:7000/3"
+        );
+        assert_eq!(
+            keep("redis://:pw@127.0.0.1:7000", "redis://:pw@h:1"),
+            "redis://:pw@127.0.0.1:7000"
+        );
+        assert_eq!(
+            keep("redis+unix:///tmp/s", "redis://h/2"),
+            "redis+unix:///tmp/s"
+        );
     }
 }

@@ -69,7 +69,9 @@ fn text(kind: redkeep_reply_kind, mut bytes: Vec<u8>) -> Node {
 impl redkeep_reply {
     pub(crate) fn from_value(value: Value) -> redkeep_reply {
         use redkeep_reply_kind::*;
-        let list = |kind, items: Vec<Value>| Node::List(kind, items.into_iter().map(Self::from_value).collect());
+        let list = |kind, items: Vec<Value>| {
+            Node::List(kind, items.into_iter().map(Self::from_value).collect())
+        };
         let node = match value {
             Value::Nil => Node::Nil,
             Value::Int(i) => Node::Integer(i),
@@ -190,7 +192,10 @@ pub unsafe extern "C" fn redkeep_reply_bool(reply: *const redkeep_reply) -> bool
 /// Ownership: borrowed from the reply tree, valid until the root is freed.
 /// Thread safety: any thread.
 #[no_mangle]
-pub unsafe extern "C" fn redkeep_reply_string(reply: *const redkeep_reply, len: *mut usize) -> *const c_char {
+pub unsafe extern "C" fn redkeep_reply_string(
+    reply: *const redkeep_reply,
+    len: *mut usize,
+) -> *const c_char {
     ffi_value!(std::ptr::null(), {
         // SAFETY: the caller passes NULL or a live reply.
         let (ptr, n) = match unsafe { node(reply) } {
@@ -226,11 +231,16 @@ pub unsafe extern "C" fn redkeep_reply_len(reply: *const redkeep_reply) -> usize
 ///
 /// Ownership: borrowed from the root; do not free. Thread safety: any thread.
 #[no_mangle]
-pub unsafe extern "C" fn redkeep_reply_element(reply: *const redkeep_reply, index: usize) -> *const redkeep_reply {
+pub unsafe extern "C" fn redkeep_reply_element(
+    reply: *const redkeep_reply,
+    index: usize,
+) -> *const redkeep_reply {
     ffi_value!(std::ptr::null(), {
         // SAFETY: the caller passes NULL or a live reply.
         match unsafe { node(reply) } {
-            Some(Node::List(_, items)) => items.get(index).map_or(std::ptr::null(), |r| r as *const _),
+            Some(Node::List(_, items)) => {
+                items.get(index).map_or(std::ptr::null(), |r| r as *const _)
+            }
             _ => std::ptr::null(),
         }
     })
@@ -241,11 +251,16 @@ pub unsafe extern "C" fn redkeep_reply_element(reply: *const redkeep_reply, inde
 ///
 /// Ownership: borrowed from the root; do not free. Thread safety: any thread.
 #[no_mangle]
-pub unsafe extern "C" fn redkeep_reply_map_key(reply: *const redkeep_reply, index: usize) -> *const redkeep_reply {
+pub unsafe extern "C" fn redkeep_reply_map_key(
+    reply: *const redkeep_reply,
+    index: usize,
+) -> *const redkeep_reply {
     ffi_value!(std::ptr::null(), {
         // SAFETY: the caller passes NULL or a live reply.
         match unsafe { node(reply) } {
-            Some(Node::Map(pairs)) => pairs.get(index).map_or(std::ptr::null(), |(k, _)| k as *const _),
+            Some(Node::Map(pairs)) => pairs
+                .get(index)
+                .map_or(std::ptr::null(), |(k, _)| k as *const _),
             _ => std::ptr::null(),
         }
     })
@@ -256,11 +271,16 @@ pub unsafe extern "C" fn redkeep_reply_map_key(reply: *const redkeep_reply, inde
 ///
 /// Ownership: borrowed from the root; do not free. Thread safety: any thread.
 #[no_mangle]
-pub unsafe extern "C" fn redkeep_reply_map_value(reply: *const redkeep_reply, index: usize) -> *const redkeep_reply {
+pub unsafe extern "C" fn redkeep_reply_map_value(
+    reply: *const redkeep_reply,
+    index: usize,
+) -> *const redkeep_reply {
     ffi_value!(std::ptr::null(), {
         // SAFETY: the caller passes NULL or a live reply.
         match unsafe { node(reply) } {
-            Some(Node::Map(pairs)) => pairs.get(index).map_or(std::ptr::null(), |(_, v)| v as *const _),
+            Some(Node::Map(pairs)) => pairs
+                .get(index)
+                .map_or(std::ptr::null(), |(_, v)| v as *const _),
             _ => std::ptr::null(),
         }
     })
@@ -296,7 +316,10 @@ mod tests {
         let root = Box::into_raw(Box::new(redkeep_reply::from_value(v)));
         // SAFETY: `root` is live until freed at the end.
         unsafe {
-            assert_eq!(redkeep_reply_get_kind(root), redkeep_reply_kind::REDKEEP_REPLY_ARRAY);
+            assert_eq!(
+                redkeep_reply_get_kind(root),
+                redkeep_reply_kind::REDKEEP_REPLY_ARRAY
+            );
             assert_eq!(redkeep_reply_len(root), 4);
             assert_eq!(redkeep_reply_integer(redkeep_reply_element(root, 0)), 3);
             let mut len = 0;
@@ -306,7 +329,10 @@ mod tests {
             assert_eq!(redkeep_reply_double(redkeep_reply_map_value(map, 0)), 1.5);
             assert!(redkeep_reply_map_key(map, 1).is_null());
             assert!(redkeep_reply_element(root, 4).is_null());
-            assert_eq!(redkeep_reply_get_kind(std::ptr::null()), redkeep_reply_kind::REDKEEP_REPLY_NIL);
+            assert_eq!(
+                redkeep_reply_get_kind(std::ptr::null()),
+                redkeep_reply_kind::REDKEEP_REPLY_NIL
+            );
             redkeep_reply_free(root);
         }
     }

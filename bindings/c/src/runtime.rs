@@ -28,7 +28,7 @@ impl Rt {
         let mut slot = RUNTIME.lock().unwrap_or_else(|p| p.into_inner());
         if slot.is_none() {
             let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
+                .worker_threads(worker_threads())
                 .thread_name("redkeep-rt")
                 .enable_all()
                 .build()
@@ -65,6 +65,16 @@ impl Rt {
         Ok(self.handle.block_on(fut))
     }
 
+    /// Runs `fut` as a task on the runtime's workers.
+    pub(crate) fn spawn<F>(&self, fut: F) -> Result<(), Failure>
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        self.check()?;
+        drop(self.handle.spawn(fut));
+        Ok(())
+    }
+
     /// Runs `f` inside the runtime's context (for drops and constructors
     /// that spawn tasks), if the runtime is still alive.
     pub(crate) fn enter<T>(&self, f: impl FnOnce() -> T) -> Result<T, Failure> {
@@ -72,6 +82,15 @@ impl Rt {
         let _guard = self.handle.enter();
         Ok(f())
     }
+}
+
+/// Worker threads of the runtime: `$REDKEEP_RUNTIME_THREADS` (1 to 64), or 2.
+fn worker_threads() -> usize {
+    std::env::var("REDKEEP_RUNTIME_THREADS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|n| (1..=64).contains(n))
+        .unwrap_or(2)
 }
 
 /// Stops the process-wide runtime and joins its threads (waiting up to 2 s

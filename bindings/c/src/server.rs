@@ -71,7 +71,7 @@ pub unsafe extern "C" fn redkeep_server_ensure(
         // SAFETY: as above.
         let cancel = unsafe { cancel.as_ref() };
         // SAFETY: the options' strings are valid per the contract.
-        let cfg = unsafe { opts.to_config() }?;
+        let cfg = unsafe { opts.server_config() }?;
         let server = match cancel {
             None => redkeep::ensure_server_blocking(cfg)?,
             Some(cancel) => {
@@ -118,7 +118,9 @@ pub unsafe extern "C" fn redkeep_server_url(server: *const redkeep_server) -> *c
 ///
 /// Ownership: borrowed from the handle. Thread safety: any thread.
 #[no_mangle]
-pub unsafe extern "C" fn redkeep_server_redacted_url(server: *const redkeep_server) -> *const c_char {
+pub unsafe extern "C" fn redkeep_server_redacted_url(
+    server: *const redkeep_server,
+) -> *const c_char {
     ffi_value!(std::ptr::null(), {
         // SAFETY: NULL or a live handle per the contract.
         unsafe { get(server) }.map_or(std::ptr::null(), |s| s.redacted_url.as_ptr())
@@ -157,7 +159,9 @@ pub unsafe extern "C" fn redkeep_server_spawned(server: *const redkeep_server) -
 pub unsafe extern "C" fn redkeep_server_pid(server: *const redkeep_server) -> u32 {
     ffi_value!(0, {
         // SAFETY: NULL or a live handle per the contract.
-        unsafe { get(server) }.and_then(|s| s.server.pid()).unwrap_or(0)
+        unsafe { get(server) }
+            .and_then(|s| s.server.pid())
+            .unwrap_or(0)
     })
 }
 

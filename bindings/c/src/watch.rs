@@ -81,7 +81,9 @@ pub unsafe extern "C" fn redkeep_watch_next(
                 .map_err(|_| Failure::new(redkeep_status::REDKEEP_CLOSED, "the pool is gone"))?;
             Ok(redkeep_health::from_health(&rx.borrow_and_update()))
         };
-        let health = watch.rt.block_on(with_cancel(cancel, with_timeout(timeout_ms, wait)))??;
+        let health = watch
+            .rt
+            .block_on(with_cancel(cancel, with_timeout(timeout_ms, wait)))??;
         // SAFETY: non-NULL and writable per the contract.
         unsafe { write_out(out, health) };
         Ok(())

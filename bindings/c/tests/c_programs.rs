@@ -20,7 +20,8 @@ struct RedisServer {
 impl RedisServer {
     /// Starts one, picking a fresh port again if it loses a bind race.
     fn start() -> RedisServer {
-        let binary = std::env::var("REDKEEP_REDIS_SERVER").unwrap_or_else(|_| "redis-server".into());
+        let binary =
+            std::env::var("REDKEEP_REDIS_SERVER").unwrap_or_else(|_| "redis-server".into());
         let mut last_log = String::new();
         for _ in 0..5 {
             let port = TcpListener::bind("127.0.0.1:0")
@@ -67,7 +68,9 @@ impl Drop for RedisServer {
 }
 
 fn ping(port: u16) -> bool {
-    let Ok(mut s) = TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(200)) else {
+    let Ok(mut s) =
+        TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(200))
+    else {
         return false;
     };
     let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
@@ -82,14 +85,21 @@ fn ping(port: u16) -> bool {
 fn profile_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("current exe");
     // target/<profile>/deps/c_programs-<hash>
-    exe.parent().and_then(Path::parent).expect("target/<profile>").to_path_buf()
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>")
+        .to_path_buf()
 }
 
 /// Compiles `tests/c/<name>.c` into the test's temp dir.
 fn compile(name: &str) -> PathBuf {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     let lib = profile_dir().join("libredkeep.a");
-    assert!(lib.exists(), "static library not found at {}", lib.display());
+    assert!(
+        lib.exists(),
+        "static library not found at {}",
+        lib.display()
+    );
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
     let header = std::fs::read_to_string(manifest.join("include/redkeep.h")).expect("the header");
@@ -98,7 +108,14 @@ fn compile(name: &str) -> PathBuf {
         compiler.arg("-DREDKEEP_TEST_SERVER");
     }
     let status = compiler
-        .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-g", "-D_DEFAULT_SOURCE"])
+        .args([
+            "-std=c11",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-g",
+            "-D_DEFAULT_SOURCE",
+        ])
         .arg("-I")
         .arg(manifest.join("include"))
         .arg(manifest.join("tests/c").join(format!("{name}.c")))

@@ -60,9 +60,12 @@ impl Options {
         if let Some(s) = self.retry_backoff_max {
             cfg.backoff.max = seconds(py, "retry_backoff_max", s)?;
         }
-        cfg.validate().map_err(|e| crate::errors::to_pyerr(py, &e))?;
+        cfg.validate()
+            .map_err(|e| crate::errors::to_pyerr(py, &e))?;
         if self.spawn_if_absent {
-            cfg = cfg.spawn_if_absent().map_err(|e| crate::errors::to_pyerr(py, &e))?;
+            cfg = cfg
+                .spawn_if_absent()
+                .map_err(|e| crate::errors::to_pyerr(py, &e))?;
         }
         Ok(cfg)
     }

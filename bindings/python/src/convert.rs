@@ -2,7 +2,9 @@
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use pyo3::types::{
+    PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple,
+};
 
 use redkeep::redis::{self, Value};
 
@@ -115,7 +117,11 @@ fn encode(arg: &Bound<'_, PyAny>, index: usize) -> PyResult<Vec<u8>> {
 /// How long a blocking command may wait at the server, read from its own
 /// timeout argument; `Some(None)` means forever (timeout `0`).
 fn blocking_timeout(name: &str, words: &[Vec<u8>]) -> Option<Option<std::time::Duration>> {
-    let word = |i: usize| words.get(i).map(|w| String::from_utf8_lossy(w).into_owned());
+    let word = |i: usize| {
+        words
+            .get(i)
+            .map(|w| String::from_utf8_lossy(w).into_owned())
+    };
     let secs = |s: Option<String>| s.and_then(|s| s.parse::<f64>().ok());
     let ms = |s: Option<String>| secs(s).map(|v| v / 1000.0);
     let timeout = match name {
@@ -144,7 +150,11 @@ fn blocking_timeout(name: &str, words: &[Vec<u8>]) -> Option<Option<std::time::D
 /// A reply as Python sees it: bulk strings as `bytes` (or `str` with
 /// `decode`), status replies (`OK`, `PONG`) as `str`, integers as `int`,
 /// nil as `None`, arrays as `list`, maps as `dict`.
-pub(crate) fn reply<'py>(py: Python<'py>, value: Value, decode: bool) -> PyResult<Bound<'py, PyAny>> {
+pub(crate) fn reply<'py>(
+    py: Python<'py>,
+    value: Value,
+    decode: bool,
+) -> PyResult<Bound<'py, PyAny>> {
     Ok(match value {
         Value::Nil => py.None().into_bound(py),
         Value::Int(i) => i.into_pyobject(py)?.into_any(),
@@ -222,5 +232,49 @@ impl<'py> IntoPyObject<'py> for Outcome {
             Outcome::Reply(value, decode) => reply(py, value, decode),
             Outcome::Error(e) => Err(crate::errors::to_pyerr(py, &e)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::blocking_timeout;
+    use std::time::Duration;
+
+    fn words(args: &[&str]) -> Vec<Vec<u8>> {
+        args.iter().map(|a| a.as_bytes().to_vec()).collect()
+    }
+
+    fn timeout(args: &[&str]) -> Option<Option<Duration>> {
+        let w = words(args);
+        blocking_timeout(&args[0].to_ascii_uppercase(), &w)
+    }
+
+    #[test]
+    fn reads_each_blocking_commands_own_timeout() {
+        assert_eq!(timeout(&["GET", "k"]), None);
+        assert_eq!(
+            timeout(&["BLPOP", "a", "b", "5"]),
+            Some(Some(Duration::from_secs(5)))
+        );
+        assert_eq!(
+            timeout(&["brpop", "a", "0.5"]),
+            Some(Some(Duration::from_millis(500)))
+        );
+        assert_eq!(timeout(&["BLPOP", "a", "0"]), Some(None));
+        assert_eq!(
+            timeout(&["BLMPOP", "2", "1", "a", "LEFT"]),
+            Some(Some(Duration::from_secs(2)))
+        );
+        assert_eq!(
+            timeout(&["WAIT", "1", "250"]),
+            Some(Some(Duration::from_millis(250)))
+        );
+        assert_eq!(
+            timeout(&["XREAD", "COUNT", "1", "block", "100", "STREAMS", "s", "$"]),
+            Some(Some(Duration::from_millis(100)))
+        );
+        assert_eq!(timeout(&["XREAD", "STREAMS", "s", "0"]), None);
+        // Unreadable: the server refuses it; the default timeout applies.
+        assert_eq!(timeout(&["BLPOP", "a", "soon"]), None);
     }
 }

@@ -86,20 +86,20 @@ fn build(py: Python<'_>) -> PyResult<Classes> {
     let response = make(
         py,
         "ResponseError",
-        &[r.clone()],
+        std::slice::from_ref(&r),
         "The server answered with an error reply (ERR, WRONGTYPE, NOAUTH, ...).",
     )?;
     let spawn = make(
         py,
         "SpawnError",
-        &[r.clone()],
+        std::slice::from_ref(&r),
         "A local redis-server could not be started or supervised; the message says why \
          (missing binary, port in use, the tail of its log).",
     )?;
     let closed = make(
         py,
         "ClosedError",
-        &[r.clone()],
+        std::slice::from_ref(&r),
         "The pool or server was closed, or was created in another process (before fork).",
     )?;
     let config = make(

@@ -31,8 +31,9 @@ pub(crate) struct PoolCore {
 }
 
 impl PoolCore {
-    /// Builds the core; with `lazy`, the pool too (no network), otherwise the
-    /// pool is connected on first use ([`PoolCore::pool`]).
+    /// Builds the core; with `lazy`, the pool too (no network: the health
+    /// watch connects in the background); otherwise the pool is connected
+    /// on first use ([`PoolCore::pool`]).
     fn new(py: Python<'_>, config: Config, decode: bool, lazy: bool) -> PyResult<Self> {
         let core = Self {
             config,
@@ -41,7 +42,9 @@ impl PoolCore {
             pid: std::process::id(),
             decode,
         };
-        if lazy {
+        // A pool that spawns its server needs `Pool::connect` (asynchronous):
+        // `lazy` then only defers it to the first call.
+        if lazy && core.config.spawn.is_none() {
             let _entered = runtime().enter();
             let pool = redkeep::Pool::new(core.config.clone()).map_err(|e| to_pyerr(py, &e))?;
             let _ = core.pool.set(pool);
@@ -79,11 +82,16 @@ impl PoolCore {
         let Some(wait) = cmd.blocking else {
             return pool.query::<Value>(&cmd.cmd).await;
         };
-        let mut conn = pool.get().await?;
         let timeout = wait.map_or(FOREVER, |w| w + pool.config().timeouts.command);
+        let mut guard = InFlight(Some(pool.get().await?));
+        let conn = guard.0.as_mut().expect("just set");
         conn.set_command_timeout(timeout);
-        match conn.req_packed_command(&cmd.cmd).await {
-            Ok(value) => value.extract_error().map_err(|e| map_redis_error(e, timeout)),
+        let result = conn.req_packed_command(&cmd.cmd).await;
+        guard.0.take(); // finished: back to the pool as usual
+        match result {
+            Ok(value) => value
+                .extract_error()
+                .map_err(|e| map_redis_error(e, timeout)),
             Err(e) => Err(map_redis_error(e, timeout)),
         }
     }
@@ -119,7 +127,34 @@ impl PoolCore {
         } else {
             self.health().state_name()
         };
-        format!("<{class} url={:?} state={state}>", self.config.redacted_url())
+        format!(
+            "<{class} url={:?} state={state}>",
+            self.config.redacted_url()
+        )
+    }
+}
+
+/// An exclusive connection with a blocking command in flight. Dropped
+/// before the reply (the caller was cancelled), the connection must not go
+/// back to the pool: the server is still blocked on the command for it, and
+/// whoever got it next would wait behind it.
+///
+/// The core discards an exclusive connection whose reply timed out, so this
+/// sends a `PING` with a 1 ms timeout on it in the background: it cannot be
+/// answered before the blocked command, times out, and the connection is
+/// dropped (closing it, which also unblocks the server side).
+// TODO(core): a `Connection` dropped with a request in flight could be
+// discarded by the core itself; this guard is then redundant.
+struct InFlight(Option<redkeep::Connection>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if let Some(mut conn) = self.0.take() {
+            runtime().spawn(async move {
+                conn.set_command_timeout(Duration::from_millis(1));
+                let _ = conn.req_packed_command(&redis::cmd("PING")).await;
+            });
+        }
     }
 }
 
@@ -200,8 +235,15 @@ impl SyncPool {
         lazy: bool,
     ) -> PyResult<Self> {
         let config = options!(
-            url, max_connections, socket_timeout, socket_connect_timeout, pool_timeout,
-            health_check_interval, retry_backoff_min, retry_backoff_max, spawn_if_absent
+            url,
+            max_connections,
+            socket_timeout,
+            socket_connect_timeout,
+            pool_timeout,
+            health_check_interval,
+            retry_backoff_min,
+            retry_backoff_max,
+            spawn_if_absent
         )
         .into_config(py)?;
         let core = Arc::new(PoolCore::new(py, config, decode_responses, lazy)?);
@@ -214,7 +256,11 @@ impl SyncPool {
 
     /// Runs one command and returns its reply.
     #[pyo3(signature = (*args))]
-    fn execute<'py>(&self, py: Python<'py>, args: &Bound<'py, PyTuple>) -> PyResult<Bound<'py, PyAny>> {
+    fn execute<'py>(
+        &self,
+        py: Python<'py>,
+        args: &Bound<'py, PyTuple>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         check_pid(py, self.core.pid, "Pool")?;
         let cmd = command(args)?;
         let core = &self.core;
@@ -307,8 +353,15 @@ impl AsyncPool {
         lazy: bool,
     ) -> PyResult<Self> {
         let config = options!(
-            url, max_connections, socket_timeout, socket_connect_timeout, pool_timeout,
-            health_check_interval, retry_backoff_min, retry_backoff_max, spawn_if_absent
+            url,
+            max_connections,
+            socket_timeout,
+            socket_connect_timeout,
+            pool_timeout,
+            health_check_interval,
+            retry_backoff_min,
+            retry_backoff_max,
+            spawn_if_absent
         )
         .into_config(py)?;
         let core = Arc::new(PoolCore::new(py, config, decode_responses, lazy)?);
@@ -318,7 +371,11 @@ impl AsyncPool {
     /// Runs one command; the awaitable resolves to its reply. Cancelling it
     /// drops the request.
     #[pyo3(signature = (*args))]
-    fn execute<'py>(&self, py: Python<'py>, args: &Bound<'py, PyTuple>) -> PyResult<Bound<'py, PyAny>> {
+    fn execute<'py>(
+        &self,
+        py: Python<'py>,
+        args: &Bound<'py, PyTuple>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         check_pid(py, self.core.pid, "Pool")?;
         let cmd = command(args)?;
         let core = self.core.clone();
@@ -394,7 +451,11 @@ impl AsyncPool {
     }
 
     #[pyo3(signature = (*_exc))]
-    fn __aexit__<'py>(&self, py: Python<'py>, _exc: &Bound<'py, PyTuple>) -> PyResult<Bound<'py, PyAny>> {
+    fn __aexit__<'py>(
+        &self,
+        py: Python<'py>,
+        _exc: &Bound<'py, PyTuple>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let core = self.core.clone();
         future_into_py(py, async move {
             if !foreign(core.pid) {

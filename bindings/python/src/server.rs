@@ -191,7 +191,11 @@ impl PyServer {
             Origin::Attached => "attached".to_owned(),
             Origin::Spawned { pid } => format!("spawned pid={pid}"),
         };
-        format!("<redkeep.Server {} {origin} status={}>", s.redacted_url(), self.status())
+        format!(
+            "<redkeep.Server {} {origin} status={}>",
+            s.redacted_url(),
+            self.status()
+        )
     }
 }
 

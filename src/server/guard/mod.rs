@@ -25,12 +25,12 @@ use std::io;
 use std::process::{Child, Command, ExitStatus};
 use std::sync::{Arc, Mutex};
 
+#[cfg(windows)]
+mod job_object;
 #[cfg(target_os = "linux")]
 mod pdeathsig;
 #[cfg(unix)]
 mod process_group;
-#[cfg(windows)]
-mod job_object;
 
 /// Sends stop signals to one guarded child, never after it was reaped.
 #[derive(Clone)]
@@ -262,6 +262,8 @@ impl Drop for OwnedChild {
 
 impl std::fmt::Debug for OwnedChild {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OwnedChild").field("pid", &self.pid()).finish()
+        f.debug_struct("OwnedChild")
+            .field("pid", &self.pid())
+            .finish()
     }
 }

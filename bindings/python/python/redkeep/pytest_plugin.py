@@ -19,7 +19,9 @@ and on Linux the kernel kills them if the pytest process (or an xdist
 worker) is killed, even with SIGKILL.
 
 Options: ``--redis-server-binary PATH`` (or the ini option
-``redkeep_redis_server``, or ``$REDKEEP_REDIS_SERVER``) picks the binary.
+``redkeep_redis_server``, or ``$REDKEEP_REDIS_SERVER``) picks the binary;
+``--redis-server-arg ARG`` (repeatable) or the ini option
+``redkeep_redis_args`` add server arguments.
 """
 
 from __future__ import annotations
@@ -40,10 +42,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="redis-server binary for the redkeep fixtures "
         "(default: $REDKEEP_REDIS_SERVER, then redis-server on PATH)",
     )
+    group.addoption(
+        "--redis-server-arg",
+        action="append",
+        default=[],
+        help="extra redis-server argument for the redkeep fixtures (repeatable), "
+        "e.g. --redis-server-arg=--enable-debug-command --redis-server-arg=local",
+    )
     parser.addini(
         "redkeep_redis_server",
         "redis-server binary for the redkeep fixtures",
         default=None,
+    )
+    parser.addini(
+        "redkeep_redis_args",
+        "extra redis-server arguments for the redkeep fixtures",
+        type="args",
+        default=[],
     )
 
 
@@ -55,8 +70,15 @@ def _binary(config: pytest.Config) -> Optional[str]:
     return str(ini) if ini else None
 
 
+def _args(config: pytest.Config) -> list[str]:
+    ini = [str(a) for a in config.getini("redkeep_redis_args")]
+    return ini + [str(a) for a in config.getoption("--redis-server-arg", default=[]) or []]
+
+
 def _start(config: pytest.Config) -> redkeep.Server:
-    server = redkeep.ensure_server(port=0, binary=_binary(config), max_restarts=0)
+    server = redkeep.ensure_server(
+        port=0, binary=_binary(config), args=_args(config), max_restarts=0
+    )
     if not server.spawned:  # port 0 always spawns; keep the promise explicit
         server.close()
         raise redkeep.SpawnError("expected a spawned server on a free port")

@@ -1,0 +1,108 @@
+package redkeep_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	redkeep "github.com/redkeep/redkeep/bindings/go"
+)
+
+// Start a throwaway server, open a pool on it, and run commands.
+func Example() {
+	ctx := context.Background()
+	srv, err := redkeep.EnsureServer(ctx, redkeep.ServerOptions{Addr: "127.0.0.1:0"})
+	if err != nil {
+		panic(err)
+	}
+	defer srv.Close()
+
+	pool, err := redkeep.Open(ctx, redkeep.Options{Addr: srv.Addr()})
+	if err != nil {
+		panic(err)
+	}
+	defer pool.Close()
+
+	if err := pool.Set(ctx, "greeting", "hello", time.Minute); err != nil {
+		panic(err)
+	}
+	v, _ := pool.Get(ctx, "greeting")
+	fmt.Println(v)
+
+	_, err = pool.Get(ctx, "missing")
+	fmt.Println(errors.Is(err, redkeep.Nil))
+	// Output:
+	// hello
+	// true
+}
+
+func ExamplePool_Do() {
+	ctx := context.Background()
+	srv, _ := redkeep.EnsureServer(ctx, redkeep.ServerOptions{Addr: "127.0.0.1:0"})
+	defer srv.Close()
+	pool, _ := redkeep.Open(ctx, redkeep.Options{URL: srv.URL()})
+	defer pool.Close()
+
+	n, _ := pool.Do(ctx, "INCRBY", "counter", 5)
+	fmt.Printf("%T %v\n", n, n)
+	pool.Do(ctx, "RPUSH", "list", "a", "b")
+	list, _ := pool.Do(ctx, "LRANGE", "list", 0, -1)
+	fmt.Println(list)
+	_, err := pool.Do(ctx, "INCR", "list")
+	var serr *redkeep.ServerError
+	fmt.Println(errors.As(err, &serr), serr.Prefix())
+	// Output:
+	// int64 5
+	// [a b]
+	// true WRONGTYPE
+}
+
+// Honour a context deadline: the call fails with an error that matches
+// both redkeep.ErrTimeout and context.DeadlineExceeded.
+func ExamplePool_Do_timeout() {
+	ctx := context.Background()
+	srv, _ := redkeep.EnsureServer(ctx, redkeep.ServerOptions{Addr: "127.0.0.1:0"})
+	defer srv.Close()
+	pool, _ := redkeep.Open(ctx, redkeep.Options{URL: srv.URL()})
+	defer pool.Close()
+
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	_, err := pool.Do(short, "BLPOP", "empty-list", 1)
+	fmt.Println(errors.Is(err, redkeep.ErrTimeout), errors.Is(err, context.DeadlineExceeded))
+	// Output: true true
+}
+
+func ExamplePool_Watch() {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	srv, _ := redkeep.EnsureServer(ctx, redkeep.ServerOptions{Addr: "127.0.0.1:0"})
+	defer srv.Close()
+	pool, _ := redkeep.Open(ctx, redkeep.Options{URL: srv.URL()})
+	defer pool.Close()
+
+	changes := pool.Watch(ctx)
+	h := <-changes // the current health first, then every change
+	fmt.Println(h.State)
+	// Output: up
+}
+
+func ExampleEnsureServer() {
+	ctx := context.Background()
+	// Port 0 always starts a new server on a free port; a fixed port
+	// attaches to a Redis already there.
+	srv, err := redkeep.EnsureServer(ctx, redkeep.ServerOptions{Addr: "127.0.0.1:0"})
+	if err != nil {
+		panic(err)
+	}
+	defer srv.Close()
+	fmt.Println(srv.Spawned(), srv.PID() > 0)
+
+	again, _ := redkeep.EnsureServer(ctx, redkeep.ServerOptions{Addr: srv.Addr()})
+	defer again.Close() // attached: Close leaves the server running
+	fmt.Println(again.Spawned(), again.PID())
+	// Output:
+	// true true
+	// false 0
+}

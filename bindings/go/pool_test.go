@@ -1,0 +1,282 @@
+package redkeep
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"testing"
+	"time"
+)
+
+func TestDoSetGetRoundTrip(t *testing.T) {
+	r := startRedis(t)
+	p := openTest(t, r.Addr())
+	ctx := context.Background()
+
+	if v, err := p.Do(ctx, "SET", "k", "v"); err != nil || v != "OK" {
+		t.Fatalf(`Do(SET) = %#v, %v; want "OK"`, v, err)
+	}
+	if v, err := p.Do(ctx, "GET", "k"); err != nil || v != "v" {
+		t.Fatalf(`Do(GET) = %#v, %v; want "v"`, v, err)
+	}
+	// Binary-safe values and typed helpers.
+	bin := []byte{'a', 0, 0xff, '\r', '\n'}
+	if err := p.Set(ctx, "bin", bin, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := p.GetBytes(ctx, "bin"); err != nil || !bytes.Equal(b, bin) {
+		t.Fatalf("GetBytes = %q, %v", b, err)
+	}
+	if ttl, err := p.Do(ctx, "TTL", "bin"); err != nil || ttl.(int64) <= 0 {
+		t.Fatalf("TTL = %v, %v", ttl, err)
+	}
+	// Numbers as arguments, integers as replies.
+	if _, err := p.Do(ctx, "SET", "n", 40); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := p.Incr(ctx, "n"); err != nil || n != 41 {
+		t.Fatalf("Incr = %d, %v", n, err)
+	}
+	if v, err := p.Do(ctx, "INCRBYFLOAT", "f", 1.5); err != nil || v != "1.5" {
+		t.Fatalf("INCRBYFLOAT = %#v, %v", v, err)
+	}
+	// Arrays, with a nil inside.
+	if _, err := p.Do(ctx, "RPUSH", "list", "x", uint8(2), true); err != nil {
+		t.Fatal(err)
+	}
+	v, err := p.Do(ctx, "LRANGE", "list", 0, -1)
+	want := []any{"x", "2", "1"}
+	got, ok := v.([]any)
+	if err != nil || !ok || len(got) != 3 || got[0] != want[0] || got[1] != want[1] || got[2] != want[2] {
+		t.Fatalf("LRANGE = %#v, %v; want %#v", v, err, want)
+	}
+	v, err = p.Do(ctx, "MGET", "k", "missing")
+	if got, ok := v.([]any); err != nil || !ok || got[0] != "v" || got[1] != nil {
+		t.Fatalf("MGET = %#v, %v", v, err)
+	}
+	if n, err := p.Del(ctx, "k", "n", "missing"); err != nil || n != 2 {
+		t.Fatalf("Del = %d, %v", n, err)
+	}
+	if err := p.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestNilReply(t *testing.T) {
+	r := startRedis(t)
+	p := openTest(t, r.Addr())
+	ctx := context.Background()
+	v, err := p.Do(ctx, "GET", "missing")
+	if v != nil || err != Nil || !errors.Is(err, Nil) {
+		t.Fatalf("Do(GET missing) = %#v, %v; want nil, Nil", v, err)
+	}
+	if s, err := p.Get(ctx, "missing"); s != "" || !errors.Is(err, Nil) {
+		t.Fatalf("Get(missing) = %q, %v", s, err)
+	}
+}
+
+func TestServerErrorReply(t *testing.T) {
+	r := startRedis(t)
+	p := openTest(t, r.Addr())
+	ctx := context.Background()
+	p.Do(ctx, "RPUSH", "list", "x")
+	_, err := p.Do(ctx, "INCR", "list")
+	var se *ServerError
+	if !errors.As(err, &se) || se.Prefix() != "WRONGTYPE" {
+		t.Fatalf("INCR on a list: %#v (%v); want a WRONGTYPE *ServerError", err, err)
+	}
+	if errors.Is(err, ErrUnavailable) || errors.Is(err, ErrConnection) {
+		t.Fatalf("an error reply is not a connection failure: %v", err)
+	}
+	if _, err := p.Do(ctx, "NOSUCHCOMMAND"); !errors.As(err, &se) || se.Prefix() != "ERR" {
+		t.Fatalf("unknown command: %v", err)
+	}
+	if err := p.Ping(ctx); err != nil {
+		t.Fatalf("the pool must stay usable after error replies: %v", err)
+	}
+}
+
+func TestInvalidArguments(t *testing.T) {
+	r := startRedis(t)
+	p := openTest(t, r.Addr())
+	ctx := context.Background()
+	if _, err := p.Do(ctx); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("Do() = %v; want ErrInvalidArgument", err)
+	}
+	if _, err := p.Do(ctx, "SET", "k", struct{}{}); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("struct argument = %v; want ErrInvalidArgument", err)
+	}
+	if _, err := Open(ctx, Options{Addr: "no-port"}); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("bad Addr = %v; want ErrInvalidArgument", err)
+	}
+	if _, err := Open(ctx, Options{URL: "http://localhost"}); !errors.Is(err, ErrConfig) {
+		t.Fatalf("bad URL = %v; want ErrConfig", err)
+	}
+}
+
+func TestErrClosedAndIdempotentClose(t *testing.T) {
+	r := startRedis(t)
+	p := openTest(t, r.Addr())
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Do(context.Background(), "PING"); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Do after Close = %v; want ErrClosed", err)
+	}
+	if h := p.Health(); h.State != StateDown {
+		t.Fatalf("Health after Close = %v", h.State)
+	}
+}
+
+func TestCloseWakesCallsInFlight(t *testing.T) {
+	r := startRedis(t)
+	p := openTest(t, r.Addr())
+	done := make(chan error, 1)
+	go func() {
+		_, err := p.Do(context.Background(), "BLPOP", "nothing", 1.5)
+		done <- err
+	}()
+	time.Sleep(100 * time.Millisecond)
+	start := time.Now()
+	p.Close()
+	err := <-done
+	if took := time.Since(start); took > 500*time.Millisecond {
+		t.Fatalf("Close waited %v for a call in flight", took)
+	}
+	if !errors.Is(err, ErrClosed) {
+		t.Fatalf("the call in flight got %v; want ErrClosed", err)
+	}
+}
+
+func TestErrTimeoutFromContextDeadline(t *testing.T) {
+	r := startRedis(t)
+	p := openTest(t, r.Addr())
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := p.Do(ctx, "BLPOP", "empty", 1)
+	took := time.Since(start)
+	if !errors.Is(err, ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v; want ErrTimeout and context.DeadlineExceeded", err)
+	}
+	var e *Error
+	if !errors.As(err, &e) || !e.Timeout() {
+		t.Fatalf("err = %#v; want a *Error with Timeout()", err)
+	}
+	if took > 600*time.Millisecond {
+		t.Fatalf("the deadline was not honoured: returned after %v", took)
+	}
+	// An expired context fails before calling Redis.
+	if _, err := p.Do(ctx, "PING"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("expired ctx = %v", err)
+	}
+}
+
+func TestErrTimeoutFromReadTimeout(t *testing.T) {
+	r := startRedis(t)
+	ctx := context.Background()
+	p, err := Open(ctx, Options{Addr: r.Addr(), ReadTimeout: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	_, err = p.Do(ctx, "BLPOP", "empty", 1)
+	if !errors.Is(err, ErrTimeout) || errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v; want ErrTimeout (not from a context)", err)
+	}
+}
+
+func TestContextCancellationReachesTheCall(t *testing.T) {
+	r := startRedis(t)
+	p := openTest(t, r.Addr())
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	start := time.Now()
+	_, err := p.Do(ctx, "BLPOP", "empty", 2)
+	took := time.Since(start)
+	if err != context.Canceled {
+		t.Fatalf("err = %v; want context.Canceled", err)
+	}
+	if took > 600*time.Millisecond {
+		t.Fatalf("cancellation was not honoured: returned after %v", took)
+	}
+}
+
+func TestErrUnavailableWhileDown(t *testing.T) {
+	r := startRedis(t)
+	p := openTest(t, r.Addr())
+	r.Kill()
+	waitState(t, p, StateDown, 5*time.Second)
+	start := time.Now()
+	_, err := p.Do(context.Background(), "GET", "k")
+	if !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("err = %v; want ErrUnavailable", err)
+	}
+	if took := time.Since(start); took > 50*time.Millisecond {
+		t.Fatalf("a down pool must fail fast; took %v", took)
+	}
+	if s := p.Stats(); s.FastFails == 0 {
+		t.Fatalf("stats: %+v; want fast fails", s)
+	}
+}
+
+func TestOpenFailsWhenNothingListens(t *testing.T) {
+	r := startRedis(t)
+	addr := r.Addr()
+	r.Kill()
+	start := time.Now()
+	_, err := Open(context.Background(), Options{Addr: addr, DialTimeout: 300 * time.Millisecond})
+	if err == nil {
+		t.Fatal("Open succeeded with nothing listening")
+	}
+	if !errors.Is(err, ErrUnavailable) && !errors.Is(err, ErrConnection) && !errors.Is(err, ErrTimeout) {
+		t.Fatalf("err = %v", err)
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Fatalf("Open took %v", took)
+	}
+}
+
+func TestStats(t *testing.T) {
+	r := startRedis(t)
+	p := openTest(t, r.Addr())
+	for i := 0; i < 10; i++ {
+		p.Ping(context.Background())
+	}
+	time.Sleep(120 * time.Millisecond)
+	s := p.Stats()
+	if s.Connects == 0 || s.Probes == 0 {
+		t.Fatalf("stats %+v: want connects and probes", s)
+	}
+}
+
+func TestSpawnIfAbsent(t *testing.T) {
+	r := startRedis(t)
+	addr := r.Addr()
+	r.Kill() // a free port we know
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	p, err := Open(ctx, Options{Addr: addr, SpawnIfAbsent: true})
+	if err != nil {
+		t.Fatalf("Open with SpawnIfAbsent: %v", err)
+	}
+	if err := p.Set(ctx, "k", "v", 0); err != nil {
+		t.Fatal(err)
+	}
+	if !pingRaw(addr) {
+		t.Fatal("no server at the address")
+	}
+	p.Close()
+	if pingRaw(addr) {
+		t.Fatal("the spawned server must stop with the pool")
+	}
+}
+
+func TestVersion(t *testing.T) {
+	if Version() == "" {
+		t.Fatal("empty version")
+	}
+}

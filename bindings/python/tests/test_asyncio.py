@@ -1,0 +1,161 @@
+"""redkeep.asyncio.Pool: awaitables, cancellation, async context manager."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+import redkeep
+import redkeep.asyncio
+from conftest import free_port, wait_until
+
+
+def run(coro):  # type: ignore[no-untyped-def]
+    return asyncio.run(coro)
+
+
+def test_round_trip(redis_server: redkeep.Server) -> None:
+    async def main() -> None:
+        async with redkeep.asyncio.Pool(redis_server.url) as p:
+            assert await p.execute("SET", "k", "v") == "OK"
+            assert await p.execute("GET", "k") == b"v"
+            assert await p.execute("GET", "missing") is None
+            assert await p.execute("INCR", "n") == 1
+            assert await p.execute("RPUSH", "l", 1, 2) == 2
+            assert await p.execute("LRANGE", "l", 0, -1) == [b"1", b"2"]
+            got = await asyncio.gather(*(p.execute("INCR", "c") for _ in range(500)))
+            assert sorted(got) == list(range(1, 501))
+            assert p.health().state == "up"
+            assert p.stats().connects >= 1
+        assert p.closed
+
+    run(main())
+
+
+def test_decode_responses(redis_server: redkeep.Server) -> None:
+    async def main() -> None:
+        async with redkeep.asyncio.Pool(redis_server.url, decode_responses=True) as p:
+            await p.execute("SET", "k", "é")
+            assert await p.execute("GET", "k") == "é"
+
+    run(main())
+
+
+def test_errors(redis_server: redkeep.Server) -> None:
+    async def main() -> None:
+        p = redkeep.asyncio.Pool(redis_server.url)
+        await p.connect()
+        await p.execute("SET", "k", "v")
+        with pytest.raises(redkeep.ResponseError):
+            await p.execute("INCR", "k")
+        with pytest.raises(TypeError):
+            await p.execute("SET", "k", None)
+        await p.aclose()
+        await p.aclose()
+        with pytest.raises(redkeep.ClosedError):
+            await p.execute("PING")
+
+        with pytest.raises(redkeep.ConnectionError):
+            async with redkeep.asyncio.Pool(f"redis://127.0.0.1:{free_port()}"):
+                pass
+        with pytest.raises(redkeep.ConfigError):
+            redkeep.asyncio.Pool("http://nope")
+
+        async with redkeep.asyncio.Pool(redis_server.url, socket_timeout=0.2) as q:
+            with pytest.raises(redkeep.TimeoutError) as e:
+                await q.execute("DEBUG", "SLEEP", "0.5")
+            assert e.value.phase == "command"
+        await asyncio.sleep(0.5)
+
+    run(main())
+
+
+def test_constructor_does_not_block_and_connects_lazily(redis_server: redkeep.Server) -> None:
+    async def main() -> None:
+        p = redkeep.asyncio.Pool(redis_server.url)
+        assert p.health().state == "degraded"  # nothing built yet
+        assert await p.execute("PING") == "PONG"
+        await p.aclose()
+
+    run(main())
+
+
+def test_cancelling_the_task_cancels_the_rust_future(redis_server: redkeep.Server) -> None:
+    """With one exclusive connection taken, a second BLPOP waits in the
+    pool's queue; cancelling its task must remove it from that queue (the
+    Rust future is dropped), and the pool stays usable."""
+
+    async def main() -> None:
+        async with redkeep.asyncio.Pool(
+            redis_server.url, max_connections=1, pool_timeout=30
+        ) as p:
+            holder = asyncio.ensure_future(p.execute("BLPOP", "q1", 0))
+            await asyncio.sleep(0.2)
+            waiter = asyncio.ensure_future(p.execute("BLPOP", "q2", 0))
+            await asyncio.sleep(0.2)
+            assert p.stats().waiting == 1
+            waiter.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await waiter
+            deadline = time.monotonic() + 5
+            while p.stats().waiting != 0 and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
+            assert p.stats().waiting == 0, "the cancelled request is still queued"
+            # Shared path unaffected; the holder is served when its key arrives.
+            assert await p.execute("RPUSH", "q1", "x") == 1
+            assert await asyncio.wait_for(holder, 5) == [b"q1", b"x"]
+            # The cancelled BLPOP never ran: q2 keeps its item.
+            await p.execute("RPUSH", "q2", "y")
+            await asyncio.sleep(0.2)
+            assert await p.execute("LLEN", "q2") == 1
+
+    run(main())
+
+
+def test_cancel_in_flight_blocking_command(redis_server: redkeep.Server) -> None:
+    async def main() -> None:
+        async with redkeep.asyncio.Pool(redis_server.url, max_connections=2) as p:
+            task = asyncio.ensure_future(p.execute("BLPOP", "never", 0))
+            await asyncio.sleep(0.2)
+            t0 = time.monotonic()
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            assert time.monotonic() - t0 < 1
+            for _ in range(3):  # the pool serves blocking commands again
+                assert await p.execute("BLPOP", "never", 0.05) is None
+            assert await p.execute("PING") == "PONG"
+
+    run(main())
+
+
+def test_wait_for_timeout_cancels(redis_server: redkeep.Server) -> None:
+    async def main() -> None:
+        async with redkeep.asyncio.Pool(redis_server.url) as p:
+            with pytest.raises(asyncio.TimeoutError):
+                await asyncio.wait_for(p.execute("BLPOP", "never", 0), 0.2)
+            assert await p.execute("PING") == "PONG"
+
+    run(main())
+
+
+def test_down_pool_fails_fast() -> None:
+    async def main() -> None:
+        port = free_port()
+        server = redkeep.ensure_server(port=port, max_restarts=0)
+        pid = server.pid
+        assert pid is not None
+        async with redkeep.asyncio.Pool(server.url, health_check_interval=0.1) as p:
+            await p.execute("PING")
+            server.close()
+            deadline = time.monotonic() + 5
+            while p.health().state != "down" and time.monotonic() < deadline:
+                await asyncio.sleep(0.02)
+            assert p.health().state == "down"
+            with pytest.raises(redkeep.UnavailableError):
+                await p.execute("PING")
+
+    run(main())
+    assert wait_until(lambda: True)

@@ -1,0 +1,148 @@
+"""The pytest plugin: fixtures, flushing, and nothing left behind (Ctrl-C,
+SIGKILL of pytest, pytest-xdist workers)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+import redkeep
+from conftest import linux_only, pid_alive, wait_until
+
+# Each test writes "<kind> <pid>" lines to $REDKEEP_PID_DIR/<its pid>.
+RECORDING_TESTS = textwrap.dedent(
+    """
+    import os, time
+    import pytest
+
+    def record(server):
+        d = os.environ["REDKEEP_PID_DIR"]
+        with open(os.path.join(d, f"{os.getpid()}-{time.monotonic_ns()}"), "w") as f:
+            f.write(f"{server.pid}\\n")
+
+    @pytest.mark.parametrize("i", range(12))
+    def test_flushed(redis_server, redis_pool, i):
+        record(redis_server)
+        assert redis_pool.execute("DBSIZE") == 0
+        redis_pool.execute("SET", f"k{i}", "v")
+        assert redis_pool.execute("DBSIZE") == 1
+
+    def test_fresh(redis_server_fresh, redis_server):
+        record(redis_server_fresh)
+        assert redis_server_fresh.port != redis_server.port
+    """
+)
+
+
+def _recorded(d: Path) -> set[int]:
+    pids: set[int] = set()
+    for f in d.iterdir():
+        pids.update(int(x) for x in f.read_text().split())
+    return pids
+
+
+def test_fixtures_flush_between_tests(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    pytester.makepyfile(test_rec=RECORDING_TESTS)
+    os.environ["REDKEEP_PID_DIR"] = str(tmp_path)
+    try:
+        result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider")
+    finally:
+        del os.environ["REDKEEP_PID_DIR"]
+    result.assert_outcomes(passed=13)
+    pids = _recorded(tmp_path)
+    assert len(pids) == 2  # the session server and the fresh one
+    assert wait_until(lambda: not any(pid_alive(p) for p in pids), timeout=10)
+
+
+def test_xdist_workers_leave_nothing_behind(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    pytest.importorskip("xdist")
+    pytester.makepyfile(test_rec=RECORDING_TESTS)
+    os.environ["REDKEEP_PID_DIR"] = str(tmp_path)
+    try:
+        result = pytester.runpytest_subprocess("-q", "-n", "4", "-p", "no:cacheprovider")
+    finally:
+        del os.environ["REDKEEP_PID_DIR"]
+    result.assert_outcomes(passed=13)
+    pids = _recorded(tmp_path)
+    assert 2 <= len(pids) <= 5  # one session server per worker that ran tests, one fresh
+    assert wait_until(lambda: not any(pid_alive(p) for p in pids), timeout=10), [
+        p for p in pids if pid_alive(p)
+    ]
+
+
+HANGING_TEST = textwrap.dedent(
+    """
+    import os, time
+
+    def test_hangs(redis_server):
+        d = os.environ["REDKEEP_PID_DIR"]
+        with open(os.path.join(d, str(os.getpid())), "w") as f:
+            f.write(f"{redis_server.pid}\\n")
+        time.sleep(120)
+    """
+)
+
+
+def _start_hanging(pytester: pytest.Pytester, tmp_path: Path, *extra: str) -> subprocess.Popen[bytes]:
+    pytester.makepyfile(test_hang=HANGING_TEST)
+    env = dict(os.environ, REDKEEP_PID_DIR=str(tmp_path))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *extra],
+        cwd=pytester.path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    assert wait_until(lambda: any(tmp_path.iterdir()), timeout=30), "the test never started"
+    time.sleep(0.2)
+    return proc
+
+
+@linux_only
+def test_ctrl_c_leaves_nothing_behind(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    proc = _start_hanging(pytester, tmp_path)
+    pids = _recorded(tmp_path)
+    assert pids and all(pid_alive(p) for p in pids)
+    proc.send_signal(signal.SIGINT)
+    proc.wait(30)
+    assert wait_until(lambda: not any(pid_alive(p) for p in pids), timeout=10)
+
+
+@linux_only
+def test_killed_pytest_leaves_nothing_behind(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    proc = _start_hanging(pytester, tmp_path)
+    pids = _recorded(tmp_path)
+    assert pids and all(pid_alive(p) for p in pids)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(30)
+    assert wait_until(lambda: not any(pid_alive(p) for p in pids), timeout=10)
+
+
+@linux_only
+def test_killed_xdist_worker_leaves_nothing_behind(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    pytest.importorskip("xdist")
+    proc = _start_hanging(pytester, tmp_path, "-n", "2")
+    try:
+        workers = [int(f.name) for f in tmp_path.iterdir()]
+        pids = _recorded(tmp_path)
+        assert pids and all(pid_alive(p) for p in pids)
+        for w in workers:  # pids written by our own test: the xdist workers
+            os.kill(w, signal.SIGKILL)
+        assert wait_until(lambda: not any(pid_alive(p) for p in pids), timeout=10)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+
+
+def test_plugin_is_registered(pytestconfig: pytest.Config) -> None:
+    assert pytestconfig.pluginmanager.has_plugin("redkeep")
+    assert redkeep.__version__

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Go benchmark: Do(GET) through redkeep vs go-redis v9, sequentially and
+# from 50 goroutines, against one redis-server in one run; plus the cost of
+# one cgo call into the library. Prints the figures and the ratios.
+#
+#   bash scripts/bench-go.sh [BENCHTIME]     # default 3s per benchmark
+#
+# Targets: redkeep throughput >= 0.8x go-redis with 50 goroutines, and
+# sequential latency <= 1.25x go-redis.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/ensure-redis-server.sh
+bash scripts/build-go-lib.sh >/dev/null
+
+benchtime="${1:-3s}"
+out="$(mktemp)"
+trap 'rm -f "$out"' EXIT
+(cd bindings/go && go test -run '^$' -bench 'BenchmarkGet|BenchmarkCgoCall' -benchtime "$benchtime" -count 1 .) | tee "$out"
+
+awk '
+  /^BenchmarkGet\/redkeep\/sequential/   { rk_seq = $3 }
+  /^BenchmarkGet\/go-redis\/sequential/  { gr_seq = $3 }
+  /^BenchmarkGet\/redkeep\/goroutines/   { rk_par = $3 }
+  /^BenchmarkGet\/go-redis\/goroutines/  { gr_par = $3 }
+  /^BenchmarkCgoCall/                    { cgo = $3 }
+  END {
+    if (!rk_seq || !gr_seq || !rk_par || !gr_par) { print "missing benchmark results"; exit 1 }
+    printf "\n=== summary (one run, one server) ===\n"
+    printf "sequential latency : redkeep %.1f us/op, go-redis %.1f us/op -> %.2fx go-redis (target <= 1.25x)\n", rk_seq/1000, gr_seq/1000, rk_seq/gr_seq
+    printf "50 goroutines      : redkeep %.0f ops/s, go-redis %.0f ops/s -> %.2fx go-redis (target >= 0.8x)\n", 1e9/rk_par, 1e9/gr_par, gr_par/rk_par
+    printf "cgo call overhead  : %.0f ns per call (a GET makes 2 calls: exec + free)\n", cgo
+  }
+' "$out"

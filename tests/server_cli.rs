@@ -1,0 +1,176 @@
+//! The `redkeep` command line: `ensure` in the foreground, `run -- CMD`.
+#![cfg(all(target_os = "linux", feature = "cli"))]
+
+mod server_support;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use server_support::{comm, pid_alive, ping, server_pid, signal, wait_dead};
+
+fn redkeep() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_redkeep"));
+    cmd.env_remove("REDKEEP_PASSWORD");
+    cmd
+}
+
+/// Reads stdout lines until one contains `needle`; returns that line.
+fn line_with(child: &mut Child, needle: &str) -> String {
+    let stdout = child.stdout.as_mut().expect("piped stdout");
+    let mut reader = BufReader::new(stdout);
+    let mut line = String::new();
+    loop {
+        line.clear();
+        let n = reader.read_line(&mut line).expect("read");
+        assert!(n > 0, "redkeep ended before printing {needle:?}");
+        if line.contains(needle) {
+            return line;
+        }
+    }
+}
+
+/// `redkeep: redis-server pid N ready at URL; ...` → (pid, url).
+fn ready_line(line: &str) -> (u32, String) {
+    let rest = line.split("pid ").nth(1).expect("pid");
+    let (pid, rest) = rest.split_once(' ').expect("pid end");
+    let url = rest
+        .strip_prefix("ready at ")
+        .and_then(|r| r.split(';').next())
+        .expect("url");
+    (pid.parse().expect("pid"), url.to_owned())
+}
+
+#[test]
+fn ensure_serves_until_sigterm_then_stops_the_server() {
+    let mut child = redkeep()
+        .args(["ensure", "--port", "0", "-q"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start redkeep");
+    let (pid, url) = ready_line(&line_with(&mut child, "ready at"));
+    assert_eq!(comm(pid).as_deref(), Some("redis-server"));
+    assert_eq!(ping(&url).expect("PING"), "PONG");
+    assert_eq!(server_pid(&url), pid);
+
+    signal(child.id(), "TERM");
+    let status = child.wait().expect("wait");
+    assert!(status.success(), "a clean stop exits 0: {status}");
+    assert!(
+        !pid_alive(pid),
+        "the server is stopped before redkeep exits"
+    );
+}
+
+#[test]
+fn ensure_restarts_a_crashed_server() {
+    let mut child = redkeep()
+        .args(["ensure", "--port", "0", "-q"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start redkeep");
+    let (pid, url) = ready_line(&line_with(&mut child, "ready at"));
+    signal(pid, "KILL");
+    let line = line_with(&mut child, "restarted");
+    let new: u32 = line
+        .trim()
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .expect("pid");
+    assert_ne!(new, pid);
+    assert_eq!(server_pid(&url), new);
+    child.kill().expect("SIGKILL redkeep");
+    child.wait().expect("wait");
+    assert!(
+        wait_dead(new, Duration::from_millis(100)).is_some(),
+        "no orphan"
+    );
+}
+
+#[test]
+fn ensure_sigkilled_leaves_no_orphan() {
+    for _ in 0..5 {
+        let mut child = redkeep()
+            .args(["ensure", "--port", "0", "-q"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start redkeep");
+        let (pid, _) = ready_line(&line_with(&mut child, "ready at"));
+        child.kill().expect("SIGKILL");
+        child.wait().expect("wait");
+        assert!(
+            wait_dead(pid, Duration::from_millis(100)).is_some(),
+            "redis-server {pid} outlived a SIGKILLed redkeep"
+        );
+    }
+}
+
+#[test]
+fn run_passes_redis_url_and_the_exit_code() {
+    let out = redkeep()
+        .args(["run", "-q", "--", "sh", "-c", "echo \"$REDIS_URL\"; exit 7"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(7), "CMD's exit code");
+    let url = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    assert!(url.starts_with("redis://127.0.0.1:"), "{url}");
+    assert!(ping(&url).is_err(), "torn down after CMD");
+}
+
+#[test]
+fn run_cmd_can_use_the_server_with_a_password() {
+    // CMD prints REDIS_URL, then waits for a line on stdin: the test uses
+    // the server meanwhile, then lets CMD finish.
+    let mut child = redkeep()
+        .args(["run", "--password", "hunter2", "--"])
+        .args(["sh", "-c", "echo \"$REDIS_URL\"; read _line; exit 3"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start redkeep");
+    let url = line_with(&mut child, "redis://").trim().to_owned();
+    assert!(url.starts_with("redis://:hunter2@127.0.0.1:"), "{url}");
+    assert_eq!(ping(&url).expect("PING with the password"), "PONG");
+    let pid = server_pid(&url);
+    drop(child.stdin.take());
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(3));
+    assert!(!pid_alive(pid), "the server is gone once redkeep returns");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("hunter2"), "password not logged: {stderr}");
+}
+
+#[test]
+fn run_sigkilled_leaves_no_orphan() {
+    let mut child = redkeep()
+        .args([
+            "run",
+            "-q",
+            "--",
+            "sh",
+            "-c",
+            "echo \"$REDIS_URL\"; exec sleep 30",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start redkeep");
+    let url = line_with(&mut child, "redis://").trim().to_owned();
+    let pid = server_pid(&url);
+    child.kill().expect("SIGKILL redkeep");
+    child.wait().expect("wait");
+    assert!(
+        wait_dead(pid, Duration::from_millis(100)).is_some(),
+        "redis-server {pid} outlived a SIGKILLed `redkeep run`"
+    );
+}
+
+#[test]
+fn bad_usage_exits_2() {
+    let out = redkeep().arg("frobnicate").output().expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let out = redkeep().args(["run"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(2));
+}
