@@ -265,7 +265,11 @@ fn main() {
         eprintln!("measuring against redis-server on port {}", server.port());
         let bare_client = Bare(bare, get.clone());
         let query_client = Query(pool.clone(), get.clone());
-        let deadpool_client = Deadpool(deadpool.clone(), get.clone());
+        let cfgd = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(1)))
+            .set_response_timeout(Some(Duration::from_secs(2)));
+        let bare2 = redis_client.get_multiplexed_async_connection_with_config(&cfgd).await.unwrap();
+        let deadpool_client = Bare(bare2, get.clone());
         let exclusive_client = Exclusive(pool.clone(), get.clone());
         let names = [
             "(a) redis-rs MultiplexedConnection",
@@ -279,7 +283,15 @@ fn main() {
             rounds[1].push(round(&query_client, &plan).await);
             rounds[2].push(round(&deadpool_client, &plan).await);
             rounds[3].push(round(&exclusive_client, &plan).await);
-            eprintln!("  round {} of {} done", r + 1, plan.rounds);
+            eprintln!(
+                "  round {} of {}: GET/s {:.0} / {:.0} / {:.0} / {:.0}",
+                r + 1,
+                plan.rounds,
+                rounds[0][r].ops_per_sec,
+                rounds[1][r].ops_per_sec,
+                rounds[2][r].ops_per_sec,
+                rounds[3][r].ops_per_sec,
+            );
         }
         let figures: Vec<Figures> = names
             .iter()

@@ -74,5 +74,6 @@ echo "== running the Job Object test under $("$WINE" --version 2>/dev/null || ec
 "$WINE" wineboot --init >/dev/null 2>&1 || true
 status=0
 timeout 300 "$WINE" "$EXE" --test-threads=1 || status=$?
-"$WINE"server -k 2>/dev/null || wineserver -k 2>/dev/null || true
+# Stop the prefix's wineserver (it would linger a few seconds otherwise).
+wineserver -k 2>/dev/null || /usr/lib/wine/wineserver64 -k 2>/dev/null || true
 exit "$status"

@@ -174,3 +174,36 @@ fn bad_usage_exits_2() {
     let out = redkeep().args(["run"]).output().expect("run");
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn a_missing_binary_names_path_and_env_var() {
+    let out = redkeep()
+        .args(["run", "-q", "--", "true"])
+        .env("PATH", "/nonexistent-bin")
+        .env_remove("REDKEEP_REDIS_SERVER")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("no `redis-server` on PATH (/nonexistent-bin)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("REDKEEP_REDIS_SERVER is not set"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("apt-get install redis-server"), "{stderr}");
+
+    let out = redkeep()
+        .args(["run", "-q", "--", "true"])
+        .env("REDKEEP_REDIS_SERVER", "/nope/redis-server")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("REDKEEP_REDIS_SERVER is /nope/redis-server and it does not exist"),
+        "{stderr}"
+    );
+}

@@ -41,7 +41,9 @@ pub enum Origin {
 ///
 /// Returned by [`ensure_server`]. `LocalServer` is `Send + Sync`; share it
 /// behind an `Arc`. Dropping it stops a spawned server (see
-/// [`LocalServer::shutdown`]).
+/// [`LocalServer::shutdown`]), blocking the dropping thread until the
+/// process is gone — a few milliseconds, at most 3 s before SIGKILL. Call
+/// [`LocalServer::stop`] first in async code to avoid that.
 ///
 /// # Behavior
 ///
@@ -442,4 +444,32 @@ fn percent_encode(s: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_hosts_pass() {
+        for host in [
+            "127.0.0.1",
+            "127.0.0.2",
+            "::1",
+            "[::1]",
+            "localhost",
+            "LOCALHOST",
+        ] {
+            assert!(is_loopback(host), "{host}");
+        }
+        for host in ["0.0.0.0", "10.0.0.1", "::", "example.org", ""] {
+            assert!(!is_loopback(host), "{host}");
+        }
+    }
+
+    #[test]
+    fn passwords_are_percent_encoded_in_urls() {
+        assert_eq!(percent_encode("a-b.c_d~e"), "a-b.c_d~e");
+        assert_eq!(percent_encode("p@ss:w/rd %"), "p%40ss%3Aw%2Frd%20%25");
+    }
 }

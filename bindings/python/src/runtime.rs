@@ -9,10 +9,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
-use std::task::{Context, Poll, Wake, Waker};
-use std::time::Instant;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use pyo3::prelude::*;
@@ -85,95 +82,30 @@ pub(crate) fn foreign(owner: u32) -> bool {
     std::process::id() != owner
 }
 
-/// Runs `fut` to completion with the GIL released, polling it on the
-/// calling thread inside the runtime's context (its I/O and timers are
-/// driven by the runtime's workers).
+/// Runs `fut` to completion on the runtime with the GIL released.
 ///
-/// Between polls the thread spins briefly before it parks: a reply on
-/// loopback usually comes within that window, which saves the wake-up of
-/// a parked thread (costly on a busy machine). Every [`SIGNAL_CHECK`] the
-/// thread takes the GIL back briefly to run Python's signal handlers; a
-/// `KeyboardInterrupt` drops (cancels) the future and is raised.
+/// Every [`SIGNAL_CHECK`] the waiting thread takes the GIL back briefly to
+/// run Python's signal handlers; a `KeyboardInterrupt` drops (cancels) the
+/// future and is raised.
 pub(crate) fn block_on<F>(py: Python<'_>, fut: F) -> PyResult<F::Output>
 where
     F: Future + Send,
     F::Output: Send,
 {
     let rt = runtime();
-    if std::env::var_os("RK_TOKIO").is_some() {
-        return py.detach(|| {
-            rt.block_on(async move {
-                let mut fut = std::pin::pin!(fut);
-                loop {
-                    tokio::select! {
-                        biased;
-                        out = &mut fut => return Ok(out),
-                        () = tokio::time::sleep(SIGNAL_CHECK) => {}
-                    }
-                    Python::attach(|py| py.check_signals())?;
-                }
-            })
-        });
-    }
     py.detach(|| {
-        let _entered = rt.enter();
-        let signal = Arc::new(Signal {
-            thread: std::thread::current(),
-            woken: AtomicBool::new(false),
-        });
-        let waker = Waker::from(signal.clone());
-        let mut cx = Context::from_waker(&waker);
-        let mut fut = std::pin::pin!(fut);
-        let spin = spin_time();
-        let mut checked = Instant::now();
-        loop {
-            signal.woken.store(false, Ordering::Release);
-            if let Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
-                return Ok(out);
-            }
-            if !spin.is_zero() {
-                let until = Instant::now() + spin;
-                while !signal.woken.load(Ordering::Acquire) && Instant::now() < until {
-                    std::hint::spin_loop();
+        rt.block_on(async move {
+            let mut fut = std::pin::pin!(fut);
+            loop {
+                tokio::select! {
+                    biased;
+                    out = &mut fut => return Ok(out),
+                    () = tokio::time::sleep(SIGNAL_CHECK) => {}
                 }
-            }
-            if !signal.woken.load(Ordering::Acquire) {
-                std::thread::park_timeout(SIGNAL_CHECK);
-            }
-            if checked.elapsed() >= SIGNAL_CHECK {
                 Python::attach(|py| py.check_signals())?;
-                checked = Instant::now();
             }
-        }
+        })
     })
-}
-
-fn spin_time() -> Duration {
-    static SPIN: OnceLock<Duration> = OnceLock::new();
-    *SPIN.get_or_init(|| {
-        let us = std::env::var("RK_SPIN_US")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
-        Duration::from_micros(us)
-    })
-}
-
-/// Wakes the thread in [`block_on`].
-struct Signal {
-    thread: std::thread::Thread,
-    woken: AtomicBool,
-}
-
-impl Wake for Signal {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.woken.store(true, Ordering::Release);
-        self.thread.unpark();
-    }
 }
 
 /// The bridge pyo3-async-runtimes needs, over [`runtime`].
@@ -223,7 +155,11 @@ impl GenericRuntime for Rt {
     where
         F: FnOnce() + Send + 'static,
     {
-        RtJoinHandle(runtime().spawn_blocking(f))
+        if std::env::var_os("RK_BLOCKING").is_some() {
+            return RtJoinHandle(runtime().spawn_blocking(f));
+        }
+        f();
+        RtJoinHandle(runtime().spawn(async {}))
     }
 }
 

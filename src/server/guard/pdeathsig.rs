@@ -16,37 +16,44 @@ use std::io;
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command};
 use std::sync::mpsc;
-use std::sync::OnceLock;
+use std::sync::Mutex;
 
 struct Request {
     cmd: Command,
     reply: mpsc::SyncSender<io::Result<Child>>,
 }
 
-static SPAWNER: OnceLock<io::Result<mpsc::Sender<Request>>> = OnceLock::new();
+/// The spawner of this process, keyed by pid: after a `fork()` (Python's
+/// multiprocessing, for one) the child process has the channel but not the
+/// thread, so it starts its own.
+static SPAWNER: Mutex<Option<(u32, mpsc::Sender<Request>)>> = Mutex::new(None);
 
-fn spawner() -> io::Result<&'static mpsc::Sender<Request>> {
-    let started = SPAWNER.get_or_init(|| {
-        let (tx, rx) = mpsc::channel::<Request>();
-        std::thread::Builder::new()
-            .name("redkeep-spawner".to_owned())
-            .spawn(move || {
-                // The sender lives in a static, so `recv` never fails and this
-                // thread never ends before the process does.
-                while let Ok(Request { mut cmd, reply }) = rx.recv() {
-                    let _ = reply.send(cmd.spawn());
-                }
-                // Unreachable in practice; parking keeps the children alive
-                // should the static ever be torn down.
-                loop {
-                    std::thread::park();
-                }
-            })
-            .map(|_| tx)
-    });
-    started
-        .as_ref()
-        .map_err(|e| io::Error::new(e.kind(), format!("cannot start the spawner thread: {e}")))
+fn spawner() -> io::Result<mpsc::Sender<Request>> {
+    let mut slot = SPAWNER.lock().unwrap_or_else(|p| p.into_inner());
+    let me = std::process::id();
+    if let Some((pid, tx)) = slot.as_ref() {
+        if *pid == me {
+            return Ok(tx.clone());
+        }
+    }
+    let (tx, rx) = mpsc::channel::<Request>();
+    std::thread::Builder::new()
+        .name("redkeep-spawner".to_owned())
+        .spawn(move || {
+            // A sender stays in the static, so `recv` never fails and this
+            // thread lives as long as the process.
+            while let Ok(Request { mut cmd, reply }) = rx.recv() {
+                let _ = reply.send(cmd.spawn());
+            }
+            // Only reached if the static was replaced (after a fork, in the
+            // forked process, where this thread does not exist anyway).
+            loop {
+                std::thread::park();
+            }
+        })
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot start the spawner thread: {e}")))?;
+    *slot = Some((me, tx.clone()));
+    Ok(tx)
 }
 
 /// Spawns `cmd` from the spawner thread with the parent-death signal set.
