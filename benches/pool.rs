@@ -265,11 +265,7 @@ fn main() {
         eprintln!("measuring against redis-server on port {}", server.port());
         let bare_client = Bare(bare, get.clone());
         let query_client = Query(pool.clone(), get.clone());
-        let cfgd = redis::AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(1)))
-            .set_response_timeout(Some(Duration::from_secs(2)));
-        let bare2 = redis_client.get_multiplexed_async_connection_with_config(&cfgd).await.unwrap();
-        let deadpool_client = Bare(bare2, get.clone());
+        let deadpool_client = Deadpool(deadpool.clone(), get.clone());
         let exclusive_client = Exclusive(pool.clone(), get.clone());
         let names = [
             "(a) redis-rs MultiplexedConnection",

@@ -41,9 +41,14 @@
 //
 // # Threads and handles
 //
-// Pool and Server are safe for concurrent use. Each call blocks its
-// goroutine's OS thread inside the library while it waits for Redis; the
-// library's own work runs on a small shared runtime (two threads). Close
-// releases a handle and is idempotent; a runtime cleanup frees a handle
-// that was never closed, only as a leak guard.
+// Pool and Server are safe for concurrent use. A lone caller makes one
+// blocking cgo call per command; when several goroutines call at once, the
+// others submit their commands without blocking and park on a channel, and
+// a dispatcher goroutine per pool, woken through Go's network poller, hands
+// them their replies — so many goroutines do not hold as many OS threads,
+// and their commands are pipelined on the pool's shared connections. The
+// library's own work runs on a small shared runtime (two threads; set
+// REDKEEP_RUNTIME_THREADS to change it). Close releases a handle and is
+// idempotent; a runtime cleanup closes a handle that was never closed, only
+// as a leak guard.
 package redkeep

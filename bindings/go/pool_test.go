@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -278,5 +280,38 @@ func TestSpawnIfAbsent(t *testing.T) {
 func TestVersion(t *testing.T) {
 	if Version() == "" {
 		t.Fatal("empty version")
+	}
+}
+
+// Many goroutines at once: every call gets its own reply (no lost
+// wake-ups between the library's completion queue and the dispatcher).
+func TestManyGoroutinesGetTheirOwnReplies(t *testing.T) {
+	r := startRedis(t)
+	p := openTest(t, r.Addr())
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	const goroutines, calls = 50, 400
+	errs := make(chan error, goroutines)
+	for g := 0; g < goroutines; g++ {
+		go func(g int) {
+			key := "g" + strconv.Itoa(g)
+			for i := 0; i < calls; i++ {
+				n, err := p.Incr(ctx, key)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if n != int64(i+1) {
+					errs <- fmt.Errorf("%s: INCR = %d, want %d", key, n, i+1)
+					return
+				}
+			}
+			errs <- nil
+		}(g)
+	}
+	for g := 0; g < goroutines; g++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -691,7 +691,9 @@ void redkeep_completions_free(struct redkeep_completions *queue);
  * errors included, is a completion.
  *
  * Thread safety: any thread, concurrently with other calls on the pool and
- * the queue. The pool must outlive the command's completion.
+ * the queue. The pool and the queue may be freed before the completion:
+ * freeing the pool ends the command with `REDKEEP_CLOSED`, and a command
+ * whose queue was freed drops its outcome.
  */
 redkeep_status redkeep_pool_submit(const struct redkeep_pool *pool, const struct redkeep_completions *queue, uint64_t token, const uint8_t *buf, size_t buf_len, const size_t *lens, size_t argc, uint32_t timeout_ms, const struct redkeep_cancel *cancel, struct redkeep_error **err);
 

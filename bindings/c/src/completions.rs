@@ -172,11 +172,13 @@ pub unsafe extern "C" fn redkeep_completions_pop(
             return 0;
         }
         let queue = &queue.inner;
-        // Clear the signal before draining: a push after this point writes
-        // a new byte, so no completion is ever left without a wake-up.
-        queue.signalled.store(false, Ordering::SeqCst);
+        // Discard the pending bytes, *then* clear the signal, then take the
+        // items: a push whose signal byte was discarded here had queued its
+        // item before, so it is taken below; a push that signals after the
+        // clear writes a new byte. No completion is left without a wake-up.
         let mut sink = [0u8; 64];
         while matches!(std::io::Read::read(&mut &queue.reader, &mut sink), Ok(n) if n > 0) {}
+        queue.signalled.store(false, Ordering::SeqCst);
         let mut items = queue.items.lock().unwrap_or_else(|p| p.into_inner());
         let n = items.len().min(max);
         for (i, item) in items.drain(..n).enumerate() {
@@ -232,7 +234,9 @@ impl CancelRef {
 /// errors included, is a completion.
 ///
 /// Thread safety: any thread, concurrently with other calls on the pool and
-/// the queue. The pool must outlive the command's completion.
+/// the queue. The pool and the queue may be freed before the completion:
+/// freeing the pool ends the command with `REDKEEP_CLOSED`, and a command
+/// whose queue was freed drops its outcome.
 #[no_mangle]
 pub unsafe extern "C" fn redkeep_pool_submit(
     pool: *const redkeep_pool,

@@ -23,8 +23,12 @@
 //!   [`redkeep_pool`] may be used from many threads at once; a
 //!   [`redkeep_cancel`] may be triggered from any thread. Freeing a handle
 //!   must not race with other calls on it. The async work runs on one
-//!   process-wide tokio runtime (two worker threads) created on first use;
-//!   see [`redkeep_shutdown`].
+//!   process-wide tokio runtime created on first use, with two worker
+//!   threads (`REDKEEP_RUNTIME_THREADS=N` to change); see
+//!   [`redkeep_shutdown`].
+//! - **Asynchronous commands.** [`redkeep_pool_submit`] returns at once
+//!   and delivers the outcome to a [`redkeep_completions`] queue whose file
+//!   descriptor an event loop can watch.
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs, rust_2018_idioms)]
 #![allow(non_camel_case_types)]

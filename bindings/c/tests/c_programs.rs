@@ -91,10 +91,43 @@ fn profile_dir() -> PathBuf {
         .to_path_buf()
 }
 
+/// Builds the static library: `cargo test` builds this crate's library
+/// only as the rlib its tests link, so `libredkeep.a` may be missing or
+/// stale. Same target dir and profile as this test, so it is quick.
+fn build_static_library() -> PathBuf {
+    let profile = profile_dir();
+    let target_dir = profile.parent().expect("target dir");
+    let cargo = option_env!("CARGO").unwrap_or("cargo");
+    let mut build = Command::new(cargo);
+    build
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "redkeep-c",
+            "--lib",
+            "--target-dir",
+        ])
+        .arg(target_dir);
+    match profile.file_name().and_then(|n| n.to_str()) {
+        Some("debug") => {}
+        Some("release") => {
+            build.arg("--release");
+        }
+        Some(other) => {
+            build.args(["--profile", other]);
+        }
+        None => {}
+    }
+    let status = build.status().expect("run cargo build");
+    assert!(status.success(), "cargo build -p redkeep-c failed");
+    profile.join("libredkeep.a")
+}
+
 /// Compiles `tests/c/<name>.c` into the test's temp dir.
 fn compile(name: &str) -> PathBuf {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let lib = profile_dir().join("libredkeep.a");
+    let lib = build_static_library();
     assert!(
         lib.exists(),
         "static library not found at {}",

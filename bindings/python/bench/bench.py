@@ -16,10 +16,11 @@ import argparse
 import asyncio
 import os
 import platform
+import resource
 import statistics
 import threading
 import time
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Tuple
 
 import redis
 import redis.asyncio
@@ -86,22 +87,55 @@ async def _async_rate(fn: Callable[[], Awaitable[Any]], tasks: int, seconds: flo
     return sum(counts) / (time.perf_counter() - start)
 
 
+def _cpu() -> float:
+    """CPU seconds used by this process so far, all threads (tokio's too)."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+Figure = Tuple[float, float]  # (ops/s, CPU µs per op)
+
+
+def _measure(run: Callable[[float], float], seconds: float) -> Figure:
+    c0, t0 = _cpu(), time.perf_counter()
+    rate = run(seconds)
+    ops = rate * (time.perf_counter() - t0)
+    return rate, (_cpu() - c0) / max(ops, 1.0) * 1e6
+
+
+async def _async_measure(fn: Callable[[], Awaitable[Any]], tasks: int, seconds: float) -> Figure:
+    c0, t0 = _cpu(), time.perf_counter()
+    rate = await _async_rate(fn, tasks, seconds)
+    ops = rate * (time.perf_counter() - t0)
+    return rate, (_cpu() - c0) / max(ops, 1.0) * 1e6
+
+
 def compare(
     ours: Callable[[float], float], theirs: Callable[[float], float], seconds: float, rounds: int
-) -> tuple[float, float]:
+) -> tuple[Figure, Figure]:
     """Alternates short rounds of both sides (so a noisy neighbour hurts
-    both alike) and returns the median rate of each."""
+    both alike) and returns the median rate and CPU cost of each."""
     ours(0.05), theirs(0.05)  # warm up
-    a: list[float] = []
-    b: list[float] = []
+    a: list[Figure] = []
+    b: list[Figure] = []
     for _ in range(rounds):
-        a.append(ours(seconds / rounds))
-        b.append(theirs(seconds / rounds))
-    return statistics.median(a), statistics.median(b)
+        a.append(_measure(ours, seconds / rounds))
+        b.append(_measure(theirs, seconds / rounds))
+    return _median(a), _median(b)
 
 
-def row(name: str, ours: float, theirs: float) -> None:
-    print(f"{name:<28} {ours:>12,.0f} {theirs:>12,.0f} {ours / theirs:>7.2f}x")
+def _median(figures: list[Figure]) -> Figure:
+    return (
+        statistics.median(f[0] for f in figures),
+        statistics.median(f[1] for f in figures),
+    )
+
+
+def row(name: str, ours: Figure, theirs: Figure) -> None:
+    print(
+        f"{name:<28} {ours[0]:>12,.0f} {theirs[0]:>12,.0f} {ours[0] / theirs[0]:>7.2f}x"
+        f"   {ours[1]:>6.1f} {theirs[1]:>6.1f}"
+    )
 
 
 def main() -> None:
@@ -131,16 +165,20 @@ def main() -> None:
             rpy = redis.Redis.from_url(server.url, max_connections=max(16, args.threads * 2))
             assert pool.execute("GET", KEY) == rpy.get(KEY) == value
 
-            print(f"{'GET':<28} {'redkeep':>12} {'redis-py':>12} {'ratio':>8}")
+            print(f"{'':<28} {'ops/s':>25} {'':>8}   {'CPU µs/op':>13}")
+            print(
+                f"{'GET':<28} {'redkeep':>12} {'redis-py':>12} {'ratio':>8}"
+                f"   {'redkeep':>6} {'redis-py':>6}"
+            )
             sec, rounds, n = args.seconds, args.rounds, args.threads
             rk_get = lambda: pool.execute("GET", KEY)  # noqa: E731
             py_get = lambda: rpy.get(KEY)  # noqa: E731
             row(
-                "sequential (ops/s)",
+                "sequential",
                 *compare(lambda s: _rate(rk_get, s), lambda s: _rate(py_get, s), sec, rounds),
             )
             row(
-                f"{n} threads (ops/s)",
+                f"{n} threads",
                 *compare(
                     lambda s: _threaded_rate(rk_get, n, s),
                     lambda s: _threaded_rate(py_get, n, s),
@@ -155,22 +193,27 @@ def main() -> None:
                 arpy = redis.asyncio.Redis.from_url(server.url, max_connections=args.tasks * 2)
                 try:
                     for tasks in (1, args.tasks):
-                        a: list[float] = []
-                        b: list[float] = []
+                        a: list[Figure] = []
+                        b: list[Figure] = []
                         for _ in range(args.rounds):
                             a.append(
-                                await _async_rate(
+                                await _async_measure(
                                     lambda: apool.execute("GET", KEY), tasks, sec / rounds
                                 )
                             )
-                            b.append(await _async_rate(lambda: arpy.get(KEY), tasks, sec / rounds))
+                            b.append(
+                                await _async_measure(lambda: arpy.get(KEY), tasks, sec / rounds)
+                            )
                         name = "1 task" if tasks == 1 else f"{tasks} tasks"
-                        row(f"asyncio, {name} (ops/s)", statistics.median(a), statistics.median(b))
+                        row(f"asyncio, {name}", _median(a), _median(b))
                 finally:
                     await arpy.aclose()
 
         asyncio.run(run_async())
-        print(f"\nmedians of {rounds} alternating rounds, {sec / rounds:g} s each")
+        print(
+            f"\nmedians of {rounds} alternating rounds, {sec / rounds:g} s each; CPU is the "
+            "whole process (all threads) per operation"
+        )
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ use crate::errors::config_error;
 /// Durations are in seconds; `None` keeps the core's default.
 pub(crate) struct Options {
     pub(crate) url: String,
-    pub(crate) max_connections: Option<usize>,
+    pub(crate) max_connections: Option<i64>,
     pub(crate) socket_timeout: Option<f64>,
     pub(crate) socket_connect_timeout: Option<f64>,
     pub(crate) pool_timeout: Option<f64>,
@@ -37,7 +37,9 @@ impl Options {
     pub(crate) fn into_config(self, py: Python<'_>) -> PyResult<Config> {
         let mut cfg = Config::from_url(self.url);
         if let Some(n) = self.max_connections {
-            cfg.pool.max_size = n;
+            cfg.pool.max_size = usize::try_from(n).map_err(|_| {
+                config_error(py, format!("max_connections must be at least 1, not {n}"))
+            })?;
         }
         if let Some(s) = self.socket_timeout {
             cfg.timeouts.command = seconds(py, "socket_timeout", s)?;

@@ -3,6 +3,7 @@
 //! Users import the `redkeep` package (bindings/python/python/redkeep),
 //! which re-exports what is defined here.
 
+mod aio;
 mod config;
 mod convert;
 mod errors;
@@ -18,7 +19,7 @@ fn _redkeep(m: &Bound<'_, PyModule>) -> PyResult<()> {
     errors::register(m)?;
     m.add_class::<pool::SyncPool>()?;
     // `AsyncPool` is `redkeep.asyncio.Pool`: exported under another name here.
-    m.add("AsyncPool", m.py().get_type::<pool::AsyncPool>())?;
+    m.add("AsyncPool", m.py().get_type::<aio::AsyncPool>())?;
     m.add_class::<server::PyServer>()?;
     m.add_function(wrap_pyfunction!(server::ensure_server, m)?)?;
     m.add_class::<health::PyHealth>()?;

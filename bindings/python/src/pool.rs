@@ -1,4 +1,5 @@
-//! `redkeep.Pool` (blocking) and `redkeep.asyncio.Pool` over one shared core.
+//! `redkeep.Pool` (blocking calls) and the core it shares with
+//! `redkeep.asyncio.Pool` ([`crate::aio`]).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -12,29 +13,29 @@ use redkeep::redis::{self, Value};
 use redkeep::{Config, ErrorKind, Phase};
 
 use crate::config::Options;
-use crate::convert::{command, reply, Command, Outcome};
+use crate::convert::{command, reply, Command};
 use crate::errors::to_pyerr;
 use crate::health::{PyHealth, PyStats};
-use crate::runtime::{block_on, check_pid, foreign, future_into_py, runtime};
+use crate::runtime::{block_on, check_pid, foreign, runtime};
 
 /// "Forever" for a blocking command with timeout 0: a year.
 const FOREVER: Duration = Duration::from_secs(365 * 24 * 3600);
 
-/// What both Python classes share: the configuration, the pool once it is
+/// What both pool classes share: the configuration, the pool once it is
 /// built, and the process that built it.
 pub(crate) struct PoolCore {
-    config: Config,
+    pub(crate) config: Config,
     pool: tokio::sync::OnceCell<redkeep::Pool>,
     closed: AtomicBool,
-    pid: u32,
-    decode: bool,
+    pub(crate) pid: u32,
+    pub(crate) decode: bool,
 }
 
 impl PoolCore {
     /// Builds the core; with `lazy`, the pool too (no network: the health
     /// watch connects in the background); otherwise the pool is connected
     /// on first use ([`PoolCore::pool`]).
-    fn new(py: Python<'_>, config: Config, decode: bool, lazy: bool) -> PyResult<Self> {
+    pub(crate) fn new(py: Python<'_>, config: Config, decode: bool, lazy: bool) -> PyResult<Self> {
         let core = Self {
             config,
             pool: tokio::sync::OnceCell::new(),
@@ -58,7 +59,7 @@ impl PoolCore {
 
     /// The pool, connected (and its server spawned, with `spawn_if_absent`)
     /// on first use. A failed connect is tried again by the next call.
-    async fn pool(&self) -> Result<&redkeep::Pool, redkeep::Error> {
+    pub(crate) async fn pool(&self) -> Result<&redkeep::Pool, redkeep::Error> {
         if self.closed.load(Ordering::Acquire) {
             return Err(Self::closed_error());
         }
@@ -77,7 +78,7 @@ impl PoolCore {
     /// Runs one command: on the shared multiplexed connections, or, for a
     /// blocking command, on an exclusive connection whose reply timeout
     /// covers the command's own timeout.
-    async fn run(&self, cmd: &Command) -> Result<Value, redkeep::Error> {
+    pub(crate) async fn run(&self, cmd: &Command) -> Result<Value, redkeep::Error> {
         let pool = self.pool().await?;
         let Some(wait) = cmd.blocking else {
             return pool.query::<Value>(&cmd.cmd).await;
@@ -96,32 +97,32 @@ impl PoolCore {
         }
     }
 
-    async fn close(&self) {
+    pub(crate) async fn close(&self) {
         self.closed.store(true, Ordering::Release);
         if let Some(pool) = self.pool.get() {
             pool.close().await;
         }
     }
 
-    fn health(&self) -> PyHealth {
+    pub(crate) fn health(&self) -> PyHealth {
         match self.pool.get() {
             Some(pool) => PyHealth::from_core(&pool.health()),
             None => PyHealth::not_connected(),
         }
     }
 
-    fn stats(&self) -> PyStats {
+    pub(crate) fn stats(&self) -> PyStats {
         match self.pool.get() {
             Some(pool) => PyStats::from_core(&pool.stats()),
             None => PyStats::default(),
         }
     }
 
-    fn is_closed(&self) -> bool {
+    pub(crate) fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
     }
 
-    fn repr(&self, class: &str) -> String {
+    pub(crate) fn repr(&self, class: &str) -> String {
         let state = if self.is_closed() {
             "closed"
         } else {
@@ -180,7 +181,7 @@ fn map_redis_error(e: redis::RedisError, timeout: Duration) -> redkeep::Error {
 
 /// Keeps the objects of a forked parent from being torn down in the child:
 /// their tokio resources belong to a runtime whose threads are not there.
-fn forget_if_foreign(core: &Arc<PoolCore>) {
+pub(crate) fn forget_if_foreign(core: &Arc<PoolCore>) {
     if foreign(core.pid) {
         std::mem::forget(Arc::clone(core));
     }
@@ -203,6 +204,7 @@ macro_rules! options {
         }
     };
 }
+pub(crate) use options;
 
 /// A resilient Redis pool (blocking calls; the GIL is released while waiting).
 #[pyclass(module = "redkeep", name = "Pool", frozen)]
@@ -223,7 +225,7 @@ impl SyncPool {
     fn new(
         py: Python<'_>,
         url: String,
-        max_connections: Option<usize>,
+        max_connections: Option<i64>,
         socket_timeout: Option<f64>,
         socket_connect_timeout: Option<f64>,
         pool_timeout: Option<f64>,
@@ -317,160 +319,6 @@ impl SyncPool {
 }
 
 impl Drop for SyncPool {
-    fn drop(&mut self) {
-        forget_if_foreign(&self.core);
-    }
-}
-
-/// The same pool for asyncio: every call that talks to Redis returns an awaitable.
-#[pyclass(module = "redkeep.asyncio", name = "Pool", frozen)]
-pub(crate) struct AsyncPool {
-    core: Arc<PoolCore>,
-}
-
-#[pymethods]
-impl AsyncPool {
-    #[new]
-    #[pyo3(signature = (
-        url = "redis://127.0.0.1:6379".to_owned(), *, max_connections = None,
-        socket_timeout = None, socket_connect_timeout = None, pool_timeout = None,
-        health_check_interval = None, retry_backoff_min = None, retry_backoff_max = None,
-        spawn_if_absent = false, decode_responses = false, lazy = false
-    ))]
-    #[allow(clippy::too_many_arguments)]
-    fn new(
-        py: Python<'_>,
-        url: String,
-        max_connections: Option<usize>,
-        socket_timeout: Option<f64>,
-        socket_connect_timeout: Option<f64>,
-        pool_timeout: Option<f64>,
-        health_check_interval: Option<f64>,
-        retry_backoff_min: Option<f64>,
-        retry_backoff_max: Option<f64>,
-        spawn_if_absent: bool,
-        decode_responses: bool,
-        lazy: bool,
-    ) -> PyResult<Self> {
-        let config = options!(
-            url,
-            max_connections,
-            socket_timeout,
-            socket_connect_timeout,
-            pool_timeout,
-            health_check_interval,
-            retry_backoff_min,
-            retry_backoff_max,
-            spawn_if_absent
-        )
-        .into_config(py)?;
-        let core = Arc::new(PoolCore::new(py, config, decode_responses, lazy)?);
-        Ok(Self { core })
-    }
-
-    /// Runs one command; the awaitable resolves to its reply. Cancelling it
-    /// drops the request.
-    #[pyo3(signature = (*args))]
-    fn execute<'py>(
-        &self,
-        py: Python<'py>,
-        args: &Bound<'py, PyTuple>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        check_pid(py, self.core.pid, "Pool")?;
-        let cmd = command(args)?;
-        let core = self.core.clone();
-        future_into_py(py, async move {
-            Ok(match core.run(&cmd).await {
-                Ok(value) => Outcome::Reply(value, core.decode),
-                Err(e) => Outcome::Error(e),
-            })
-        })
-    }
-
-    /// Connects now (idempotent); otherwise the first command does.
-    fn connect<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        check_pid(py, self.core.pid, "Pool")?;
-        let core = self.core.clone();
-        future_into_py(py, async move {
-            Ok(match core.pool().await {
-                Ok(_) => Outcome::Reply(Value::Nil, false),
-                Err(e) => Outcome::Error(e),
-            })
-        })
-    }
-
-    /// The current health, read without sending a command (not awaitable).
-    fn health(&self) -> PyHealth {
-        self.core.health()
-    }
-
-    /// The pool's counters (not awaitable).
-    fn stats(&self) -> PyStats {
-        self.core.stats()
-    }
-
-    /// Closes the pool; idempotent.
-    fn aclose<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let core = self.core.clone();
-        future_into_py(py, async move {
-            if !foreign(core.pid) {
-                core.close().await;
-            }
-            Ok(())
-        })
-    }
-
-    /// The same as `aclose()`.
-    fn close<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        self.aclose(py)
-    }
-
-    /// Whether the pool was closed.
-    #[getter]
-    fn closed(&self) -> bool {
-        self.core.is_closed()
-    }
-
-    /// The URL with its password replaced by `***`.
-    #[getter]
-    fn url(&self) -> String {
-        self.core.config.redacted_url()
-    }
-
-    fn __aenter__<'py>(slf: Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
-        let py = slf.py();
-        let core = slf.get().core.clone();
-        check_pid(py, core.pid, "Pool")?;
-        let this: Py<Self> = slf.unbind();
-        future_into_py(py, async move {
-            match core.pool().await {
-                Ok(_) => Ok(this),
-                Err(e) => Err(Python::attach(|py| to_pyerr(py, &e))),
-            }
-        })
-    }
-
-    #[pyo3(signature = (*_exc))]
-    fn __aexit__<'py>(
-        &self,
-        py: Python<'py>,
-        _exc: &Bound<'py, PyTuple>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let core = self.core.clone();
-        future_into_py(py, async move {
-            if !foreign(core.pid) {
-                core.close().await;
-            }
-            Ok(false)
-        })
-    }
-
-    fn __repr__(&self) -> String {
-        self.core.repr("redkeep.asyncio.Pool")
-    }
-}
-
-impl Drop for AsyncPool {
     fn drop(&mut self) {
         forget_if_foreign(&self.core);
     }

@@ -155,11 +155,7 @@ impl GenericRuntime for Rt {
     where
         F: FnOnce() + Send + 'static,
     {
-        if std::env::var_os("RK_BLOCKING").is_some() {
-            return RtJoinHandle(runtime().spawn_blocking(f));
-        }
-        f();
-        RtJoinHandle(runtime().spawn(async {}))
+        RtJoinHandle(runtime().spawn_blocking(f))
     }
 }
 

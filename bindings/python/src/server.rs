@@ -44,7 +44,7 @@ impl PyServer {
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn ensure_server(
     py: Python<'_>,
-    port: Option<u16>,
+    port: Option<i64>,
     binary: Option<PathBuf>,
     password: Option<String>,
     host: String,
@@ -53,8 +53,20 @@ pub(crate) fn ensure_server(
     dir: Option<PathBuf>,
     persistence: bool,
     ready_timeout: f64,
-    max_restarts: u32,
+    max_restarts: i64,
 ) -> PyResult<PyServer> {
+    let port = port
+        .map(|p| {
+            u16::try_from(p)
+                .map_err(|_| config_error(py, format!("port must be within 0..=65535, not {p}")))
+        })
+        .transpose()?;
+    let max_restarts = u32::try_from(max_restarts).map_err(|_| {
+        config_error(
+            py,
+            format!("max_restarts must be 0 or more, not {max_restarts}"),
+        )
+    })?;
     let addr = match unix_socket {
         None | Some(UnixSocket::Flag(false)) => ServerAddr::Tcp {
             host,

@@ -101,6 +101,8 @@ def test_invalid_url_is_a_config_error() -> None:
         redkeep.Pool("redis://127.0.0.1:1", socket_timeout=-1, lazy=True)
     with pytest.raises(redkeep.ConfigError, match="max_size"):
         redkeep.Pool("redis://127.0.0.1:1", max_connections=0, lazy=True)
+    with pytest.raises(redkeep.ConfigError, match="max_connections"):
+        redkeep.Pool("redis://127.0.0.1:1", max_connections=-1, lazy=True)
 
 
 def test_password_never_in_errors_or_repr() -> None:

@@ -110,8 +110,10 @@ def test_non_loopback_host_is_refused() -> None:
 def test_bad_argument_types() -> None:
     with pytest.raises(TypeError):
         redkeep.ensure_server(port="x")  # type: ignore[arg-type]
-    with pytest.raises(OverflowError):
+    with pytest.raises(redkeep.ConfigError, match="port"):
         redkeep.ensure_server(port=70000)
+    with pytest.raises(redkeep.ConfigError, match="max_restarts"):
+        redkeep.ensure_server(port=0, max_restarts=-1)
     with pytest.raises(redkeep.ConfigError):
         redkeep.ensure_server(port=0, ready_timeout=-1)
 
@@ -219,3 +221,27 @@ def test_forked_child_does_not_stop_the_parents_server() -> None:
         with redkeep.Pool(s.url) as p:
             assert p.execute("PING") == "PONG"
     assert not pid_alive(pid)
+
+
+@linux_only
+def test_a_crashed_server_is_restarted() -> None:
+    with redkeep.ensure_server(port=0, max_restarts=3) as s:
+        first = s.pid
+        assert first is not None
+        with redkeep.Pool(s.url, health_check_interval=0.1, retry_backoff_max=0.2) as p:
+            p.execute("SET", "k", "v")
+            os.kill(first, signal.SIGKILL)
+            assert wait_until(lambda: s.pid not in (None, first), timeout=10), s.status
+            assert s.restarts == 1 and s.status == "running"
+            assert wait_until(lambda: p.health().state == "up", timeout=10)
+            assert wait_until(lambda: _ping(p), timeout=5)
+        second = s.pid
+    assert second is not None and not pid_alive(second)
+    assert not pid_alive(first)
+
+
+def _ping(p: redkeep.Pool) -> bool:
+    try:
+        return p.execute("PING") == "PONG"
+    except redkeep.RedisError:
+        return False

@@ -9,6 +9,7 @@
  * scripts/test-c.sh).
  */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -327,6 +328,74 @@ static void test_invalid_arguments(const char *url) {
     redkeep_pool_free(pool);
 }
 
+static void test_submit_and_completions(const char *url) {
+    printf("# submit and completions\n");
+    redkeep_pool *pool = NULL;
+    redkeep_error *err = NULL;
+    if (redkeep_pool_open(url, NULL, &pool, &err) != REDKEEP_OK) {
+        CHECK(0, "open: %s", msg(err));
+        redkeep_error_free(err);
+        return;
+    }
+    redkeep_completions *queue = NULL;
+    CHECK(redkeep_completions_new(&queue, &err) == REDKEEP_OK && queue != NULL, "queue");
+    int fd = redkeep_completions_fd(queue);
+    CHECK(fd >= 0, "fd");
+
+    /* 20 INCRs on one key, submitted at once; token i is command i. */
+    const uint8_t del[] = "DELc:async";
+    size_t del_lens[2] = {3, 7};
+    redkeep_reply *reply = NULL;
+    redkeep_pool_exec_packed(pool, del, 10, del_lens, 2, 0, NULL, &reply, NULL);
+    redkeep_reply_free(reply);
+    const uint8_t buf[] = "INCRc:async";
+    size_t lens[2] = {4, 7};
+    enum { N = 20 };
+    for (uint64_t i = 0; i < N; i++) {
+        redkeep_status st = redkeep_pool_submit(pool, queue, i, buf, 11, lens, 2, 1000, NULL, &err);
+        CHECK(st == REDKEEP_OK, "submit %u: %s", (unsigned)i, msg(err));
+    }
+    /* A bad submission fails at once and produces no completion. */
+    CHECK(redkeep_pool_submit(pool, queue, 99, buf, 10, lens, 2, 0, NULL, &err) ==
+              REDKEEP_INVALID_ARGUMENT,
+          "bad lengths");
+    redkeep_error_free(err);
+    err = NULL;
+
+    int seen[N] = {0}, got = 0, sum = 0;
+    double deadline = now_ms() + 5000;
+    while (got < N && now_ms() < deadline) {
+        struct pollfd pfd = {fd, POLLIN, 0};
+        poll(&pfd, 1, 100);
+        char sink[64];
+        while (read(fd, sink, sizeof sink) > 0) {
+        }
+        redkeep_completion out[8];
+        size_t n;
+        while ((n = redkeep_completions_pop(queue, out, 8)) > 0) {
+            for (size_t i = 0; i < n; i++) {
+                CHECK(out[i].status == REDKEEP_OK && out[i].token < N, "completion %u",
+                      (unsigned)out[i].token);
+                if (out[i].token < N) seen[out[i].token]++;
+                sum += (int)redkeep_reply_integer(out[i].reply);
+                redkeep_reply_free(out[i].reply);
+                redkeep_error_free(out[i].error);
+            }
+            got += (int)n;
+        }
+    }
+    int each_once = 1;
+    for (int i = 0; i < N; i++) each_once &= seen[i] == 1;
+    CHECK(got == N && each_once, "all %d completions, each once (got %d)", N, got);
+    CHECK(sum == N * (N + 1) / 2, "the INCR results are 1..%d (sum %d)", N, sum);
+    CHECK(redkeep_completions_pop(NULL, NULL, 0) == 0 && redkeep_completions_fd(NULL) == -1,
+          "NULL queue");
+    close(fd);
+    redkeep_completions_free(queue);
+    redkeep_completions_free(NULL);
+    redkeep_pool_free(pool);
+}
+
 #ifdef REDKEEP_TEST_SERVER
 static void test_server(void) {
     printf("# server ensure/free\n");
@@ -412,6 +481,7 @@ int main(int argc, char **argv) {
     test_basics(argv[1]);
     test_timeout_and_cancel(argv[1]);
     test_invalid_arguments(argv[1]);
+    test_submit_and_completions(argv[1]);
 #ifdef REDKEEP_TEST_SERVER
     test_server();
 #endif

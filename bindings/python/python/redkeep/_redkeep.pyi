@@ -5,6 +5,7 @@ Import from ``redkeep`` and ``redkeep.asyncio``, not from here.
 
 import builtins
 import os
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, Optional, Sequence, Union
 
@@ -282,7 +283,7 @@ class Server:
     def port(self) -> Optional[int]:
         """The TCP port (a picked free port is resolved), or ``None`` for a unix socket."""
     @property
-    def unix_socket(self) -> Optional[str]:
+    def unix_socket(self) -> Optional[Path]:
         """The unix socket path, or ``None`` for TCP."""
     @property
     def spawned(self) -> bool:
@@ -298,7 +299,7 @@ class Server:
     def restarts(self) -> int:
         """How many times a crashed server was restarted."""
     @property
-    def log_path(self) -> Optional[str]:
+    def log_path(self) -> Optional[Path]:
         """The spawned server's log file (removed on close)."""
     def close(self) -> None:
         """Stops a spawned server and waits until it is gone (SIGTERM, then
