@@ -315,3 +315,43 @@ func TestManyGoroutinesGetTheirOwnReplies(t *testing.T) {
 		}
 	}
 }
+
+// With another call in flight, a call is submitted asynchronously; its
+// context's cancellation and deadline must reach it just the same.
+func TestCancellationAndDeadlineOfSubmittedCalls(t *testing.T) {
+	r := startRedis(t)
+	p := openTest(t, r.Addr())
+	// The multiplexed connection is busy with this BLPOP for 1.5 s, so the
+	// calls below wait behind it on the wire: only cancellation or the
+	// deadline can end them early.
+	busy := make(chan error, 1)
+	go func() {
+		_, err := p.Do(context.Background(), "BLPOP", "nothing", 1.5)
+		busy <- err
+	}()
+	time.Sleep(50 * time.Millisecond)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	start := time.Now()
+	if _, err := p.Do(ctx, "GET", "k"); err != context.Canceled {
+		t.Fatalf("cancelled submitted call: %v", err)
+	}
+	if took := time.Since(start); took > 700*time.Millisecond {
+		t.Fatalf("cancellation took %v", took)
+	}
+
+	dctx, dcancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer dcancel()
+	start = time.Now()
+	_, err := p.Do(dctx, "GET", "k")
+	if !errors.Is(err, ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("submitted call past its deadline: %v", err)
+	}
+	if took := time.Since(start); took > 700*time.Millisecond {
+		t.Fatalf("deadline took %v", took)
+	}
+	if err := <-busy; err != Nil {
+		t.Fatalf("BLPOP: %v", err)
+	}
+}
