@@ -149,7 +149,12 @@ impl Error {
             (ErrorKind::Response, K::UnexpectedReturnType) => {
                 format!("unexpected reply type: {err}")
             }
-            (ErrorKind::Response, _) => err.to_string(),
+            // The server's own words, as `redis-cli` shows them.
+            (ErrorKind::Response, _) => match (err.code(), err.detail()) {
+                (Some(code), Some(detail)) => format!("{code} {detail}"),
+                (Some(code), None) => code.to_owned(),
+                _ => err.to_string(),
+            },
             (ErrorKind::Timeout(p), _) => format!("{p} timed out: {err}"),
             (_, K::AuthenticationFailed) => {
                 format!("authentication failed (wrong user or password?): {err}")
@@ -192,6 +197,17 @@ impl std::error::Error for Error {
         self.source
             .as_deref()
             .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// Maps an error from a redis-rs call (for example on a connection from
+/// [`Pool::get`](crate::Pool::get)) as if it happened while waiting for a
+/// reply: a server error reply is `Response`, a reply timeout is
+/// `Timeout(Command)`, a refused login or a dropped connection is
+/// `Connection`.
+impl From<redis::RedisError> for Error {
+    fn from(err: redis::RedisError) -> Self {
+        Error::from_redis(err, Phase::Command)
     }
 }
 

@@ -233,3 +233,64 @@ async fn a_checkout_costs_no_round_trip() {
     assert_eq!(server.command_calls("ping").await, pings);
     assert_eq!(pool.stats().checkouts, 1004);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pubsub_gets_a_dedicated_connection_that_receives_published_messages() {
+    use futures_util::StreamExt;
+    let server = RedisServer::start();
+    let pool = pool_for(server.url(), |_| {}).await;
+    let mut pubsub = pool.pubsub().await.expect("pubsub connection");
+    pubsub.subscribe("news").await.unwrap();
+    let receivers: i64 = pool
+        .query(redis::cmd("PUBLISH").arg("news").arg("hello"))
+        .await
+        .unwrap();
+    assert_eq!(receivers, 1, "the subscriber is registered on the server");
+    let msg = within(
+        Duration::from_secs(2),
+        "message",
+        pubsub.on_message().next(),
+    )
+    .await
+    .expect("a message");
+    assert_eq!(msg.get_channel_name(), "news");
+    assert_eq!(msg.get_payload::<String>().unwrap(), "hello");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_error_reply_carries_the_servers_own_words() {
+    let server = RedisServer::start();
+    let pool = pool_for(server.url(), |_| {}).await;
+    let _: () = pool
+        .query(redis::cmd("SET").arg("s").arg("x"))
+        .await
+        .unwrap();
+    let err = pool
+        .query::<i64>(redis::cmd("INCR").arg("s"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Response);
+    assert_eq!(
+        err.to_string(),
+        "ERR value is not an integer or out of range"
+    );
+    let err = pool
+        .query::<i64>(redis::cmd("LPUSH").arg("s").arg(1))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().starts_with("WRONGTYPE "), "{err}");
+
+    // The same mapping is available for errors from an exclusive connection.
+    let mut conn = pool.get().await.unwrap();
+    let raw = redis::cmd("INCR")
+        .arg("s")
+        .query_async::<i64>(&mut *conn)
+        .await
+        .unwrap_err();
+    let err = redkeep::Error::from(raw);
+    assert_eq!(err.kind(), ErrorKind::Response);
+    assert_eq!(
+        err.to_string(),
+        "ERR value is not an integer or out of range"
+    );
+}

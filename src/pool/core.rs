@@ -179,6 +179,25 @@ impl Core {
         Ok(conn)
     }
 
+    /// Opens a dedicated pub/sub connection within `timeouts.connect`.
+    pub(crate) async fn open_pubsub(&self) -> Result<redis::aio::PubSub> {
+        let limit = self.config.timeouts.connect;
+        match tokio::time::timeout(limit, self.client.get_async_pubsub()).await {
+            Ok(Ok(pubsub)) => {
+                Counters::bump(&self.counters.connects);
+                Ok(pubsub)
+            }
+            Ok(Err(e)) => {
+                Counters::bump(&self.counters.connect_failures);
+                Err(self.connect_error(e))
+            }
+            Err(_) => {
+                Counters::bump(&self.counters.connect_failures);
+                Err(Error::timeout(Phase::Connect, limit))
+            }
+        }
+    }
+
     fn connect_error(&self, err: redis::RedisError) -> Error {
         let mapped = Error::from_redis(err, Phase::Connect);
         let message = format!("{} ({})", mapped.message(), self.config.redacted_url());
@@ -193,7 +212,7 @@ impl Core {
 
     /// Records a working connection: `Up`, failures reset, and a `Down`
     /// pool usable again (the watch's reconnect, `Pool::connect`).
-    pub(crate) fn mark_up(&self, rtt: Duration) {
+    pub(crate) fn mark_up(&self, rtt: Option<Duration>) {
         self.publish_up(rtt, true);
     }
 
@@ -201,13 +220,13 @@ impl Core {
     /// caller declared while the probe was in flight: only the watch's
     /// reconnect, on a fresh connection, does that.
     pub(crate) fn mark_probe_ok(&self, rtt: Duration) {
-        self.publish_up(rtt, false);
+        self.publish_up(Some(rtt), false);
     }
 
     // `down` and `generation` change only inside the health sender's lock,
     // so the published state and the flags callers read never disagree
     // (a probe finishing late cannot paint a `Down` pool `Degraded` or `Up`).
-    fn publish_up(&self, rtt: Duration, lift_down: bool) {
+    fn publish_up(&self, rtt: Option<Duration>, lift_down: bool) {
         self.health.send_if_modified(|h| {
             if self.down.load(Ordering::Acquire) {
                 if !lift_down {
@@ -222,7 +241,9 @@ impl Core {
                 h.since = Instant::now();
                 h.last_error = None;
             }
-            h.rtt = Some(rtt);
+            if rtt.is_some() {
+                h.rtt = rtt;
+            }
             h.consecutive_failures = 0;
             // Publish state changes, not every RTT sample.
             changed

@@ -36,7 +36,8 @@ pub use self::exclusive::{Connection, ExclusiveConnection};
 /// - **Two paths.** [`Pool::query`] sends a command over one of a few shared
 ///   multiplexed connections (auto-pipelined: the fast path). [`Pool::get`]
 ///   checks out an exclusive connection for blocking commands,
-///   `WATCH`/`MULTI`/`EXEC` or per-connection state.
+///   `WATCH`/`MULTI`/`EXEC` or per-connection state; [`Pool::pubsub`] opens
+///   a dedicated subscriber connection.
 /// - **Checkouts cost no round trip.** There is no `PING` per checkout. A
 ///   connection is dropped instead of reused when it broke (its first I/O
 ///   error), when a reply on an exclusive connection timed out or was
@@ -108,7 +109,13 @@ impl Pool {
             pool.close().await;
             return Err(e);
         }
-        pool.shared.core.mark_up(std::time::Duration::ZERO);
+        // One timed PING, so health has a real round trip from the start.
+        let started = std::time::Instant::now();
+        let rtt = match pool.query::<String>(&redis::cmd("PING")).await {
+            Ok(_) => Some(started.elapsed()),
+            Err(_) => None,
+        };
+        pool.shared.core.mark_up(rtt);
         Ok(pool)
     }
 
@@ -263,6 +270,19 @@ impl Pool {
             core.report_broken();
         }
         err
+    }
+
+    /// Opens a dedicated pub/sub connection (not pooled: it is yours until
+    /// dropped). Fails fast with `Unavailable` while the pool is `Down`, and
+    /// with `Timeout(Connect)` after `timeouts.connect`.
+    ///
+    /// A subscriber is not restored after a dropped connection: when its
+    /// message stream ends, open a new one (and re-subscribe) once
+    /// [`Pool::health`] is `Up` again.
+    pub async fn pubsub(&self) -> Result<redis::aio::PubSub> {
+        let core = &self.shared.core;
+        core.check_available()?;
+        core.open_pubsub().await
     }
 
     /// The current health, read without sending a command.

@@ -134,7 +134,7 @@ impl Watch {
                     // Anything opened before this point belongs to the old
                     // generation and is evicted, never handed out.
                     self.evict_all();
-                    self.core.mark_up(started.elapsed());
+                    self.core.mark_up(Some(started.elapsed()));
                     return true;
                 }
                 Err(e) if e.kind() == ErrorKind::Closed => return false,

@@ -10,7 +10,9 @@
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener as StdListener, TcpStream as StdStream};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
+
+use redkeep::server::OwnedChild;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -128,9 +130,11 @@ pub struct ServerOptions {
 }
 
 /// A real `redis-server` on a free 127.0.0.1 port, in a private temporary
-/// directory, without persistence. Killed and reaped on drop.
+/// directory, without persistence. Killed and reaped on drop, and — through
+/// redkeep's own guard (`OwnedChild`) — killed by the kernel if the test
+/// process itself dies, even by SIGKILL.
 pub struct RedisServer {
-    child: Option<Child>,
+    child: Option<OwnedChild>,
     port: u16,
     dir: PathBuf,
     options: ServerOptions,
@@ -206,13 +210,13 @@ impl RedisServer {
 
     /// Its process id, while running.
     pub fn pid(&self) -> Option<u32> {
-        self.child.as_ref().map(Child::id)
+        self.child.as_ref().map(OwnedChild::pid)
     }
 
     /// Kills the server with SIGKILL (no shutdown, sockets closed by the
     /// kernel) and reaps it.
     pub fn kill9(&mut self) {
-        if let Some(mut child) = self.child.take() {
+        if let Some(child) = self.child.take() {
             let _ = child.kill(); // SIGKILL on unix
             let _ = child.wait();
         }
@@ -221,7 +225,7 @@ impl RedisServer {
     /// Stops the server cleanly (`SHUTDOWN NOSAVE`), killing it if it does
     /// not exit within 5 s.
     pub fn stop(&mut self) {
-        let Some(mut child) = self.child.take() else {
+        let Some(child) = self.child.take() else {
             return;
         };
         let _ = self.raw(&["SHUTDOWN", "NOSAVE"]);
@@ -314,9 +318,7 @@ impl RedisServer {
         cmd.stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
-        let mut child = cmd
-            .spawn()
-            .map_err(|e| format!("cannot run redis-server: {e}"))?;
+        let child = OwnedChild::spawn(cmd).map_err(|e| format!("cannot run redis-server: {e}"))?;
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             if let Ok(Some(status)) = child.try_wait() {
@@ -324,7 +326,7 @@ impl RedisServer {
                 let tail: Vec<&str> = tail.lines().rev().take(5).collect();
                 return Err(format!("redis-server exited with {status}: {tail:?}"));
             }
-            if self.ping_ok(child.id()) {
+            if self.ping_ok(child.pid()) {
                 self.child = Some(child);
                 return Ok(());
             }
