@@ -116,6 +116,9 @@ impl Pool {
             Err(_) => None,
         };
         pool.shared.core.mark_up(rtt);
+        // Started only now, so that the caller of a failed connect hears the
+        // cause, not a Down declared by a concurrent probe.
+        pool.start_watch();
         Ok(pool)
     }
 
@@ -132,11 +135,13 @@ impl Pool {
                 "Config::spawn needs Pool::connect (starting a server is asynchronous)",
             ));
         }
-        Pool::build(config, None)
+        let pool = Pool::build(config, None)?;
+        pool.start_watch();
+        Ok(pool)
     }
 
     fn build(config: Config, server: Option<Arc<LocalServer>>) -> Result<Pool> {
-        let runtime = tokio::runtime::Handle::try_current()
+        tokio::runtime::Handle::try_current()
             .map_err(|_| Error::config("redkeep::Pool must be created within a tokio runtime"))?;
         let core = Arc::new(Core::new(config)?);
         let pool_config = &core.config;
@@ -159,9 +164,16 @@ impl Pool {
             watcher: std::sync::Mutex::new(None),
             server,
         });
-        let task = runtime.spawn(watcher::run(core, Arc::downgrade(&shared)));
-        *shared.watcher.lock().expect("not poisoned") = Some(task);
         Ok(Pool { shared })
+    }
+
+    /// Starts the health watch (within the caller's runtime).
+    fn start_watch(&self) {
+        let task = tokio::spawn(watcher::run(
+            self.shared.core.clone(),
+            Arc::downgrade(&self.shared),
+        ));
+        *self.shared.watcher.lock().expect("not poisoned") = Some(task);
     }
 
     /// The local server from [`Config::spawn`], attached or spawned.

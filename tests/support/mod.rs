@@ -62,14 +62,15 @@ pub async fn first_probe(pool: &redkeep::Pool) {
     .await;
 }
 
-/// Waits until every connection through `proxy` is closed, then a little
-/// longer so the clients have read their RST.
+/// Waits until every connection that was open through `proxy` at its last
+/// `reset_all` is closed (a reconnect made since may stay open), then a
+/// little longer so the clients have read their RST.
 pub async fn all_closed(proxy: &Proxy) {
     within(
         Duration::from_secs(5),
         "proxied connections to close",
         async {
-            while proxy.live() > 0 {
+            while proxy.live_from_before_reset() > 0 {
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
         },
@@ -443,7 +444,7 @@ pub struct Proxy {
     reset: watch::Sender<u64>,
     accepted: Arc<AtomicU64>,
     bytes: Arc<AtomicU64>,
-    live: Arc<AtomicUsize>,
+    live: LiveConnections,
     accept_task: JoinHandle<()>,
     password: Mutex<Option<String>>,
 }
@@ -459,7 +460,7 @@ impl Proxy {
         let (reset, _) = watch::channel(0u64);
         let accepted = Arc::new(AtomicU64::new(0));
         let bytes = Arc::new(AtomicU64::new(0));
-        let live = Arc::new(AtomicUsize::new(0));
+        let live = LiveConnections::default();
         let delay_us = Arc::new(AtomicU64::new(0));
         let accept_task = tokio::spawn(
             AcceptLoop {
@@ -533,7 +534,18 @@ impl Proxy {
 
     /// Connections open through the proxy now.
     pub fn live(&self) -> usize {
-        self.live.load(Ordering::SeqCst)
+        self.live.lock().unwrap().len()
+    }
+
+    /// Connections open now that were accepted before the last `reset_all`.
+    pub fn live_from_before_reset(&self) -> usize {
+        let resets = *self.reset.borrow();
+        self.live
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|&&born| born < resets)
+            .count()
     }
 }
 
@@ -552,7 +564,7 @@ struct AcceptLoop {
     reset: watch::Sender<u64>,
     accepted: Arc<AtomicU64>,
     bytes: Arc<AtomicU64>,
-    live: Arc<AtomicUsize>,
+    live: LiveConnections,
 }
 
 impl AcceptLoop {
@@ -580,18 +592,24 @@ impl AcceptLoop {
     }
 }
 
+/// Open proxied connections: id → the reset count when it was accepted.
+type LiveConnections = Arc<Mutex<std::collections::HashMap<u64, u64>>>;
+
 struct ProxiedConnection {
     upstream: SocketAddr,
     mode: watch::Receiver<Mode>,
     delay_us: Arc<AtomicU64>,
     reset: watch::Receiver<u64>,
     bytes: Arc<AtomicU64>,
-    live: Arc<AtomicUsize>,
+    live: LiveConnections,
 }
 
 impl ProxiedConnection {
     async fn serve(mut self, mut client: TcpStream) {
-        self.live.fetch_add(1, Ordering::SeqCst);
+        static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+        let id = NEXT_ID.fetch_add(1, Ordering::SeqCst);
+        let born = *self.reset.borrow();
+        self.live.lock().unwrap().insert(id, born);
         let _ = client.set_nodelay(true);
         let server = tokio::select! {
             server = TcpStream::connect(self.upstream) => server.ok(),
@@ -599,7 +617,7 @@ impl ProxiedConnection {
         };
         let Some(mut server) = server else {
             let _ = client.set_zero_linger();
-            self.live.fetch_sub(1, Ordering::SeqCst);
+            self.live.lock().unwrap().remove(&id);
             return;
         };
         let _ = server.set_nodelay(true);
@@ -618,7 +636,7 @@ impl ProxiedConnection {
         }
         drop(client);
         drop(server);
-        self.live.fetch_sub(1, Ordering::SeqCst);
+        self.live.lock().unwrap().remove(&id);
     }
 }
 
