@@ -138,7 +138,9 @@ async fn a_lazy_pool_never_fails_on_reachability_and_then_fails_fast() {
     let started = Instant::now();
     let pool = Pool::new(fast_config(url)).expect("Pool::new does not touch the network");
     assert!(started.elapsed() < Duration::from_millis(100));
-    assert_eq!(pool.health().state, State::Degraded, "not probed yet");
+    // Degraded until the first probe; a refused connect is so quick that
+    // the watch may already have declared it Down. Never Up.
+    assert_ne!(pool.health().state, State::Up);
 
     let mut rx = pool.watch();
     wait_for_state(&mut rx, State::Down, Duration::from_secs(2)).await;

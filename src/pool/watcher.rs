@@ -58,8 +58,14 @@ impl Watch {
                     conn
                 }
                 Err(e) if e.kind() == ErrorKind::Closed => return false,
+                // A slow connect is a failed probe like a slow PONG: it
+                // counts towards `failures_before_down`.
+                Err(e) if e.is_timeout() => {
+                    Counters::bump(&self.core.counters.probes);
+                    return self.fail(e.to_string());
+                }
                 Err(e) => {
-                    // Nothing answers: Down at once (no waiting on timeouts).
+                    // Refused or reset: nothing is there. Down at once.
                     Counters::bump(&self.core.counters.probe_failures);
                     self.failures += 1;
                     self.core.mark_down(e.to_string());
