@@ -211,7 +211,7 @@ pub struct Timeouts {
     ///
     /// Default: 2 s. Blocking commands (`BLPOP` and friends) need a longer
     /// one: set it per connection with
-    /// [`Connection::set_command_timeout`](crate::Connection::set_command_timeout).
+    /// [`Connection::set_command_timeout`](crate::ExclusiveConnection::set_command_timeout).
     pub command: Duration,
 }
 
