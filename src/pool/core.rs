@@ -198,7 +198,12 @@ impl Core {
         }
     }
 
-    fn connect_error(&self, err: redis::RedisError) -> Error {
+    /// The redis-rs client (for the blocking path's connects).
+    pub(crate) fn client(&self) -> &redis::Client {
+        &self.client
+    }
+
+    pub(crate) fn connect_error(&self, err: redis::RedisError) -> Error {
         let mapped = Error::from_redis(err, Phase::Connect);
         let message = format!("{} ({})", mapped.message(), self.config.redacted_url());
         let kind = match mapped.kind() {

@@ -1,6 +1,7 @@
 //! The pool: shared multiplexed connections for `query`, exclusive ones for
 //! `get`, one health watch over both.
 
+mod blocking;
 mod core;
 mod exclusive;
 mod readonly;
@@ -14,6 +15,7 @@ use redis::{Cmd, FromRedisValue, Pipeline};
 
 use tokio::sync::watch;
 
+use self::blocking::BlockingConnections;
 use self::core::Core;
 use self::exclusive::Manager;
 use self::shared::SharedConnections;
@@ -70,6 +72,7 @@ pub struct Pool {
 pub(crate) struct Shared {
     core: Arc<Core>,
     shared: SharedConnections,
+    blocking: BlockingConnections,
     exclusive: deadpool::managed::Pool<Manager>,
     watcher: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// The local server this pool attached to or spawned (`Config::spawn`).
@@ -159,6 +162,7 @@ impl Pool {
             .map_err(|e| Error::config(format!("cannot build the pool: {e}")))?;
         let shared = Arc::new(Shared {
             shared: SharedConnections::new(pool_config.pool.multiplexed),
+            blocking: BlockingConnections::new(pool_config.pool.max_size),
             core: core.clone(),
             exclusive,
             watcher: std::sync::Mutex::new(None),
@@ -225,6 +229,34 @@ impl Pool {
             Err(e) if e.breaks_connection() && readonly::is_read_only(cmd) => {
                 tracing::debug!("resending a read-only command after a dropped connection");
                 self.send(cmd).await?
+            }
+            other => other?,
+        };
+        convert(value)
+    }
+
+    /// Runs one command with blocking I/O on the calling thread — for
+    /// callers that block a thread anyway (FFI, Python): one round trip, no
+    /// hop to a runtime thread. `timeout` bounds the reply (default
+    /// `timeouts.command`).
+    ///
+    /// Same rules as [`Pool::query`]: fails fast while `Down`, a broken or
+    /// timed-out connection is dropped (up to `pool.max_size` idle ones are
+    /// kept, dropped when Redis goes down), a read-only command is re-sent
+    /// once after a dropped connection, a write never. It cannot be
+    /// cancelled except by its timeout, and must not be called on an async
+    /// runtime's thread (it blocks it).
+    pub fn query_blocking<T: FromRedisValue>(
+        &self,
+        cmd: &Cmd,
+        timeout: Option<std::time::Duration>,
+    ) -> Result<T> {
+        let blocking = &self.shared.blocking;
+        let core = &self.shared.core;
+        let value = match blocking.send(core, cmd, timeout) {
+            Err(e) if e.breaks_connection() && readonly::is_read_only(cmd) => {
+                tracing::debug!("resending a read-only command after a dropped connection");
+                blocking.send(core, cmd, timeout)?
             }
             other => other?,
         };
@@ -329,6 +361,7 @@ impl Pool {
         core.close();
         self.shared.exclusive.close();
         self.shared.shared.clear();
+        self.shared.blocking.clear();
         let task = self.shared.watcher.lock().expect("not poisoned").take();
         if let Some(task) = task {
             // The watch may be mid-connect; it holds nothing worth finishing.

@@ -166,7 +166,7 @@ impl Watch {
         let Some(pool) = self.pool.upgrade() else {
             return;
         };
-        let shared = pool.shared.clear();
+        let shared = pool.shared.clear() + pool.blocking.clear();
         // Count what was removed, not a status snapshot taken before it.
         let idle = pool.exclusive.retain(|_, _| false).removed.len();
         let dropped = shared + idle;

@@ -1,0 +1,138 @@
+//! The caller-thread path: plain blocking connections for callers that
+//! already block a thread (the C ABI, Python), so a command costs one
+//! round trip and no hop to a runtime thread.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use redis::ConnectionLike;
+
+use super::core::Core;
+use crate::error::{Error, ErrorKind, Phase, Result};
+use crate::stats::Counters;
+
+/// An idle blocking connection and the generation it was opened in.
+struct Idle {
+    conn: redis::Connection,
+    generation: u64,
+}
+
+/// Idle blocking connections, most recently used last (LIFO).
+pub(crate) struct BlockingConnections {
+    idle: Mutex<Vec<Idle>>,
+    max_idle: usize,
+}
+
+impl BlockingConnections {
+    pub(crate) fn new(max_idle: usize) -> Self {
+        Self {
+            idle: Mutex::new(Vec::new()),
+            max_idle,
+        }
+    }
+
+    /// Runs `cmd` on the calling thread. `timeout` bounds the reply
+    /// (default `timeouts.command`). A connection that failed or timed out
+    /// is dropped, never reused: its reply stream is out of step.
+    pub(crate) fn send(
+        &self,
+        core: &Core,
+        cmd: &redis::Cmd,
+        timeout: Option<Duration>,
+    ) -> Result<redis::Value> {
+        core.check_available()?;
+        let timeout = timeout.unwrap_or(core.config.timeouts.command);
+        let (mut conn, generation) = match self.take(core) {
+            Some(idle) => (idle.conn, idle.generation),
+            None => {
+                let generation = core.generation();
+                (self.connect(core)?, generation)
+            }
+        };
+        set_timeouts(&conn, timeout).map_err(|e| Error::from_redis(e, Phase::Command))?;
+        match conn.req_command(cmd) {
+            Ok(value) => {
+                self.put(core, conn, generation);
+                value
+                    .extract_error()
+                    .map_err(|e| Error::from_redis(e, Phase::Command))
+            }
+            Err(e) if e.is_timeout() => {
+                Counters::bump(&core.counters.evicted);
+                Err(Error::timeout(Phase::Command, timeout))
+            }
+            Err(e) => {
+                let err = Error::from_redis(e, Phase::Command);
+                if err.breaks_connection() {
+                    core.report_broken();
+                } else {
+                    self.put(core, conn, generation);
+                }
+                Err(err)
+            }
+        }
+    }
+
+    /// Drops every idle connection; returns how many there were.
+    pub(crate) fn clear(&self) -> usize {
+        std::mem::take(&mut *self.lock()).len()
+    }
+
+    fn take(&self, core: &Core) -> Option<Idle> {
+        let mut idle = self.lock();
+        while let Some(candidate) = idle.pop() {
+            if candidate.generation == core.generation() {
+                return Some(candidate);
+            }
+            Counters::bump(&core.counters.evicted);
+        }
+        None
+    }
+
+    fn put(&self, core: &Core, conn: redis::Connection, generation: u64) {
+        if generation != core.generation() || core.is_closed() {
+            Counters::bump(&core.counters.evicted);
+            return;
+        }
+        let mut idle = self.lock();
+        if idle.len() < self.max_idle {
+            idle.push(Idle { conn, generation });
+        }
+    }
+
+    fn connect(&self, core: &Core) -> Result<redis::Connection> {
+        let limit = core.config.timeouts.connect;
+        match core.client().get_connection_with_timeout(limit) {
+            Ok(conn) => {
+                Counters::bump(&core.counters.connects);
+                Ok(conn)
+            }
+            Err(e) => {
+                Counters::bump(&core.counters.connect_failures);
+                let err = if e.is_timeout() {
+                    Error::new(
+                        ErrorKind::Timeout(Phase::Connect),
+                        format!(
+                            "connect to {} timed out after {}",
+                            core.config.redacted_url(),
+                            crate::util::fmt_duration(limit)
+                        ),
+                    )
+                } else {
+                    core.connect_error(e)
+                };
+                core.mark_down(err.to_string());
+                Err(err)
+            }
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Idle>> {
+        self.idle.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn set_timeouts(conn: &redis::Connection, timeout: Duration) -> redis::RedisResult<()> {
+    conn.set_read_timeout(Some(timeout))?;
+    conn.set_write_timeout(Some(timeout))
+}
