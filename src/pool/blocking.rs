@@ -11,10 +11,12 @@ use super::core::Core;
 use crate::error::{Error, ErrorKind, Phase, Result};
 use crate::stats::Counters;
 
-/// An idle blocking connection and the generation it was opened in.
+/// An idle blocking connection, the generation it was opened in, and the
+/// socket timeout it has (set only when a call needs another one).
 struct Idle {
     conn: redis::Connection,
     generation: u64,
+    timeout: Option<Duration>,
 }
 
 /// Idle blocking connections, most recently used last (LIFO).
@@ -42,17 +44,21 @@ impl BlockingConnections {
     ) -> Result<redis::Value> {
         core.check_available()?;
         let timeout = timeout.unwrap_or(core.config.timeouts.command);
-        let (mut conn, generation) = match self.take(core) {
-            Some(idle) => (idle.conn, idle.generation),
-            None => {
-                let generation = core.generation();
-                (self.connect(core)?, generation)
-            }
+        let mut idle = match self.take(core) {
+            Some(idle) => idle,
+            None => Idle {
+                generation: core.generation(),
+                conn: self.connect(core)?,
+                timeout: None,
+            },
         };
-        set_timeouts(&conn, timeout).map_err(|e| Error::from_redis(e, Phase::Command))?;
-        match conn.req_command(cmd) {
+        if idle.timeout != Some(timeout) {
+            set_timeouts(&idle.conn, timeout).map_err(|e| Error::from_redis(e, Phase::Command))?;
+            idle.timeout = Some(timeout);
+        }
+        match idle.conn.req_command(cmd) {
             Ok(value) => {
-                self.put(core, conn, generation);
+                self.put(core, idle);
                 value
                     .extract_error()
                     .map_err(|e| Error::from_redis(e, Phase::Command))
@@ -66,7 +72,7 @@ impl BlockingConnections {
                 if err.breaks_connection() {
                     core.report_broken();
                 } else {
-                    self.put(core, conn, generation);
+                    self.put(core, idle);
                 }
                 Err(err)
             }
@@ -89,14 +95,14 @@ impl BlockingConnections {
         None
     }
 
-    fn put(&self, core: &Core, conn: redis::Connection, generation: u64) {
-        if generation != core.generation() || core.is_closed() {
+    fn put(&self, core: &Core, conn: Idle) {
+        if conn.generation != core.generation() || core.is_closed() {
             Counters::bump(&core.counters.evicted);
             return;
         }
         let mut idle = self.lock();
         if idle.len() < self.max_idle {
-            idle.push(Idle { conn, generation });
+            idle.push(conn);
         }
     }
 

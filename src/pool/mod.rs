@@ -26,6 +26,7 @@ use crate::server::LocalServer;
 use crate::stats::{Counters, Stats};
 
 pub use self::exclusive::{Connection, ExclusiveConnection};
+pub use self::readonly::is_blocking_command;
 
 /// A resilient Redis pool: timeouts on every phase, one reconnect in flight,
 /// a health watch that fails fast while Redis is down.
@@ -245,7 +246,8 @@ impl Pool {
     /// kept, dropped when Redis goes down), a read-only command is re-sent
     /// once after a dropped connection, a write never. It cannot be
     /// cancelled except by its timeout, and must not be called on an async
-    /// runtime's thread (it blocks it).
+    /// runtime's thread (it blocks it). Send commands that wait on the server
+    /// ([`is_blocking_command`]) through an interruptible path instead.
     pub fn query_blocking<T: FromRedisValue>(
         &self,
         cmd: &Cmd,

@@ -773,7 +773,10 @@ redkeep_status redkeep_pool_open(const char *url, const struct redkeep_pool_opti
  * apply); past it the call returns `REDKEEP_TIMEOUT` (phase `COMMAND`).
  * `cancel` may be `NULL`; when another thread triggers it, the call returns
  * `REDKEEP_CANCELLED`. Neither timeout nor cancellation unsends a command
- * already written: the server may still run it.
+ * already written: the server may still run it. Without a `cancel` handle,
+ * a command that does not wait on the server (not `BLPOP`, `XREAD BLOCK`,
+ * `WAIT`, ...) runs on the calling thread: blocking I/O, one round trip,
+ * bounded by its timeout.
  *
  * A server error reply returns `REDKEEP_RESPONSE` with the server's text as
  * the error message. While the pool is down the call returns

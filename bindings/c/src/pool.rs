@@ -210,7 +210,10 @@ pub unsafe extern "C" fn redkeep_pool_open(
 /// apply); past it the call returns `REDKEEP_TIMEOUT` (phase `COMMAND`).
 /// `cancel` may be `NULL`; when another thread triggers it, the call returns
 /// `REDKEEP_CANCELLED`. Neither timeout nor cancellation unsends a command
-/// already written: the server may still run it.
+/// already written: the server may still run it. Without a `cancel` handle,
+/// a command that does not wait on the server (not `BLPOP`, `XREAD BLOCK`,
+/// `WAIT`, ...) runs on the calling thread: blocking I/O, one round trip,
+/// bounded by its timeout.
 ///
 /// A server error reply returns `REDKEEP_RESPONSE` with the server's text as
 /// the error message. While the pool is down the call returns
@@ -335,6 +338,16 @@ fn run(
     timeout_ms: u32,
     cancel: Option<&redkeep_cancel>,
 ) -> Result<redis::Value, Failure> {
+    if cancel.is_none() && !redkeep::is_blocking_command(cmd) {
+        // Nothing can cancel this call and it does not wait on the server:
+        // run it on the caller's thread, one round trip and no hop to a
+        // runtime thread. Its timeout bounds it.
+        let timeout = (timeout_ms != 0).then(|| Duration::from_millis(u64::from(timeout_ms)));
+        return pool
+            .pool
+            .query_blocking::<redis::Value>(cmd, timeout)
+            .map_err(Failure::from);
+    }
     pool.rt
         .block_on(command(&pool.pool, &pool.closing, cmd, timeout_ms, cancel))?
 }
