@@ -266,6 +266,15 @@ impl SyncPool {
         check_pid(py, self.core.pid, "Pool")?;
         let cmd = command(args)?;
         let core = &self.core;
+        if let (Some(pool), None) = (core.pool.get(), cmd.blocking) {
+            // A command that does not wait on the server runs on this thread,
+            // GIL released: one round trip, no hop to a runtime thread.
+            let pool = pool.clone();
+            return match py.detach(|| pool.query_blocking::<Value>(&cmd.cmd, None)) {
+                Ok(value) => reply(py, value, core.decode),
+                Err(e) => Err(to_pyerr(py, &e)),
+            };
+        }
         match block_on(py, core.run(&cmd))? {
             Ok(value) => reply(py, value, core.decode),
             Err(e) => Err(to_pyerr(py, &e)),
