@@ -11,9 +11,7 @@ use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use redkeep::redis;
-
-use crate::args::{arg_out, arg_ref, arg_slice, write_out};
+use crate::args::{arg_out, arg_packed_command, arg_ref, write_out};
 use crate::cancel::redkeep_cancel;
 use crate::error::{redkeep_error, Failure};
 use crate::pool::{command, redkeep_pool};
@@ -255,27 +253,8 @@ pub unsafe extern "C" fn redkeep_pool_submit(
         let pool = unsafe { arg_ref(pool, "pool") }?;
         // SAFETY: as above.
         let queue = unsafe { arg_ref(queue, "queue") }?;
-        if argc == 0 {
-            return Err(Failure::invalid(
-                "argc must be at least 1 (the command name)",
-            ));
-        }
-        // SAFETY: `lens` has `argc` entries and `buf` `buf_len` bytes.
-        let lens = unsafe { arg_slice(lens, argc, "lens") }?;
-        // SAFETY: as above.
-        let buf = unsafe { arg_slice(buf, buf_len, "buf") }?;
-        let total = lens.iter().try_fold(0usize, |acc, &n| acc.checked_add(n));
-        if total != Some(buf_len) {
-            return Err(Failure::invalid(
-                "the argument lengths do not add up to buf_len",
-            ));
-        }
-        let mut cmd = redis::Cmd::new();
-        let mut at = 0;
-        for &n in lens {
-            cmd.arg(&buf[at..at + n]);
-            at += n;
-        }
+        // SAFETY: `buf` and `lens` valid per the contract.
+        let cmd = unsafe { arg_packed_command(buf, buf_len, lens, argc) }?;
         let (client, closing, queue) =
             (pool.pool.clone(), pool.closing.clone(), queue.inner.clone());
         let cancel = CancelRef(cancel);

@@ -69,28 +69,13 @@ impl From<redkeep::Error> for Failure {
             K::Io => (REDKEEP_IO, REDKEEP_PHASE_NONE),
             _ => (REDKEEP_INTERNAL, REDKEEP_PHASE_NONE),
         };
-        let message = match status {
-            REDKEEP_RESPONSE => server_text(&err).unwrap_or_else(|| err.to_string()),
-            _ => err.to_string(),
-        };
+        // For an error reply the core's message is the server's own text.
         Self {
             status,
             phase,
-            message,
+            message: err.to_string(),
         }
     }
-}
-
-/// An error reply as Redis wrote it (`WRONGTYPE Operation against ...`),
-/// from the redis-rs error underneath.
-fn server_text(err: &redkeep::Error) -> Option<String> {
-    let source = std::error::Error::source(err)?;
-    let redis_err = source.downcast_ref::<redkeep::redis::RedisError>()?;
-    let code = redis_err.code()?;
-    Some(match redis_err.detail() {
-        Some(detail) => format!("{code} {detail}"),
-        None => code.to_owned(),
-    })
 }
 
 /// The error's status code (never `REDKEEP_OK`); `REDKEEP_INVALID_ARGUMENT`

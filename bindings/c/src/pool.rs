@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use redkeep::redis;
 
-use crate::args::{arg_out, arg_ref, arg_slice, arg_str, write_out};
+use crate::args::{arg_command, arg_out, arg_packed_command, arg_ref, arg_str, write_out};
 use crate::cancel::{redkeep_cancel, with_cancel};
 use crate::error::{redkeep_error, Failure};
 use crate::options::redkeep_pool_options;
@@ -244,21 +244,8 @@ pub unsafe extern "C" fn redkeep_pool_exec(
         let pool = unsafe { arg_ref(pool, "pool") }?;
         // SAFETY: as above.
         let cancel = unsafe { cancel.as_ref() };
-        if argc == 0 {
-            return Err(Failure::invalid(
-                "argc must be at least 1 (the command name)",
-            ));
-        }
-        // SAFETY: `argv` and `argv_len` have `argc` entries per the contract.
-        let ptrs = unsafe { arg_slice(argv, argc, "argv") }?;
-        // SAFETY: as above.
-        let lens = unsafe { arg_slice(argv_len, argc, "argv_len") }?;
-        let mut cmd = redis::Cmd::new();
-        for (i, (&ptr, &len)) in ptrs.iter().zip(lens).enumerate() {
-            // SAFETY: each argument is valid for `len` bytes per the contract.
-            let bytes = unsafe { arg_slice(ptr, len, &format!("argv[{i}]")) }?;
-            cmd.arg(bytes);
-        }
+        // SAFETY: `argv`, `argv_len` and each argument valid per the contract.
+        let cmd = unsafe { arg_command(argc, argv, argv_len) }?;
         let value = run(pool, &cmd, timeout_ms, cancel)?;
         // SAFETY: as above; the caller now owns the reply.
         unsafe {
@@ -298,28 +285,8 @@ pub unsafe extern "C" fn redkeep_pool_exec_packed(
         let pool = unsafe { arg_ref(pool, "pool") }?;
         // SAFETY: as above.
         let cancel = unsafe { cancel.as_ref() };
-        if argc == 0 {
-            return Err(Failure::invalid(
-                "argc must be at least 1 (the command name)",
-            ));
-        }
-        // SAFETY: `lens` has `argc` entries and `buf` `buf_len` bytes.
-        let lens = unsafe { arg_slice(lens, argc, "lens") }?;
-        // SAFETY: as above.
-        let buf = unsafe { arg_slice(buf, buf_len, "buf") }?;
-        let total = lens.iter().try_fold(0usize, |acc, &n| acc.checked_add(n));
-        if total != Some(buf_len) {
-            return Err(Failure::invalid(format!(
-                "the argument lengths add up to {} but buf_len is {buf_len}",
-                total.map_or_else(|| "more than SIZE_MAX".to_owned(), |t| t.to_string())
-            )));
-        }
-        let mut cmd = redis::Cmd::new();
-        let mut at = 0;
-        for &n in lens {
-            cmd.arg(&buf[at..at + n]);
-            at += n;
-        }
+        // SAFETY: `buf` and `lens` valid per the contract.
+        let cmd = unsafe { arg_packed_command(buf, buf_len, lens, argc) }?;
         let value = run(pool, &cmd, timeout_ms, cancel)?;
         // SAFETY: as above; the caller now owns the reply.
         unsafe {
