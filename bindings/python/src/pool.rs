@@ -159,7 +159,8 @@ impl Drop for InFlight {
     }
 }
 
-/// A redis-rs error from an exclusive connection, as the core maps them.
+/// A redis-rs error from an exclusive connection, mapped by the core; a
+/// reply timeout names this call's timeout.
 fn map_redis_error(e: redis::RedisError, timeout: Duration) -> redkeep::Error {
     if e.is_timeout() {
         return redkeep::Error::new(
@@ -167,16 +168,7 @@ fn map_redis_error(e: redis::RedisError, timeout: Duration) -> redkeep::Error {
             format!("command timed out after {timeout:?}"),
         );
     }
-    let kind = match e.kind() {
-        redis::ErrorKind::Server(_) | redis::ErrorKind::Extension => ErrorKind::Response,
-        _ => ErrorKind::Connection,
-    };
-    let message = if kind == ErrorKind::Response {
-        e.to_string()
-    } else {
-        format!("connection error: {e}")
-    };
-    redkeep::Error::new(kind, message).with_source(e)
+    redkeep::Error::from(e)
 }
 
 /// Keeps the objects of a forked parent from being torn down in the child:
