@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use redis::ConnectionLike;
 
-use super::core::Core;
-use crate::error::{Error, ErrorKind, Phase, Result};
+use super::core::{Core, Purpose};
+use crate::error::{Error, Phase, Result};
 use crate::stats::Counters;
 
 /// An idle blocking connection, the generation it was opened in, and the
@@ -107,30 +107,18 @@ impl BlockingConnections {
     }
 
     fn connect(&self, core: &Core) -> Result<redis::Connection> {
-        let limit = core.config.timeouts.connect;
-        match core.client().get_connection_with_timeout(limit) {
-            Ok(conn) => {
-                Counters::bump(&core.counters.connects);
-                Ok(conn)
-            }
-            Err(e) => {
-                Counters::bump(&core.counters.connect_failures);
-                let err = if e.is_timeout() {
-                    Error::new(
-                        ErrorKind::Timeout(Phase::Connect),
-                        format!(
-                            "connect to {} timed out after {}",
-                            core.config.redacted_url(),
-                            crate::util::fmt_duration(limit)
-                        ),
-                    )
+        let result = core
+            .client()
+            .get_connection_with_timeout(core.config.timeouts.connect)
+            .map_err(|e| {
+                if e.is_timeout() {
+                    core.connect_timed_out()
                 } else {
                     core.connect_error(e)
-                };
-                core.mark_down(err.to_string());
-                Err(err)
-            }
-        }
+                }
+            });
+        core.record_connect(&result, Purpose::Request);
+        result
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Idle>> {

@@ -134,16 +134,28 @@ impl Core {
         };
         let result = match tokio::time::timeout(limit, attempt).await {
             Ok(result) => result,
-            Err(_) => Err(Error::new(
-                ErrorKind::Timeout(Phase::Connect),
-                format!(
-                    "connect to {} timed out after {} (nothing answered like a Redis server)",
-                    self.config.redacted_url(),
-                    crate::util::fmt_duration(limit)
-                ),
-            )),
+            Err(_) => Err(self.connect_timed_out()),
         };
-        match &result {
+        self.record_connect(&result, purpose);
+        result
+    }
+
+    /// The error of a connect that ran past `timeouts.connect`.
+    pub(crate) fn connect_timed_out(&self) -> Error {
+        Error::new(
+            ErrorKind::Timeout(Phase::Connect),
+            format!(
+                "connect to {} timed out after {} (nothing answered like a Redis server)",
+                self.config.redacted_url(),
+                crate::util::fmt_duration(self.config.timeouts.connect)
+            ),
+        )
+    }
+
+    /// Counts a connect's outcome; a failed connect for a caller turns the
+    /// pool `Down` (refusals of a closed or `Down` pool are not attempts).
+    pub(crate) fn record_connect<T>(&self, result: &Result<T>, purpose: Purpose) {
+        match result {
             Ok(_) => Counters::bump(&self.counters.connects),
             Err(e) if matches!(e.kind(), ErrorKind::Closed | ErrorKind::Unavailable) => {}
             Err(e) => {
@@ -154,7 +166,6 @@ impl Core {
                 }
             }
         }
-        result
     }
 
     async fn open(&self) -> Result<MultiplexedConnection> {
