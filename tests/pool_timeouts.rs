@@ -16,6 +16,22 @@ fn patient_health(url: String) -> redkeep::Config {
     cfg
 }
 
+/// Checks out a connection and reads its server-side id; a connection the
+/// server is still busy with (a pending reply) would not answer in time.
+async fn checkout_with_id(pool: &Pool, what: &str) -> (redkeep::Connection, i64) {
+    let mut conn = within(Duration::from_secs(5), what, pool.get())
+        .await
+        .unwrap();
+    let id: i64 = within(
+        Duration::from_secs(2),
+        "CLIENT ID",
+        redis::cmd("CLIENT").arg("ID").query_async(&mut *conn),
+    )
+    .await
+    .expect("a fresh connection answers at once");
+    (conn, id)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_checkout_that_waits_too_long_fails_naming_the_wait_phase() {
     let server = RedisServer::start();
@@ -101,14 +117,7 @@ async fn a_slow_reply_on_an_exclusive_connection_times_out_and_the_connection_is
         .await
         .unwrap();
 
-    let mut conn = within(Duration::from_secs(5), "checkout", pool.get())
-        .await
-        .unwrap();
-    let id: i64 = redis::cmd("CLIENT")
-        .arg("ID")
-        .query_async(&mut *conn)
-        .await
-        .unwrap();
+    let (mut conn, id) = checkout_with_id(&pool, "checkout").await;
     let started = Instant::now();
     let err = within(
         Duration::from_secs(5),
@@ -126,20 +135,7 @@ async fn a_slow_reply_on_an_exclusive_connection_times_out_and_the_connection_is
 
     // The server is still blocked in that BLPOP for the old connection; a
     // pool that handed it out again would hang every later user.
-    let mut conn = within(
-        Duration::from_secs(5),
-        "checkout after a timeout",
-        pool.get(),
-    )
-    .await
-    .unwrap();
-    let new_id: i64 = within(
-        Duration::from_secs(5),
-        "CLIENT ID",
-        redis::cmd("CLIENT").arg("ID").query_async(&mut *conn),
-    )
-    .await
-    .expect("a fresh connection answers at once");
+    let (_conn, new_id) = checkout_with_id(&pool, "checkout after a timeout").await;
     assert_ne!(id, new_id, "a connection whose reply timed out was reused");
 }
 
@@ -199,14 +195,7 @@ async fn a_command_cancelled_by_the_caller_does_not_return_its_connection_to_the
         .await
         .unwrap();
 
-    let mut conn = within(Duration::from_secs(5), "checkout", pool.get())
-        .await
-        .unwrap();
-    let id: i64 = redis::cmd("CLIENT")
-        .arg("ID")
-        .query_async(&mut *conn)
-        .await
-        .unwrap();
+    let (mut conn, id) = checkout_with_id(&pool, "checkout").await;
     // The caller's own timeout drops the BLPOP future half way.
     let cancelled = tokio::time::timeout(
         Duration::from_millis(200),
@@ -219,19 +208,6 @@ async fn a_command_cancelled_by_the_caller_does_not_return_its_connection_to_the
     assert!(cancelled.is_err(), "BLPOP returned: {cancelled:?}");
     drop(conn);
 
-    let mut conn = within(
-        Duration::from_secs(5),
-        "checkout after a cancel",
-        pool.get(),
-    )
-    .await
-    .unwrap();
-    let new_id: i64 = within(
-        Duration::from_secs(2),
-        "CLIENT ID on the next checkout",
-        redis::cmd("CLIENT").arg("ID").query_async(&mut *conn),
-    )
-    .await
-    .expect("a fresh connection answers at once");
+    let (_conn, new_id) = checkout_with_id(&pool, "checkout after a cancel").await;
     assert_ne!(id, new_id, "a connection with a reply pending was reused");
 }
