@@ -113,6 +113,14 @@ impl Core {
     /// Opens one connection and checks it answers `PONG`, within
     /// `timeouts.connect`; one attempt at a time per pool unless it is `Up`.
     pub(crate) async fn connect(&self, purpose: Purpose) -> Result<MultiplexedConnection> {
+        self.connect_timed(purpose).await.map(|(conn, _)| conn)
+    }
+
+    /// [`Core::connect`], with the round trip of the connection's first `PING`.
+    pub(crate) async fn connect_timed(
+        &self,
+        purpose: Purpose,
+    ) -> Result<(MultiplexedConnection, Duration)> {
         let limit = self.config.timeouts.connect;
         let attempt = async {
             // While Up, connects run side by side (the pool sizes bound
@@ -168,16 +176,18 @@ impl Core {
         }
     }
 
-    async fn open(&self) -> Result<MultiplexedConnection> {
+    async fn open(&self) -> Result<(MultiplexedConnection, Duration)> {
         let mut conn = self
             .client
             .get_multiplexed_async_connection_with_config(&self.conn_config)
             .await
             .map_err(|e| self.connect_error(e))?;
+        let started = Instant::now();
         let pong: String = redis::cmd("PING")
             .query_async(&mut conn)
             .await
             .map_err(|e| self.connect_error(e))?;
+        let rtt = started.elapsed();
         if pong != "PONG" {
             return Err(Error::new(
                 ErrorKind::Connection,
@@ -187,7 +197,7 @@ impl Core {
                 ),
             ));
         }
-        Ok(conn)
+        Ok((conn, rtt))
     }
 
     /// Opens a dedicated pub/sub connection within `timeouts.connect`.

@@ -109,15 +109,13 @@ impl Pool {
             None => None,
         };
         let pool = Pool::build(config, server)?;
-        if let Err(e) = pool.shared.shared.fill(&pool.shared.core).await {
-            pool.close().await;
-            return Err(e);
-        }
-        // One timed PING, so health has a real round trip from the start.
-        let started = std::time::Instant::now();
-        let rtt = match pool.query::<String>(&redis::cmd("PING")).await {
-            Ok(_) => Some(started.elapsed()),
-            Err(_) => None,
+        // The connections' first PING gives health a real round trip.
+        let rtt = match pool.shared.shared.fill(&pool.shared.core).await {
+            Ok(rtt) => rtt,
+            Err(e) => {
+                pool.close().await;
+                return Err(e);
+            }
         };
         pool.shared.core.mark_up(rtt);
         // Started only now, so that the caller of a failed connect hears the

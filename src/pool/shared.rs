@@ -2,6 +2,7 @@
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
 use redis::aio::MultiplexedConnection;
@@ -78,20 +79,24 @@ impl SharedConnections {
 
     /// Connects every slot that is not connected (used by `Pool::connect`).
     ///
-    /// Unlike a request, it connects even if the health watch has just
-    /// turned the pool `Down` (the two race at start): `Pool::connect` must
-    /// report why *its* connection failed, not `Unavailable`.
-    pub(crate) async fn fill(&self, core: &Core) -> Result<()> {
+    /// Its connects do not turn the pool `Down` or read that state (as the
+    /// health watch's do): `Pool::connect` must report why *its* connection
+    /// failed, not `Unavailable`.
+    ///
+    /// Returns the `PING` round trip of the last connection it opened.
+    pub(crate) async fn fill(&self, core: &Core) -> Result<Option<Duration>> {
+        let mut rtt = None;
         for slot in self.slots.iter() {
             let _single_flight = slot.connecting.lock().await;
             if current(slot, core).is_some() {
                 continue;
             }
             let generation = core.generation();
-            let conn = core.connect(Purpose::Probe).await?;
+            let (conn, ping) = core.connect_timed(Purpose::Probe).await?;
+            rtt = Some(ping);
             slot.current.store(Some(self.new_live(conn, generation)));
         }
-        Ok(())
+        Ok(rtt)
     }
 
     fn new_live(&self, conn: MultiplexedConnection, generation: u64) -> Arc<Live> {

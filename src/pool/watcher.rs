@@ -132,15 +132,14 @@ impl Watch {
             }
             Counters::bump(&self.core.counters.reconnects);
             tracing::debug!(url = %self.core.config.redacted_url(), "reconnect attempt");
-            let started = Instant::now();
-            match self.core.connect(Purpose::Probe).await {
-                Ok(conn) => {
+            match self.core.connect_timed(Purpose::Probe).await {
+                Ok((conn, rtt)) => {
                     self.probe = Some(conn);
                     self.failures = 0;
                     // Anything opened before this point belongs to the old
                     // generation and is evicted, never handed out.
                     self.evict_all();
-                    self.core.mark_up(Some(started.elapsed()));
+                    self.core.mark_up(Some(rtt));
                     return true;
                 }
                 Err(e) if e.kind() == ErrorKind::Closed => return false,
