@@ -44,6 +44,50 @@ pub enum ErrorKind {
     Spawn,
     /// An operating-system I/O error outside a Redis connection.
     Io,
+    /// The pool refused the command without sending it: it changes the
+    /// state of the connection it runs on (`SELECT`, `MULTI`, `WATCH`,
+    /// `SUBSCRIBE`, `CLIENT SETNAME`, ...), which other callers share. The
+    /// message names the tool to use instead. See
+    /// [`CommandClass::ConnectionState`](crate::CommandClass::ConnectionState).
+    Refused,
+}
+
+/// The language a caller uses redkeep from, for [`Error::message_in`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Language {
+    /// The Rust crate.
+    Rust,
+    /// The C ABI.
+    C,
+    /// The Go package.
+    Go,
+    /// The Python package.
+    Python,
+    /// The `redkeep` command line.
+    Cli,
+}
+
+/// A setting an error can be about, named in each language's own words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Param {
+    /// The `redis-server` binary to start.
+    ServerBinary,
+}
+
+impl Param {
+    /// How `language` names this setting.
+    pub fn name(self, language: Language) -> &'static str {
+        use Language::*;
+        match (self, language) {
+            (Param::ServerBinary, Rust) => "ServerConfig::binary",
+            (Param::ServerBinary, C) => "redkeep_server_options.binary",
+            (Param::ServerBinary, Go) => "ServerOptions.Binary",
+            (Param::ServerBinary, Python) => "binary=",
+            (Param::ServerBinary, Cli) => "--redis-server",
+        }
+    }
 }
 
 /// The error type of every fallible redkeep call.
@@ -52,6 +96,8 @@ pub enum ErrorKind {
 pub struct Error {
     kind: ErrorKind,
     message: String,
+    /// The setting the error is about, named in `message` the Rust way.
+    param: Option<Param>,
     source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
@@ -64,6 +110,7 @@ impl Error {
         Self {
             kind,
             message: message.into(),
+            param: None,
             source: None,
         }
     }
@@ -92,12 +139,50 @@ impl Error {
         Self::new(ErrorKind::Unavailable, message)
     }
 
+    /// A per-call timeout (bounding the whole call) ran out.
+    pub(crate) fn call_timeout(after: std::time::Duration) -> Self {
+        Self::new(
+            ErrorKind::Timeout(Phase::Command),
+            format!(
+                "the call timed out after {} (per-call timeout)",
+                crate::util::fmt_duration(after)
+            ),
+        )
+    }
+
+    pub(crate) fn closed_during_call() -> Self {
+        Self::new(ErrorKind::Closed, "the pool was closed during the call")
+    }
+
     pub(crate) fn closed() -> Self {
         Self::new(ErrorKind::Closed, "the pool is closed")
     }
 
     pub(crate) fn config(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Config, message)
+    }
+
+    /// Marks the error as being about `param`, whose Rust name
+    /// (`param.name(Language::Rust)`) appears in the message.
+    pub(crate) fn with_param(mut self, param: Param) -> Self {
+        self.param = Some(param);
+        self
+    }
+
+    /// The setting this error is about, if any.
+    pub fn param(&self) -> Option<Param> {
+        self.param
+    }
+
+    /// The message with the setting it is about named as `language` names
+    /// it (`binary=` in Python, `ServerOptions.Binary` in Go, ...).
+    pub fn message_in(&self, language: Language) -> String {
+        match self.param {
+            Some(param) if language != Language::Rust => self
+                .message
+                .replace(param.name(Language::Rust), param.name(language)),
+            _ => self.message.clone(),
+        }
     }
 
     /// What went wrong.
@@ -188,6 +273,7 @@ impl fmt::Debug for Error {
         f.debug_struct("Error")
             .field("kind", &self.kind)
             .field("message", &self.message)
+            .field("param", &self.param)
             .finish()
     }
 }

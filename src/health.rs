@@ -16,6 +16,9 @@ pub enum State {
     /// fast with [`ErrorKind::Unavailable`](crate::ErrorKind::Unavailable),
     /// and the watch reconnects on the backoff schedule.
     Down,
+    /// [`Pool::close`](crate::Pool::close) was called: calls fail with
+    /// [`ErrorKind::Closed`](crate::ErrorKind::Closed) and nothing is probed.
+    Closed,
 }
 
 impl fmt::Display for State {
@@ -24,6 +27,7 @@ impl fmt::Display for State {
             State::Up => "up",
             State::Degraded => "degraded",
             State::Down => "down",
+            State::Closed => "closed",
         })
     }
 }

@@ -35,6 +35,7 @@ async fn a_blackholed_server_turns_the_pool_down_within_the_probe_budget() {
                 State::Degraded => saw_degraded = true,
                 State::Down => break,
                 State::Up => {}
+                State::Closed => panic!("the pool closed under the test"),
             }
         }
     })

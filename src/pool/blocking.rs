@@ -39,11 +39,15 @@ impl BlockingConnections {
     pub(crate) fn send(
         &self,
         core: &Core,
+        _runtime: &tokio::runtime::Handle,
         cmd: &redis::Cmd,
-        timeout: Option<Duration>,
+        deadline: Option<std::time::Instant>,
     ) -> Result<redis::Value> {
         core.check_available()?;
-        let timeout = timeout.unwrap_or(core.config.timeouts.command);
+        let command = core.config.timeouts.command;
+        let timeout = deadline.map_or(command, |d| {
+            command.min(d.saturating_duration_since(std::time::Instant::now()))
+        });
         let mut idle = match self.take(core) {
             Some(idle) => idle,
             None => Idle {

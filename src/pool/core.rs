@@ -36,6 +36,8 @@ pub(crate) struct Core {
     gate: Mutex<()>,
     /// Wakes the health watch early (a broken connection, close).
     pub(crate) wake: Notify,
+    /// Wakes every call in flight when the pool closes.
+    closing: Notify,
 }
 
 impl Core {
@@ -62,6 +64,7 @@ impl Core {
             generation: AtomicU64::new(0),
             gate: Mutex::new(()),
             wake: Notify::new(),
+            closing: Notify::new(),
         })
     }
 
@@ -104,10 +107,35 @@ impl Core {
         Ok(())
     }
 
-    /// Marks the pool closed and wakes the watch so it ends.
+    /// Marks the pool closed, publishes `Closed`, ends the calls in flight
+    /// and wakes the watch so it ends.
     pub(crate) fn close(&self) {
-        self.closed.store(true, Ordering::Release);
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        self.closing.notify_waiters();
         self.wake.notify_one();
+        self.health.send_modify(|h| {
+            h.state = State::Closed;
+            h.since = Instant::now();
+        });
+    }
+
+    /// Runs `call`, or ends it with `Closed` as soon as the pool closes.
+    pub(crate) async fn until_closed<T>(
+        &self,
+        call: impl std::future::Future<Output = Result<T>>,
+    ) -> Result<T> {
+        // Registered before the check: a close between the two still wakes it.
+        let closing = self.closing.notified();
+        if self.is_closed() {
+            return Err(Error::closed());
+        }
+        tokio::select! {
+            biased;
+            result = call => result,
+            () = closing => Err(Error::closed_during_call()),
+        }
     }
 
     /// Opens one connection and checks it answers `PONG`, within
@@ -254,6 +282,9 @@ impl Core {
     // (a probe finishing late cannot paint a `Down` pool `Degraded` or `Up`).
     fn publish_up(&self, rtt: Option<Duration>, lift_down: bool) {
         self.health.send_if_modified(|h| {
+            if self.is_closed() {
+                return false;
+            }
             if self.down.load(Ordering::Acquire) {
                 if !lift_down {
                     return false;
@@ -280,7 +311,7 @@ impl Core {
     /// A pool already `Down` stays `Down`.
     pub(crate) fn mark_degraded(&self, reason: String, failures: u32) {
         self.health.send_if_modified(|h| {
-            if self.down.load(Ordering::Acquire) {
+            if self.is_closed() || self.down.load(Ordering::Acquire) {
                 return false;
             }
             let changed = h.state != State::Degraded;
@@ -298,7 +329,10 @@ impl Core {
     /// Turns the pool `Down`: new generation, callers fail fast.
     pub(crate) fn mark_down(&self, reason: String) {
         let mut first = false;
-        self.health.send_modify(|h| {
+        self.health.send_if_modified(|h| {
+            if self.is_closed() {
+                return false;
+            }
             let already = self.down.swap(true, Ordering::AcqRel);
             first = !already;
             let generation = if already {
@@ -314,6 +348,7 @@ impl Core {
             h.consecutive_failures = h.consecutive_failures.saturating_add(1);
             h.last_error = Some(reason);
             h.generation = generation;
+            true
         });
         if first {
             self.wake.notify_one();

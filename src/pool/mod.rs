@@ -2,13 +2,14 @@
 //! `get`, one health watch over both.
 
 mod blocking;
+mod command;
 mod core;
 mod exclusive;
-mod readonly;
 mod shared;
 mod watcher;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use redis::aio::ConnectionLike;
 use redis::{Cmd, FromRedisValue, Pipeline};
@@ -25,8 +26,8 @@ use crate::health::Health;
 use crate::server::LocalServer;
 use crate::stats::{Counters, Stats};
 
+pub use self::command::{command_class, CommandClass};
 pub use self::exclusive::{Connection, ExclusiveConnection};
-pub use self::readonly::is_blocking_command;
 
 /// A resilient Redis pool: timeouts on every phase, one reconnect in flight,
 /// a health watch that fails fast while Redis is down.
@@ -78,6 +79,9 @@ pub(crate) struct Shared {
     watcher: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// The local server this pool attached to or spawned (`Config::spawn`).
     server: Option<Arc<LocalServer>>,
+    /// The runtime the pool was built in: the calling-thread path hands it
+    /// blocking commands and connects.
+    runtime: tokio::runtime::Handle,
 }
 
 impl Drop for Shared {
@@ -143,7 +147,7 @@ impl Pool {
     }
 
     fn build(config: Config, server: Option<Arc<LocalServer>>) -> Result<Pool> {
-        tokio::runtime::Handle::try_current()
+        let runtime = tokio::runtime::Handle::try_current()
             .map_err(|_| Error::config("redkeep::Pool must be created within a tokio runtime"))?;
         let core = Arc::new(Core::new(config)?);
         let pool_config = &core.config;
@@ -166,6 +170,7 @@ impl Pool {
             exclusive,
             watcher: std::sync::Mutex::new(None),
             server,
+            runtime,
         });
         Ok(Pool { shared })
     }
@@ -221,42 +226,126 @@ impl Pool {
         }
     }
 
-    /// Runs one command on a shared multiplexed connection and converts the
-    /// reply. See the type's `Behavior` section for retries.
+    /// Runs one command and converts the reply: the pool's one call path.
+    ///
+    /// What happens depends on the command's [`CommandClass`]:
+    /// ordinary and read-only commands go over a shared multiplexed
+    /// connection; a blocking command (`BLPOP`, `XREAD ... BLOCK`, `WAIT`)
+    /// runs on an exclusive connection with a reply timeout of its own wait
+    /// plus `timeouts.command`, so it never holds up other callers; a
+    /// connection-state command (`SELECT`, `MULTI`, `SUBSCRIBE`, ...) is
+    /// refused unsent with [`ErrorKind::Refused`]. See the type's
+    /// `Behavior` section for retries.
+    ///
+    /// ```no_run
+    /// # async fn demo(pool: redkeep::Pool) -> redkeep::Result<()> {
+    /// use redkeep::redis;
+    /// let n: i64 = pool.query(redis::cmd("INCR").arg("visits")).await?;
+    /// let job: Option<(String, String)> = pool.query(redis::cmd("BLPOP").arg("jobs").arg(5)).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn query<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T> {
-        let value = match self.send(cmd).await {
-            Err(e) if e.breaks_connection() && readonly::is_read_only(cmd) => {
-                tracing::debug!("resending a read-only command after a dropped connection");
-                self.send(cmd).await?
+        self.query_with(cmd, None).await
+    }
+
+    /// [`Pool::query`] with a per-call timeout: `timeout` bounds the whole
+    /// call (connect, checkout, reply), on top of the pool's own timeouts.
+    /// Past it the call fails with `Timeout(Command)`; a command already
+    /// written may still run on the server.
+    pub async fn query_with<T: FromRedisValue>(
+        &self,
+        cmd: &Cmd,
+        timeout: Option<Duration>,
+    ) -> Result<T> {
+        let core = &self.shared.core;
+        let call = self.call(cmd);
+        let bounded = async {
+            match timeout {
+                None => call.await,
+                Some(limit) => match tokio::time::timeout(limit, call).await {
+                    Ok(result) => result,
+                    Err(_) => Err(Error::call_timeout(limit)),
+                },
             }
-            other => other?,
         };
-        convert(value)
+        convert(core.until_closed(bounded).await?)
+    }
+
+    /// The one decision every path takes: refuse, run exclusively, or send
+    /// on a shared connection (re-sending a read once).
+    async fn call(&self, cmd: &Cmd) -> Result<redis::Value> {
+        match command::classify(cmd) {
+            (CommandClass::ConnectionState, tool) => Err(command::refusal(
+                cmd,
+                tool.unwrap_or(command::Tool::Exclusive),
+            )),
+            (CommandClass::Blocking { wait }, _) => self.call_exclusive(cmd, wait).await,
+            (class, _) => match self.send(cmd).await {
+                Err(e) if e.breaks_connection() && class == CommandClass::ReadOnly => {
+                    tracing::debug!("resending a read-only command after a dropped connection");
+                    self.send(cmd).await
+                }
+                other => other,
+            },
+        }
+    }
+
+    /// A blocking command on an exclusive connection whose reply timeout is
+    /// the command's own wait plus `timeouts.command`.
+    async fn call_exclusive(&self, cmd: &Cmd, wait: Option<Duration>) -> Result<redis::Value> {
+        let reply_timeout = blocking_reply_timeout(wait, self.shared.core.config.timeouts.command);
+        let mut conn = self.get().await?;
+        conn.set_command_timeout(reply_timeout);
+        match conn.req_packed_command(cmd).await {
+            Ok(value) => value
+                .extract_error()
+                .map_err(|e| Error::from_redis(e, Phase::Command)),
+            Err(e) if e.is_timeout() => Err(Error::timeout(Phase::Command, reply_timeout)),
+            Err(e) => Err(Error::from_redis(e, Phase::Command)),
+        }
     }
 
     /// Runs one command with blocking I/O on the calling thread — for
     /// callers that block a thread anyway (FFI, Python): one round trip, no
-    /// hop to a runtime thread. `timeout` bounds the reply (default
-    /// `timeouts.command`).
+    /// hop to a runtime thread. `timeout` bounds the whole call (connect
+    /// included), on top of the pool's own timeouts.
     ///
-    /// Same rules as [`Pool::query`]: fails fast while `Down`, a broken or
-    /// timed-out connection is dropped (up to `pool.max_size` idle ones are
-    /// kept, dropped when Redis goes down), a read-only command is re-sent
-    /// once after a dropped connection, a write never. It cannot be
-    /// cancelled except by its timeout, and must not be called on an async
-    /// runtime's thread (it blocks it). Send commands that wait on the server
-    /// ([`is_blocking_command`]) through an interruptible path instead.
+    /// Same rules as [`Pool::query`] (it is the same decision): fails fast
+    /// while `Down`, refuses connection-state commands, re-sends a read-only
+    /// command once after a dropped connection and a write never. A
+    /// blocking command (`BLPOP`, ...) is handed to the runtime's exclusive
+    /// path and waited for. [`Pool::close`] ends the call with `Closed`.
+    /// It must not be called on an async runtime's thread (it would block
+    /// it): there it fails with [`ErrorKind::Config`].
     pub fn query_blocking<T: FromRedisValue>(
         &self,
         cmd: &Cmd,
-        timeout: Option<std::time::Duration>,
+        timeout: Option<Duration>,
     ) -> Result<T> {
-        let blocking = &self.shared.blocking;
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return Err(Error::config(
+                "Pool::query_blocking was called on an async runtime thread: use Pool::query",
+            ));
+        }
         let core = &self.shared.core;
-        let value = match blocking.send(core, cmd, timeout) {
-            Err(e) if e.breaks_connection() && readonly::is_read_only(cmd) => {
+        let class = match command::classify(cmd) {
+            (CommandClass::ConnectionState, tool) => {
+                return Err(command::refusal(
+                    cmd,
+                    tool.unwrap_or(command::Tool::Exclusive),
+                ))
+            }
+            (CommandClass::Blocking { .. }, _) => {
+                return self.shared.runtime.block_on(self.query_with(cmd, timeout));
+            }
+            (class, _) => class,
+        };
+        let blocking = &self.shared.blocking;
+        let deadline = timeout.map(|t| std::time::Instant::now() + t);
+        let value = match blocking.send(core, &self.shared.runtime, cmd, deadline) {
+            Err(e) if e.breaks_connection() && class == CommandClass::ReadOnly => {
                 tracing::debug!("resending a read-only command after a dropped connection");
-                blocking.send(core, cmd, timeout)?
+                blocking.send(core, &self.shared.runtime, cmd, deadline)?
             }
             other => other?,
         };
@@ -391,6 +480,13 @@ fn server_url(config: &Config, server: &LocalServer) -> Result<String> {
         (db, None) if url.contains('?') => format!("{url}&db={db}"),
         (db, None) => format!("{url}?db={db}"),
     })
+}
+
+/// The reply timeout of a blocking command: its own server-side wait plus
+/// `timeouts.command`; a year for one that may wait forever.
+fn blocking_reply_timeout(wait: Option<Duration>, command: Duration) -> Duration {
+    const FOREVER: Duration = Duration::from_secs(365 * 24 * 3600);
+    wait.map_or(FOREVER, |w| w.saturating_add(command))
 }
 
 fn convert<T: FromRedisValue>(value: redis::Value) -> Result<T> {

@@ -57,6 +57,8 @@ pub enum redkeep_state {
     /// Redis is considered gone: commands fail fast with
     /// `REDKEEP_UNAVAILABLE`; the pool reconnects on its backoff schedule.
     REDKEEP_STATE_DOWN = 2,
+    /// `redkeep_pool_close` was called: commands fail with `REDKEEP_CLOSED`.
+    REDKEEP_STATE_CLOSED = 3,
 }
 
 /// A health snapshot, filled by the library (no pointers inside: copy it
@@ -130,6 +132,7 @@ impl redkeep_health {
                 redkeep::State::Up => redkeep_state::REDKEEP_STATE_UP,
                 redkeep::State::Degraded => redkeep_state::REDKEEP_STATE_DEGRADED,
                 redkeep::State::Down => redkeep_state::REDKEEP_STATE_DOWN,
+                redkeep::State::Closed => redkeep_state::REDKEEP_STATE_CLOSED,
             },
             consecutive_failures: h.consecutive_failures,
             since_ms: u64::try_from(h.since.elapsed().as_millis()).unwrap_or(u64::MAX),
@@ -305,7 +308,7 @@ fn run(
     timeout_ms: u32,
     cancel: Option<&redkeep_cancel>,
 ) -> Result<redis::Value, Failure> {
-    if cancel.is_none() && !redkeep::is_blocking_command(cmd) {
+    if cancel.is_none() {
         // Nothing can cancel this call and it does not wait on the server:
         // run it on the caller's thread, one round trip and no hop to a
         // runtime thread. Its timeout bounds it.

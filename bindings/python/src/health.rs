@@ -34,6 +34,7 @@ impl PyHealth {
             redkeep::State::Up => "up",
             redkeep::State::Degraded => "degraded",
             redkeep::State::Down => "down",
+            redkeep::State::Closed => "closed",
         };
         let age = Instant::now().saturating_duration_since(h.since);
         let since = SystemTime::now()

@@ -1,0 +1,293 @@
+//! The one command table: what kind of command a call carries decides which
+//! connection may run it, how long its reply may take, and whether it may
+//! be sent again. Every path (Rust, C, Go, Python) asks here.
+
+use std::time::Duration;
+
+/// What a command does to the connection it runs on, as the pool sees it.
+///
+/// Decided by [`command_class`] from the command's name (and, where it
+/// matters, its subcommand or options). The pool acts on it:
+///
+/// | class | shared path ([`Pool::query`](crate::Pool::query) and every binding's call) |
+/// |---|---|
+/// | `ReadOnly` | sent; re-sent once on a fresh connection if the connection dropped |
+/// | `Ordinary` | sent once, never re-sent |
+/// | `Blocking` | run on an exclusive connection, reply timeout = its own wait + `timeouts.command` |
+/// | `ConnectionState` | refused unsent with [`ErrorKind::Refused`](crate::ErrorKind::Refused) |
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CommandClass {
+    /// Never changes data (`GET`, `MGET`, `HGETALL`, `SCAN`, ...): repeating
+    /// it after a dropped connection cannot duplicate a write.
+    ReadOnly,
+    /// Waits on the server before it replies (`BLPOP`, `XREAD ... BLOCK`,
+    /// `WAIT`, `DEBUG SLEEP`, ...).
+    Blocking {
+        /// How long the server may hold the reply, read from the command's
+        /// own timeout argument; `None` means forever (a timeout of `0`) or
+        /// unreadable (the server will refuse it).
+        wait: Option<Duration>,
+    },
+    /// Changes the state of the connection it runs on (`SELECT`, `MULTI`,
+    /// `WATCH`, `SUBSCRIBE`, `CLIENT SETNAME`, `AUTH`, ...): on a shared
+    /// connection it would leak into other callers' commands.
+    ConnectionState,
+    /// Everything else: writes and commands not known to be read-only.
+    Ordinary,
+}
+
+impl CommandClass {
+    /// Whether the command may wait on the server.
+    pub fn is_blocking(self) -> bool {
+        matches!(self, CommandClass::Blocking { .. })
+    }
+}
+
+/// Commands that never change data, so repeating one after a dropped
+/// connection cannot duplicate a write. Sorted, upper case.
+#[rustfmt::skip]
+const READ_ONLY: &[&str] = &[
+    "BITCOUNT", "BITPOS", "DBSIZE", "DUMP", "ECHO", "EXISTS", "GEODIST", "GEOHASH", "GEOPOS",
+    "GET", "GETBIT", "GETRANGE", "HEXISTS", "HGET", "HGETALL", "HKEYS", "HLEN", "HMGET",
+    "HRANDFIELD", "HSCAN", "HSTRLEN", "HVALS", "KEYS", "LINDEX", "LLEN", "LPOS", "LRANGE",
+    "MGET", "PFCOUNT", "PING", "PTTL", "RANDOMKEY", "SCAN", "SCARD", "SDIFF", "SINTER",
+    "SISMEMBER", "SMEMBERS", "SMISMEMBER", "SRANDMEMBER", "SSCAN", "STRLEN", "SUBSTR",
+    "SUNION", "TTL", "TYPE", "XLEN", "XRANGE", "XREAD", "XREVRANGE", "ZCARD", "ZCOUNT", "ZLEXCOUNT",
+    "ZMSCORE", "ZRANGE", "ZRANGEBYLEX", "ZRANGEBYSCORE", "ZRANK", "ZREVRANGE",
+    "ZREVRANGEBYLEX", "ZREVRANGEBYSCORE", "ZREVRANK", "ZSCAN", "ZSCORE",
+];
+
+/// Commands that change the connection they run on, with the tool to use
+/// instead. Sorted, upper case. `CLIENT` is judged by its subcommand.
+#[rustfmt::skip]
+const CONNECTION_STATE: &[(&str, Tool)] = &[
+    ("AUTH", Tool::Url), ("DISCARD", Tool::Transaction), ("EXEC", Tool::Transaction),
+    ("HELLO", Tool::Url), ("MONITOR", Tool::Exclusive), ("MULTI", Tool::Transaction),
+    ("PSUBSCRIBE", Tool::Subscriber), ("PSYNC", Tool::Exclusive),
+    ("PUNSUBSCRIBE", Tool::Subscriber), ("QUIT", Tool::Close), ("READONLY", Tool::Exclusive),
+    ("READWRITE", Tool::Exclusive), ("RESET", Tool::Exclusive), ("SELECT", Tool::Url),
+    ("SSUBSCRIBE", Tool::Subscriber), ("SUBSCRIBE", Tool::Subscriber),
+    ("SUNSUBSCRIBE", Tool::Subscriber), ("SYNC", Tool::Exclusive),
+    ("UNSUBSCRIBE", Tool::Subscriber), ("UNWATCH", Tool::Transaction),
+    ("WATCH", Tool::Transaction),
+];
+
+/// `CLIENT` subcommands that change the connection.
+const CLIENT_STATE: &[&str] = &[
+    "NO-EVICT", "NO-TOUCH", "REPLY", "SETINFO", "SETNAME", "TRACKING",
+];
+
+/// Where a refused command belongs instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tool {
+    /// A transaction: an exclusive connection (`Pool::get`) or an atomic pipeline.
+    Transaction,
+    /// A subscriber connection (`Pool::pubsub`).
+    Subscriber,
+    /// The pool's URL or options (database, user, protocol).
+    Url,
+    /// An exclusive connection (`Pool::get`).
+    Exclusive,
+    /// `Pool::close`.
+    Close,
+}
+
+/// Which class `cmd` belongs to. A command with no name is `Ordinary` (the
+/// server will refuse it).
+///
+/// ```
+/// use redkeep::{command_class, CommandClass, redis};
+/// assert_eq!(command_class(redis::cmd("GET").arg("k")), CommandClass::ReadOnly);
+/// assert_eq!(command_class(redis::cmd("SELECT").arg(1)), CommandClass::ConnectionState);
+/// assert!(command_class(redis::cmd("BLPOP").arg("q").arg(3)).is_blocking());
+/// ```
+pub fn command_class(cmd: &redis::Cmd) -> CommandClass {
+    classify(cmd).0
+}
+
+/// The class, and for a connection-state command the tool to use instead.
+pub(crate) fn classify(cmd: &redis::Cmd) -> (CommandClass, Option<Tool>) {
+    let words: Vec<&[u8]> = cmd
+        .args_iter()
+        .map(|arg| match arg {
+            redis::Arg::Simple(bytes) => bytes,
+            _ => b"0".as_slice(),
+        })
+        .collect();
+    let Some(name) = words.first().and_then(|w| upper(w)) else {
+        return (CommandClass::Ordinary, None);
+    };
+    let name = name.as_str();
+    if let Ok(i) = CONNECTION_STATE.binary_search_by(|(probe, _)| probe.cmp(&name)) {
+        return (CommandClass::ConnectionState, Some(CONNECTION_STATE[i].1));
+    }
+    if name == "CLIENT" {
+        let sub = words.get(1).and_then(|w| upper(w)).unwrap_or_default();
+        if CLIENT_STATE.contains(&sub.as_str()) {
+            return (CommandClass::ConnectionState, Some(Tool::Exclusive));
+        }
+    }
+    if let Some(wait) = blocking_wait(name, &words) {
+        return (CommandClass::Blocking { wait }, None);
+    }
+    if READ_ONLY.binary_search(&name).is_ok() {
+        return (CommandClass::ReadOnly, None);
+    }
+    (CommandClass::Ordinary, None)
+}
+
+/// The refusal of a connection-state command on the shared path, naming the
+/// tool to use instead.
+pub(crate) fn refusal(cmd: &redis::Cmd, tool: Tool) -> crate::Error {
+    let name = cmd
+        .args_iter()
+        .next()
+        .and_then(|arg| match arg {
+            redis::Arg::Simple(bytes) => upper(bytes),
+            _ => None,
+        })
+        .unwrap_or_default();
+    let instead = match tool {
+        Tool::Transaction => {
+            "run it in a transaction on an exclusive connection instead \
+             (Rust: Pool::get or an atomic pipeline)"
+        }
+        Tool::Subscriber => "use a subscriber instead (Rust: Pool::pubsub)",
+        Tool::Url => "set it in the pool's URL or options instead (database, user, password)",
+        Tool::Exclusive => "run it on an exclusive connection instead (Rust: Pool::get)",
+        Tool::Close => "close the pool instead",
+    };
+    crate::Error::new(
+        crate::ErrorKind::Refused,
+        format!(
+            "{name} was not sent: it changes the state of the connection, which other \
+             calls share; {instead}"
+        ),
+    )
+}
+
+fn upper(word: &[u8]) -> Option<String> {
+    std::str::from_utf8(word).ok().map(str::to_ascii_uppercase)
+}
+
+/// For a blocking command, how long the server may hold the reply:
+/// `Some(None)` forever or unreadable, `None` not a blocking command.
+fn blocking_wait(name: &str, words: &[&[u8]]) -> Option<Option<Duration>> {
+    let word = |i: usize| words.get(i).and_then(|w| std::str::from_utf8(w).ok());
+    let secs = |s: Option<&str>| s.and_then(|s| s.trim().parse::<f64>().ok());
+    let ms = |s: Option<&str>| secs(s).map(|v| v / 1000.0);
+    let timeout = match name {
+        "BLPOP" | "BRPOP" | "BRPOPLPUSH" | "BLMOVE" | "BZPOPMIN" | "BZPOPMAX" => {
+            secs(word(words.len() - 1))
+        }
+        "BLMPOP" | "BZMPOP" => secs(word(1)),
+        "WAIT" => ms(word(2)),
+        "WAITAOF" => ms(word(3)),
+        "XREAD" | "XREADGROUP" => {
+            let at = words
+                .iter()
+                .position(|w| w.eq_ignore_ascii_case(b"BLOCK"))?;
+            ms(word(at + 1))
+        }
+        "DEBUG" if word(1).is_some_and(|s| s.eq_ignore_ascii_case("SLEEP")) => secs(word(2)),
+        _ => return None,
+    };
+    Some(match timeout {
+        Some(t) if t > 0.0 => Duration::try_from_secs_f64(t).ok(),
+        _ => None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn class(args: &[&str]) -> CommandClass {
+        let mut cmd = redis::Cmd::new();
+        for a in args {
+            cmd.arg(*a);
+        }
+        command_class(&cmd)
+    }
+
+    #[test]
+    fn tables_are_sorted() {
+        assert!(READ_ONLY.windows(2).all(|w| w[0] < w[1]));
+        assert!(CONNECTION_STATE.windows(2).all(|w| w[0].0 < w[1].0));
+    }
+
+    #[test]
+    fn blocking_commands_carry_their_own_wait() {
+        let wait = |args: &[&str]| match class(args) {
+            CommandClass::Blocking { wait } => wait,
+            other => panic!("{args:?} is {other:?}"),
+        };
+        assert_eq!(wait(&["blpop", "q", "3"]), Some(Duration::from_secs(3)));
+        assert_eq!(
+            wait(&["BRPOP", "a", "b", "0.5"]),
+            Some(Duration::from_millis(500))
+        );
+        assert_eq!(wait(&["BLPOP", "q", "0"]), None);
+        assert_eq!(
+            wait(&["BLMPOP", "2", "1", "q", "LEFT"]),
+            Some(Duration::from_secs(2))
+        );
+        assert_eq!(
+            wait(&["WAIT", "1", "250"]),
+            Some(Duration::from_millis(250))
+        );
+        assert_eq!(
+            wait(&["WAITAOF", "1", "0", "100"]),
+            Some(Duration::from_millis(100))
+        );
+        assert_eq!(
+            wait(&["XREAD", "COUNT", "1", "BLOCK", "1500", "STREAMS", "s", "$"]),
+            Some(Duration::from_millis(1500))
+        );
+        assert_eq!(wait(&["DEBUG", "sleep", "1"]), Some(Duration::from_secs(1)));
+        assert_eq!(wait(&["BLPOP", "q", "soon"]), None);
+    }
+
+    #[test]
+    fn non_blocking_forms_are_not_blocking() {
+        assert_eq!(
+            class(&["XREAD", "STREAMS", "s", "0"]),
+            CommandClass::ReadOnly
+        );
+        assert_eq!(class(&["DEBUG", "OBJECT", "k"]), CommandClass::Ordinary);
+        assert_eq!(class(&["GET", "k"]), CommandClass::ReadOnly);
+        assert_eq!(class(&["INCR", "k"]), CommandClass::Ordinary);
+        assert_eq!(class(&[]), CommandClass::Ordinary);
+    }
+
+    #[test]
+    fn connection_state_commands_are_recognised() {
+        for args in [
+            &["SELECT", "1"][..],
+            &["multi"],
+            &["WATCH", "k"],
+            &["SUBSCRIBE", "c"],
+            &["client", "setname", "x"],
+            &["CLIENT", "TRACKING", "on"],
+            &["AUTH", "pw"],
+            &["HELLO", "3"],
+            &["RESET"],
+            &["READONLY"],
+            &["QUIT"],
+            &["MONITOR"],
+        ] {
+            assert_eq!(class(args), CommandClass::ConnectionState, "{args:?}");
+        }
+        assert_eq!(class(&["CLIENT", "ID"]), CommandClass::Ordinary);
+        assert_eq!(class(&["CLIENT", "LIST"]), CommandClass::Ordinary);
+    }
+
+    #[test]
+    fn a_refusal_names_the_command_and_the_tool() {
+        let e = refusal(&redis::cmd("multi"), Tool::Transaction);
+        assert_eq!(e.kind(), crate::ErrorKind::Refused);
+        assert!(e.to_string().starts_with("MULTI was not sent"), "{e}");
+        assert!(e.to_string().contains("Pool::get"), "{e}");
+    }
+}
