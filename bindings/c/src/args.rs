@@ -223,7 +223,11 @@ mod tests {
     #[test]
     fn a_wild_length_is_refused_before_a_slice_is_built() {
         let arg = b"GET".as_ptr();
-        for len in [usize::MAX, isize::MAX as usize + 1, REDKEEP_MAX_COMMAND_BYTES + 1] {
+        for len in [
+            usize::MAX,
+            isize::MAX as usize + 1,
+            REDKEEP_MAX_COMMAND_BYTES + 1,
+        ] {
             let lens = [len];
             // SAFETY: the length is checked before argv[0] is read.
             let (_, msg) = status(unsafe { arg_command(1, &arg, lens.as_ptr()) });
