@@ -276,3 +276,34 @@ func TestMessagesNameGoFields(t *testing.T) {
 		t.Fatalf("missing binary: %q; want the setting named ServerOptions.Binary", msg)
 	}
 }
+
+// Open's context ends its wait for a connection: the deadline is not
+// turned into a shorter DialTimeout for the pool's life.
+func TestOpenHonoursItsContext(t *testing.T) {
+	addr := silentPeer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	p, err := Open(ctx, Options{Addr: addr, DialTimeout: 5 * time.Second})
+	took := time.Since(start)
+	if err == nil {
+		p.Close()
+		t.Fatal("Open succeeded against a silent peer")
+	}
+	if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, ErrTimeout) {
+		t.Fatalf("Open past its context's deadline: %v; want ErrTimeout and DeadlineExceeded", err)
+	}
+	if took > 600*time.Millisecond {
+		t.Fatalf("Open returned %v after its 200ms deadline", took)
+	}
+
+	cctx, ccancel := context.WithCancel(context.Background())
+	time.AfterFunc(100*time.Millisecond, ccancel)
+	start = time.Now()
+	if _, err := Open(cctx, Options{Addr: addr, DialTimeout: 5 * time.Second}); err != context.Canceled {
+		t.Fatalf("cancelled Open: %v; want context.Canceled", err)
+	}
+	if took := time.Since(start); took > 600*time.Millisecond {
+		t.Fatalf("cancelled Open returned after %v", took)
+	}
+}
