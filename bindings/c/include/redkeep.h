@@ -9,8 +9,12 @@
  *   redkeep_error_free().
  * - Every allocation has its *_free; borrowed pointers live as long as
  *   their owner.
- * - NULL pointers, invalid UTF-8 and inconsistent lengths return
+ * - NULL pointers, invalid UTF-8, inconsistent lengths and commands past
+ *   REDKEEP_MAX_ARGS / REDKEEP_MAX_COMMAND_BYTES return
  *   REDKEEP_INVALID_ARGUMENT; panics are caught (REDKEEP_PANIC).
+ * - The Rust core decides how every command runs (refused with
+ *   REDKEEP_REFUSED, on a connection of its own, or shared) and what a
+ *   timeout bounds (timeout_ms: the whole call), the same in every language.
  * - Calls block the calling thread; a redkeep_pool may be shared between
  *   threads; a redkeep_cancel may be triggered from any thread.
  *
