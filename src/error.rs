@@ -98,6 +98,9 @@ pub struct Error {
     message: String,
     /// The setting the error is about, named in `message` the Rust way.
     param: Option<Param>,
+    /// Whether the connection broke before the command was written (a
+    /// failed connect): such a command may be sent without any risk.
+    unsent: bool,
     source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
@@ -111,6 +114,7 @@ impl Error {
             kind,
             message: message.into(),
             param: None,
+            unsent: false,
             source: None,
         }
     }
@@ -259,6 +263,19 @@ impl Error {
     /// Whether this error means the connection it happened on is unusable.
     pub(crate) fn breaks_connection(&self) -> bool {
         self.kind == ErrorKind::Connection
+    }
+
+    /// Marks a connect's error: nothing was sent.
+    pub(crate) fn before_send(mut self) -> Self {
+        self.unsent = true;
+        self
+    }
+
+    /// Whether a read-only command that met this error may be sent again:
+    /// it was sent and its connection dropped. (A failed connect is not
+    /// repeated: the health watch owns reconnecting.)
+    pub(crate) fn allows_resend(&self) -> bool {
+        self.breaks_connection() && !self.unsent
     }
 }
 

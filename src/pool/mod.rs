@@ -306,7 +306,7 @@ impl Pool {
             // Boxed: the rare path stays out of every caller's future.
             (CommandClass::Blocking { wait }, _) => Box::pin(self.call_exclusive(cmd, wait)).await,
             (class, _) => match self.send(cmd).await {
-                Err(e) if e.breaks_connection() && class == CommandClass::ReadOnly => {
+                Err(e) if e.allows_resend() && class == CommandClass::ReadOnly => {
                     tracing::debug!("resending a read-only command after a dropped connection");
                     self.send(cmd).await
                 }
@@ -379,7 +379,7 @@ impl Pool {
             }
         };
         let value = match send() {
-            Err(e) if e.breaks_connection() && class == CommandClass::ReadOnly => {
+            Err(e) if e.allows_resend() && class == CommandClass::ReadOnly => {
                 tracing::debug!("resending a read-only command after a dropped connection");
                 send()?
             }
