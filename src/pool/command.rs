@@ -191,15 +191,24 @@ pub(crate) fn refusal(cmd: &redis::Cmd, tool: Tool) -> crate::Error {
             name = format!("{name} {sub}");
         }
     }
-    let instead = match tool {
-        Tool::Transaction => {
-            "run it in a transaction on an exclusive connection instead \
-             (Rust: Pool::get or an atomic pipeline)"
-        }
-        Tool::Subscriber => "use a subscriber instead (Rust: Pool::pubsub)",
-        Tool::Url => "set it in the pool's URL or options instead (database, user, password)",
-        Tool::Exclusive => "run it on an exclusive connection instead (Rust: Pool::get)",
-        Tool::Close => "close the pool instead",
+    let (instead, rust) = match tool {
+        Tool::Transaction => (
+            "run it in a transaction on a connection of its own instead",
+            " (Rust: Pool::get, or an atomic pipeline with Pool::query_pipeline)",
+        ),
+        Tool::Subscriber => (
+            "subscribe on a connection of its own instead",
+            " (Rust: Pool::pubsub)",
+        ),
+        Tool::Url => (
+            "set it in the pool's URL or options instead (database, user, password)",
+            "",
+        ),
+        Tool::Exclusive => (
+            "run it on a connection of its own instead",
+            " (Rust: Pool::get)",
+        ),
+        Tool::Close => ("close the pool instead", " (Rust: Pool::close)"),
     };
     crate::Error::new(
         crate::ErrorKind::Refused,
@@ -208,6 +217,7 @@ pub(crate) fn refusal(cmd: &redis::Cmd, tool: Tool) -> crate::Error {
              calls share; {instead}"
         ),
     )
+    .with_rust_hint(rust)
 }
 
 /// For a blocking command, how long the server may hold the reply:
@@ -327,6 +337,9 @@ mod tests {
         assert_eq!(e.kind(), crate::ErrorKind::Refused);
         assert!(e.to_string().starts_with("MULTI was not sent"), "{e}");
         assert!(e.to_string().contains("Pool::get"), "{e}");
+        let python = e.message_in(crate::Language::Python);
+        assert!(!python.contains("Pool::"), "{python}");
+        assert!(python.contains("transaction"), "{python}");
         let e = refusal(
             redis::cmd("client").arg("setname").arg("x"),
             Tool::Exclusive,

@@ -159,8 +159,9 @@ impl Pool {
     pub fn new(config: Config) -> Result<Pool> {
         if config.spawn.is_some() {
             return Err(Error::config(
-                "Config::spawn needs Pool::connect (starting a server is asynchronous)",
-            ));
+                "a pool that starts its own server cannot be built lazily: it must connect first",
+            )
+            .with_rust_hint(" (Rust: Config::spawn needs Pool::connect)"));
         }
         let pool = Pool::build(config, None)?;
         pool.start_watch();
