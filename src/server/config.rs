@@ -4,33 +4,9 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::addr::ServerAddr;
 use crate::backoff::Backoff;
 use crate::error::{Error, Result};
-
-/// Where a local server listens.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ServerAddr {
-    /// TCP on `host:port`. `host` must be a loopback address; port `0` picks
-    /// a free port (and retries on a new one if the child loses a bind race).
-    Tcp {
-        /// Host to bind, default `127.0.0.1`.
-        host: String,
-        /// Port, default `6379`; `0` picks a free one.
-        port: u16,
-    },
-    /// A unix socket. `None` puts `redis.sock` in a private (0700) temporary
-    /// directory removed on shutdown.
-    Unix(Option<PathBuf>),
-}
-
-impl Default for ServerAddr {
-    fn default() -> Self {
-        ServerAddr::Tcp {
-            host: "127.0.0.1".to_owned(),
-            port: 6379,
-        }
-    }
-}
 
 /// How a crashed spawned server is restarted.
 #[derive(Debug, Clone, PartialEq)]
@@ -147,7 +123,7 @@ impl ServerConfig {
     /// sane.
     pub fn validate(&self) -> Result<()> {
         if let ServerAddr::Tcp { host, .. } = &self.addr {
-            if !super::local::is_loopback(host) {
+            if !self.addr.is_loopback() {
                 return Err(Error::config(format!(
                     "ServerConfig::addr host {host:?} is not a loopback address \
                      (use 127.0.0.1, ::1 or localhost)"

@@ -7,9 +7,10 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::addr::ServerAddr;
 use super::diagnose::{self, Cause};
 use super::guard::{self, Killer};
-use super::resp::{Conn, Endpoint, Reply};
+use super::resp::{Conn, Reply};
 use super::workdir::PrivateDir;
 use crate::error::{Error, ErrorKind};
 
@@ -19,8 +20,8 @@ const TAIL_LINES: usize = 15;
 /// Everything needed to start (and restart) the same server.
 pub(crate) struct Plan {
     pub(crate) binary: PathBuf,
-    /// Resolved: a TCP port is never 0 here.
-    pub(crate) endpoint: Endpoint,
+    /// Resolved: a TCP port is never 0 here, a unix socket has its path.
+    pub(crate) addr: ServerAddr,
     /// Private: holds the config file, the log and the default socket.
     pub(crate) run_dir: Arc<PrivateDir>,
     pub(crate) data_dir: PathBuf,
@@ -57,14 +58,18 @@ impl Plan {
     fn config_text(&self) -> String {
         let mut c = String::new();
         c.push_str("daemonize no\nlogfile \"\"\nprotected-mode yes\n");
-        match &self.endpoint {
-            Endpoint::Tcp { host, port } => {
+        match &self.addr {
+            ServerAddr::Tcp { host, port } => {
                 let _ = writeln!(c, "bind {}", quote(host));
                 let _ = writeln!(c, "port {port}");
             }
-            Endpoint::Unix(path) => {
+            ServerAddr::Unix(path) => {
                 c.push_str("port 0\n");
-                let _ = writeln!(c, "unixsocket {}", quote(&path.to_string_lossy()));
+                // Always resolved here; without a path the server refuses
+                // to start ("not listening anywhere"), which says why.
+                if let Some(path) = path {
+                    let _ = writeln!(c, "unixsocket {}", quote(&path.to_string_lossy()));
+                }
                 c.push_str("unixsocketperm 700\n");
             }
         }
@@ -97,7 +102,7 @@ impl Plan {
     fn error(&self, cause: Cause, what: String) -> StartError {
         let log = self.log_path();
         let tail = diagnose::tail(&log, TAIL_LINES, self.password.as_deref());
-        let mut message = format!("cannot start redis-server at {}: {what}", self.endpoint);
+        let mut message = format!("cannot start redis-server at {}: {what}", self.addr);
         if cause != Cause::Unknown {
             let _ = write!(message, " ({})", cause.describe());
         }
@@ -143,7 +148,7 @@ impl Plan {
             io_error(&format!("cannot execute {}", self.binary.display()), e)
         })?;
         let pid = child.id();
-        tracing::debug!(pid, endpoint = %self.endpoint, "redis-server started, waiting for PONG");
+        tracing::debug!(pid, addr = %self.addr, "redis-server started, waiting for PONG");
         let deadline = started + self.ready_timeout;
         let result = loop {
             match guard::try_wait(&mut child, &killer) {
@@ -195,7 +200,7 @@ impl Plan {
     /// `PONG` from the process `pid` (checked with `INFO server`, so another
     /// server that won a port race is never taken for ours).
     fn is_ready(&self, pid: u32) -> bool {
-        let Ok(mut conn) = Conn::connect(&self.endpoint, Duration::from_secs(1)) else {
+        let Ok(mut conn) = Conn::connect(&self.addr, Duration::from_secs(1)) else {
             return false;
         };
         let mut check = || -> std::io::Result<bool> {
