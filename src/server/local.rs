@@ -331,8 +331,10 @@ fn free_port(host: &str) -> Result<u16> {
     Ok(listener.local_addr()?.port())
 }
 
+/// A new private directory, after removing those left by owners that died
+/// without cleaning up (see [`workdir::remove_stale`](super::workdir::remove_stale)).
 fn private_dir() -> Result<PrivateDir> {
-    PrivateDir::new().map_err(|e| {
+    PrivateDir::new_removing_stale().map_err(|e| {
         Error::new(
             ErrorKind::Spawn,
             format!("cannot create a private temporary directory: {e}"),
