@@ -14,6 +14,8 @@ use std::fmt;
 use std::net::IpAddr;
 use std::path::PathBuf;
 
+use crate::error::Param;
+
 /// Where a local server listens.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ServerAddr {
@@ -76,6 +78,15 @@ impl ServerAddr {
                 port: *port,
             },
             ServerAddr::Unix(path) => ServerAddr::Unix(path.clone()),
+        }
+    }
+
+    /// The setting a caller changes to use another address: the port, or
+    /// the unix socket's path.
+    pub(crate) fn param(&self) -> Param {
+        match self {
+            ServerAddr::Tcp { .. } => Param::ServerPort,
+            ServerAddr::Unix(_) => Param::ServerUnixPath,
         }
     }
 

@@ -12,7 +12,7 @@ use super::diagnose::{self, Cause};
 use super::guard::{self, Killer};
 use super::resp::{Conn, Reply};
 use super::workdir::PrivateDir;
-use crate::error::{Error, ErrorKind};
+use crate::error::{Error, ErrorKind, Language, Param};
 
 /// Lines of the log carried by a startup error.
 const TAIL_LINES: usize = 15;
@@ -25,6 +25,8 @@ pub(crate) struct Plan {
     /// Private: holds the config file, the log and the default socket.
     pub(crate) run_dir: Arc<PrivateDir>,
     pub(crate) data_dir: PathBuf,
+    /// Whether the caller chose `data_dir` (`ServerConfig::dir`).
+    pub(crate) dir_set: bool,
     pub(crate) args: Vec<String>,
     pub(crate) password: Option<String>,
     pub(crate) persistence: bool,
@@ -99,42 +101,62 @@ impl Plan {
             .write_all(self.config_text().as_bytes())
     }
 
-    fn error(&self, cause: Cause, what: String) -> StartError {
+    /// A start error: what failed, the cause read from the log tail, and
+    /// the setting to look at — `param`, or the one the cause points at —
+    /// named in the message and marked on the error.
+    fn error(&self, cause: Cause, what: String, param: Option<Param>) -> StartError {
         let log = self.log_path();
         let tail = diagnose::tail(&log, TAIL_LINES, self.password.as_deref());
+        let param = param.or_else(|| diagnose::param(cause, &tail, &self.addr, self.dir_set));
         let mut message = format!("cannot start redis-server at {}: {what}", self.addr);
-        if cause != Cause::Unknown {
-            let _ = write!(message, " ({})", cause.describe());
+        match (cause, param) {
+            (Cause::Unknown, None) => {}
+            (Cause::Unknown, Some(p)) => {
+                let _ = write!(message, " (check {})", p.name(Language::Rust));
+            }
+            (cause, None) => {
+                let _ = write!(message, " ({})", cause.describe());
+            }
+            (cause, Some(p)) => {
+                let _ = write!(
+                    message,
+                    " ({}; check {})",
+                    cause.describe(),
+                    p.name(Language::Rust)
+                );
+            }
         }
         if !tail.is_empty() {
             let _ = write!(message, "\n--- last lines of {} ---\n{tail}", log.display());
         }
-        StartError {
-            cause,
-            error: Error::new(ErrorKind::Spawn, message),
+        let mut error = Error::new(ErrorKind::Spawn, message);
+        if let Some(p) = param {
+            error = error.with_param(p);
         }
+        StartError { cause, error }
     }
 
     /// Starts the server and waits until it answers `PONG` (retrying while
     /// it is `LOADING`), it exits, `ready_timeout` passes, or `cancelled()`.
     pub(crate) fn start(&self, cancelled: &dyn Fn() -> bool) -> Result<Running, StartError> {
-        let io_error = |what: &str, e: std::io::Error| {
-            let mut err = self.error(Cause::Unknown, format!("{what}: {e}"));
-            if e.kind() == std::io::ErrorKind::PermissionDenied {
-                err.cause = Cause::Permission;
-            }
-            err
+        let io_error = |what: &str, e: std::io::Error, param: Option<Param>| {
+            let cause = if e.kind() == std::io::ErrorKind::PermissionDenied {
+                Cause::Permission
+            } else {
+                Cause::Unknown
+            };
+            self.error(cause, format!("{what}: {e}"), param)
         };
         self.write_config()
-            .map_err(|e| io_error("cannot write its config", e))?;
+            .map_err(|e| io_error("cannot write its config", e, None))?;
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(self.log_path())
-            .map_err(|e| io_error("cannot open its log", e))?;
+            .map_err(|e| io_error("cannot open its log", e, None))?;
         let log2 = log
             .try_clone()
-            .map_err(|e| io_error("cannot open its log", e))?;
+            .map_err(|e| io_error("cannot open its log", e, None))?;
         let mut cmd = Command::new(&self.binary);
         cmd.arg(self.conf_path())
             .args(&self.args)
@@ -145,7 +167,8 @@ impl Plan {
         let started = Instant::now();
         let (mut child, killer) = guard::spawn(cmd, true).map_err(|e| {
             let _ = std::fs::remove_file(self.conf_path());
-            io_error(&format!("cannot execute {}", self.binary.display()), e)
+            let what = format!("cannot execute {}", self.binary.display());
+            io_error(&what, e, Some(Param::ServerBinary))
         })?;
         let pid = child.id();
         tracing::debug!(pid, addr = %self.addr, "redis-server started, waiting for PONG");
@@ -154,21 +177,22 @@ impl Plan {
             match guard::try_wait(&mut child, &killer) {
                 Ok(Some(status)) => break Err(self.exited(status)),
                 Ok(None) => {}
-                Err(e) => break Err(io_error("cannot watch the child", e)),
+                Err(e) => break Err(io_error("cannot watch the child", e, None)),
             }
             if self.is_ready(pid) {
                 break Ok(());
             }
             if cancelled() {
-                break Err(self.error(Cause::Unknown, "cancelled by shutdown".to_owned()));
+                break Err(self.error(Cause::Unknown, "cancelled by shutdown".to_owned(), None));
             }
             if Instant::now() >= deadline {
                 break Err(self.error(
                     Cause::Unknown,
                     format!(
-                        "no PONG within ready_timeout ({})",
+                        "no PONG within ServerConfig::ready_timeout ({})",
                         crate::util::fmt_duration(self.ready_timeout)
                     ),
+                    Some(Param::ServerReadyTimeout),
                 ));
             }
             let poll = if started.elapsed() < Duration::from_millis(200) {
@@ -194,6 +218,7 @@ impl Plan {
         self.error(
             diagnose::cause(&tail),
             format!("it exited before it was ready ({status})"),
+            None,
         )
     }
 

@@ -15,7 +15,7 @@ use super::launch::Plan;
 use super::resp::{self, Answer};
 use super::supervisor::{self, ServerStatus, Supervision};
 use super::workdir::PrivateDir;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Param, Result};
 
 /// How long a graceful stop may take before SIGKILL.
 const STOP_GRACE: Duration = Duration::from_secs(3);
@@ -257,26 +257,32 @@ fn attach_or_spawn(cfg: &ServerConfig, addr: ServerAddr) -> Result<LocalServer> 
                 std::thread::sleep(Duration::from_millis(20));
             }
             Answer::Loading => {
+                let waited = crate::util::fmt_duration(cfg.ready_timeout);
                 return Err(Error::new(
                     ErrorKind::Spawn,
                     format!(
-                        "the Redis at {addr} is still LOADING after ready_timeout ({})",
-                        crate::util::fmt_duration(cfg.ready_timeout)
+                        "the Redis at {addr} is still LOADING after \
+                         ServerConfig::ready_timeout ({waited})"
                     ),
-                ))
+                )
+                .with_param(Param::ServerReadyTimeout));
             }
             Answer::Pong | Answer::Auth(_) | Answer::RedisError(_) => {
                 tracing::info!(addr = %addr, "attached to a running Redis");
                 return Ok(attached(cfg, addr));
             }
             Answer::NotRedis(why) => {
+                let param = addr.param();
                 return Err(Error::new(
                     ErrorKind::Spawn,
                     format!(
                         "{addr} is held by a program that is not Redis ({why}); \
-                         not attaching to it and not starting a server over it"
+                         not attaching to it and not starting a server over it \
+                         (choose another address: {})",
+                        param.name(crate::Language::Rust)
                     ),
-                ));
+                )
+                .with_param(param));
             }
         }
     }
@@ -325,8 +331,9 @@ fn free_port(host: &str) -> Result<u16> {
     let listener = std::net::TcpListener::bind((host, 0)).map_err(|e| {
         Error::new(
             ErrorKind::Spawn,
-            format!("cannot find a free port on {host}: {e}"),
+            format!("cannot find a free port on {host} (ServerAddr::Tcp::host): {e}"),
         )
+        .with_param(Param::ServerHost)
     })?;
     Ok(listener.local_addr()?.port())
 }
@@ -358,6 +365,7 @@ fn spawn(
         binary,
         addr: addr.clone(),
         data_dir: cfg.dir.clone().unwrap_or_else(|| run_dir.path().to_owned()),
+        dir_set: cfg.dir.is_some(),
         run_dir: run_dir.clone(),
         args: cfg.args.clone(),
         password: cfg.password.clone(),
