@@ -74,6 +74,24 @@ pub enum Language {
 pub enum Param {
     /// The `redis-server` binary to start.
     ServerBinary,
+    /// The TCP host a local server binds.
+    ServerHost,
+    /// The TCP port a local server listens on.
+    ServerPort,
+    /// Whether a local server listens on a unix socket instead of TCP.
+    ServerUnixSocket,
+    /// The path of a local server's unix socket.
+    ServerUnixPath,
+    /// A local server's data directory.
+    ServerDir,
+    /// A local server's password (`requirepass`).
+    ServerPassword,
+    /// Extra `redis-server` arguments.
+    ServerArgs,
+    /// How long a spawned server may take to answer `PONG`.
+    ServerReadyTimeout,
+    /// The window over which a spawned server's restarts are counted.
+    ServerRestartWindow,
 }
 
 impl Param {
@@ -86,6 +104,51 @@ impl Param {
             (Param::ServerBinary, Go) => "ServerOptions.Binary",
             (Param::ServerBinary, Python) => "binary=",
             (Param::ServerBinary, Cli) => "--redis-server",
+            (Param::ServerHost, Rust) => "ServerAddr::Tcp::host",
+            (Param::ServerHost, C) => "redkeep_server_options.host",
+            (Param::ServerHost, Go) => "the host in ServerOptions.Addr",
+            (Param::ServerHost, Python) => "host=",
+            (Param::ServerHost, Cli) => "--bind",
+            (Param::ServerPort, Rust) => "ServerAddr::Tcp::port",
+            (Param::ServerPort, C) => "redkeep_server_options.port",
+            (Param::ServerPort, Go) => "the port in ServerOptions.Addr",
+            (Param::ServerPort, Python) => "port=",
+            (Param::ServerPort, Cli) => "--port",
+            (Param::ServerUnixSocket, Rust) => "ServerAddr::Unix",
+            (Param::ServerUnixSocket, C) => "redkeep_server_options.unix_socket",
+            (Param::ServerUnixSocket, Go) => "ServerOptions.UnixSocket",
+            (Param::ServerUnixSocket, Python) => "unix_socket=",
+            (Param::ServerUnixSocket, Cli) => "--unix",
+            (Param::ServerUnixPath, Rust) => "the path of ServerAddr::Unix",
+            (Param::ServerUnixPath, C) => "redkeep_server_options.unix_path",
+            (Param::ServerUnixPath, Go) => "ServerOptions.UnixPath",
+            (Param::ServerUnixPath, Python) => "the path given as unix_socket=",
+            // `--unix` always makes a fresh private directory.
+            (Param::ServerUnixPath, Cli) => "the socket path of --unix",
+            (Param::ServerDir, Rust) => "ServerConfig::dir",
+            (Param::ServerDir, C) => "redkeep_server_options.dir",
+            (Param::ServerDir, Go) => "ServerOptions.Dir",
+            (Param::ServerDir, Python) => "dir=",
+            (Param::ServerDir, Cli) => "--dir",
+            (Param::ServerPassword, Rust) => "ServerConfig::password",
+            (Param::ServerPassword, C) => "redkeep_server_options.password",
+            (Param::ServerPassword, Go) => "ServerOptions.Password",
+            (Param::ServerPassword, Python) => "password=",
+            (Param::ServerPassword, Cli) => "--password",
+            (Param::ServerArgs, Rust) => "ServerConfig::args",
+            (Param::ServerArgs, C) => "redkeep_server_options.args",
+            (Param::ServerArgs, Go) => "ServerOptions.Args",
+            (Param::ServerArgs, Python) => "args=",
+            (Param::ServerArgs, Cli) => "the redis-server arguments after `--`",
+            (Param::ServerReadyTimeout, Rust) => "ServerConfig::ready_timeout",
+            (Param::ServerReadyTimeout, C) => "redkeep_server_options.ready_timeout_ms",
+            (Param::ServerReadyTimeout, Go) => "ServerOptions.ReadyTimeout",
+            (Param::ServerReadyTimeout, Python) => "ready_timeout=",
+            (Param::ServerReadyTimeout, Cli) => "--ready-timeout",
+            (Param::ServerRestartWindow, Rust) => "RestartPolicy::window",
+            (Param::ServerRestartWindow, C) => "redkeep_server_options.restart_window_ms",
+            // Go, Python and the CLI keep the default window (60 s).
+            (Param::ServerRestartWindow, Go | Python | Cli) => "the restart window",
         }
     }
 }

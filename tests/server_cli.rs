@@ -207,3 +207,45 @@ fn a_missing_binary_names_path_and_env_var() {
         "{stderr}"
     );
 }
+
+/// Runs `redkeep run -q ARGS -- true`, expects exit code 1, returns stderr.
+fn failing_run(args: &[&str]) -> String {
+    let out = redkeep()
+        .arg("run")
+        .args(args)
+        .args(["-q", "--", "true"])
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+    stderr
+}
+
+#[test]
+fn errors_name_the_cli_flag_not_the_rust_field() {
+    let stderr = failing_run(&["--redis-server", "/nope"]);
+    assert!(
+        stderr.contains("--redis-server is /nope and it does not exist"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("point --redis-server or"), "{stderr}");
+    assert!(!stderr.contains("ServerConfig::binary"), "{stderr}");
+
+    let stderr = failing_run(&["--bind", "0.0.0.0"]);
+    assert!(
+        stderr.contains("--bind is \"0.0.0.0\", not a loopback address"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("ServerAddr"), "{stderr}");
+
+    let stderr = failing_run(&["--ready-timeout", "0"]);
+    assert!(
+        stderr.contains("--ready-timeout must be greater than zero"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("ServerConfig"), "{stderr}");
+
+    let stderr = failing_run(&["--dir", "/nonexistent-redkeep-dir"]);
+    assert!(stderr.contains("check --dir"), "{stderr}");
+    assert!(!stderr.contains("ServerConfig"), "{stderr}");
+}

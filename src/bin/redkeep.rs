@@ -6,7 +6,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use redkeep::server::OwnedChild;
-use redkeep::{ensure_server, LocalServer, Origin, ServerAddr, ServerConfig, ServerStatus};
+use redkeep::{
+    ensure_server, Language, LocalServer, Origin, ServerAddr, ServerConfig, ServerStatus,
+};
 
 const USAGE: &str = "\
 redkeep — keep a local Redis usable
@@ -31,6 +33,7 @@ OPTIONS:
     --redis-server PATH the binary (default: $REDKEEP_REDIS_SERVER, then PATH)
     --dir DIR           data directory (default: a private temporary one)
     --persist           keep redis-server's snapshot settings (default: none)
+    --ready-timeout S   seconds a spawned server may take to answer PONG (default 10)
     -q, --quiet         only warnings and errors on stderr
     -v, --verbose       debug output on stderr
     -h, --help          this text
@@ -57,6 +60,7 @@ struct Options {
     binary: Option<PathBuf>,
     dir: Option<PathBuf>,
     persist: bool,
+    ready_timeout: Option<Duration>,
     level: tracing::Level,
     /// After `--`: redis-server args (ensure) or the command (run).
     rest: Vec<String>,
@@ -92,6 +96,7 @@ fn parse(args: Vec<String>) -> Result<Parsed, String> {
         binary: None,
         dir: None,
         persist: false,
+        ready_timeout: None,
         level: tracing::Level::INFO,
         rest: Vec::new(),
     };
@@ -112,6 +117,15 @@ fn parse(args: Vec<String>) -> Result<Parsed, String> {
             "--redis-server" => o.binary = Some(value("--redis-server")?.into()),
             "--dir" => o.dir = Some(value("--dir")?.into()),
             "--persist" => o.persist = true,
+            "--ready-timeout" => {
+                let v = value("--ready-timeout")?;
+                let secs = v
+                    .parse::<f64>()
+                    .ok()
+                    .and_then(|s| Duration::try_from_secs_f64(s).ok())
+                    .ok_or_else(|| format!("--ready-timeout: bad number of seconds {v:?}"))?;
+                o.ready_timeout = Some(secs);
+            }
             "-q" | "--quiet" => o.level = tracing::Level::WARN,
             "-v" | "--verbose" => o.level = tracing::Level::DEBUG,
             "-h" | "--help" => {
@@ -133,6 +147,7 @@ fn parse(args: Vec<String>) -> Result<Parsed, String> {
 }
 
 fn server_config(o: &Options) -> ServerConfig {
+    let defaults = ServerConfig::default();
     let default_port = match o.command {
         Command::Ensure => 6379,
         Command::Run => 0,
@@ -156,7 +171,8 @@ fn server_config(o: &Options) -> ServerConfig {
         dir: o.dir.clone(),
         persistence: o.persist,
         password: o.password.clone(),
-        ..ServerConfig::default()
+        ready_timeout: o.ready_timeout.unwrap_or(defaults.ready_timeout),
+        ..defaults
     }
 }
 
@@ -194,7 +210,7 @@ fn main() -> ExitCode {
 
 async fn start(o: &Options) -> Result<LocalServer, ExitCode> {
     ensure_server(server_config(o)).await.map_err(|e| {
-        eprintln!("redkeep: {e}");
+        eprintln!("redkeep: {}", e.message_in(Language::Cli));
         ExitCode::FAILURE
     })
 }
@@ -244,7 +260,7 @@ async fn ensure(o: Options) -> ExitCode {
                 return match server.shutdown().await {
                     Ok(()) => ExitCode::SUCCESS,
                     Err(e) => {
-                        eprintln!("redkeep: {e}");
+                        eprintln!("redkeep: {}", e.message_in(Language::Cli));
                         ExitCode::FAILURE
                     }
                 };

@@ -568,13 +568,7 @@ impl Pool {
 /// The server's URL (password included) with the database of `config.url`.
 fn server_url(config: &Config, server: &LocalServer) -> Result<String> {
     let db = config.connection_info()?.redis_settings().db();
-    let url = server.url();
-    Ok(match (db, server.port()) {
-        (0, _) => url,
-        (db, Some(_)) => format!("{url}/{db}"),
-        (db, None) if url.contains('?') => format!("{url}&db={db}"),
-        (db, None) => format!("{url}?db={db}"),
-    })
+    Ok(server.url_with_db(db))
 }
 
 /// The reply timeout of a blocking command: its own server-side wait plus

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Param, Result};
 
 /// The environment variable naming the binary when the config does not.
 pub(crate) const ENV_VAR: &str = "REDKEEP_REDIS_SERVER";
@@ -12,7 +12,8 @@ const INSTALL_HINT: &str = "install one (Debian/Ubuntu: `apt-get install redis-s
      ServerConfig::binary or REDKEEP_REDIS_SERVER at it";
 
 /// Explicit path, else `$REDKEEP_REDIS_SERVER`, else `redis-server` on `PATH`.
-/// The error says where it looked and how to install one.
+/// The error says where it looked and how to install one, and is marked
+/// with [`Param::ServerBinary`] (every message names `ServerConfig::binary`).
 pub(crate) fn locate(explicit: Option<&Path>) -> Result<PathBuf> {
     if let Some(path) = explicit {
         return check(path).ok_or_else(|| {
@@ -24,6 +25,7 @@ pub(crate) fn locate(explicit: Option<&Path>) -> Result<PathBuf> {
                     why_not(path)
                 ),
             )
+            .with_param(Param::ServerBinary)
         });
     }
     let from_env = std::env::var_os(ENV_VAR).filter(|v| !v.is_empty());
@@ -38,6 +40,7 @@ pub(crate) fn locate(explicit: Option<&Path>) -> Result<PathBuf> {
                     why_not(&path)
                 ),
             )
+            .with_param(Param::ServerBinary)
         });
     }
     let name = if cfg!(windows) {
@@ -58,7 +61,8 @@ pub(crate) fn locate(explicit: Option<&Path>) -> Result<PathBuf> {
              and there is no `{name}` on PATH ({}); {INSTALL_HINT}",
             std::env::var("PATH").unwrap_or_default()
         ),
-    ))
+    )
+    .with_param(Param::ServerBinary))
 }
 
 fn check(path: &Path) -> Option<PathBuf> {

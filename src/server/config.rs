@@ -4,33 +4,9 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::addr::ServerAddr;
 use crate::backoff::Backoff;
-use crate::error::{Error, Result};
-
-/// Where a local server listens.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ServerAddr {
-    /// TCP on `host:port`. `host` must be a loopback address; port `0` picks
-    /// a free port (and retries on a new one if the child loses a bind race).
-    Tcp {
-        /// Host to bind, default `127.0.0.1`.
-        host: String,
-        /// Port, default `6379`; `0` picks a free one.
-        port: u16,
-    },
-    /// A unix socket. `None` puts `redis.sock` in a private (0700) temporary
-    /// directory removed on shutdown.
-    Unix(Option<PathBuf>),
-}
-
-impl Default for ServerAddr {
-    fn default() -> Self {
-        ServerAddr::Tcp {
-            host: "127.0.0.1".to_owned(),
-            port: 6379,
-        }
-    }
-}
+use crate::error::{Error, Param, Result};
 
 /// How a crashed spawned server is restarted.
 #[derive(Debug, Clone, PartialEq)]
@@ -143,32 +119,43 @@ impl ServerConfig {
 
     /// Checks the configuration without touching the network: a TCP host
     /// is a loopback address (a spawned server must not be reachable from
-    /// other machines), `ready_timeout` is non-zero, the restart backoff is
-    /// sane.
+    /// other machines), a password is not empty, `ready_timeout` is
+    /// non-zero, the restart backoff is sane. Each error is marked with the
+    /// [`Param`] it names.
     pub fn validate(&self) -> Result<()> {
         if let ServerAddr::Tcp { host, .. } = &self.addr {
-            if !super::local::is_loopback(host) {
+            if !self.addr.is_loopback() {
                 return Err(Error::config(format!(
-                    "ServerConfig::addr host {host:?} is not a loopback address \
+                    "ServerAddr::Tcp::host is {host:?}, not a loopback address \
                      (use 127.0.0.1, ::1 or localhost)"
-                )));
+                ))
+                .with_param(Param::ServerHost));
             }
         }
         #[cfg(not(unix))]
         if let ServerAddr::Unix(_) = &self.addr {
             return Err(Error::config(
-                "ServerConfig::addr: unix sockets are not supported on this platform",
-            ));
+                "ServerAddr::Unix: unix sockets are not supported on this platform",
+            )
+            .with_param(Param::ServerUnixSocket));
+        }
+        if self.password.as_deref() == Some("") {
+            return Err(Error::config(
+                "ServerConfig::password is empty (leave it unset for a server without a password)",
+            )
+            .with_param(Param::ServerPassword));
         }
         if self.ready_timeout.is_zero() {
-            return Err(Error::config(
-                "ServerConfig::ready_timeout must be greater than zero",
-            ));
+            return Err(
+                Error::config("ServerConfig::ready_timeout must be greater than zero")
+                    .with_param(Param::ServerReadyTimeout),
+            );
         }
         if self.restart.window.is_zero() {
-            return Err(Error::config(
-                "RestartPolicy::window must be greater than zero",
-            ));
+            return Err(
+                Error::config("RestartPolicy::window must be greater than zero")
+                    .with_param(Param::ServerRestartWindow),
+            );
         }
         self.restart.backoff.validate()
     }
@@ -186,5 +173,153 @@ impl fmt::Debug for ServerConfig {
             .field("ready_timeout", &self.ready_timeout)
             .field("restart", &self.restart)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::{ErrorKind, Language};
+
+    const LANGUAGES: [Language; 5] = [
+        Language::Rust,
+        Language::C,
+        Language::Go,
+        Language::Python,
+        Language::Cli,
+    ];
+
+    /// Every [`Param`]; the match makes a new variant fail to compile here
+    /// until it is listed.
+    fn every_param() -> Vec<Param> {
+        let all = vec![
+            Param::ServerBinary,
+            Param::ServerHost,
+            Param::ServerPort,
+            Param::ServerUnixSocket,
+            Param::ServerUnixPath,
+            Param::ServerDir,
+            Param::ServerPassword,
+            Param::ServerArgs,
+            Param::ServerReadyTimeout,
+            Param::ServerRestartWindow,
+        ];
+        for p in &all {
+            match p {
+                Param::ServerBinary
+                | Param::ServerHost
+                | Param::ServerPort
+                | Param::ServerUnixSocket
+                | Param::ServerUnixPath
+                | Param::ServerDir
+                | Param::ServerPassword
+                | Param::ServerArgs
+                | Param::ServerReadyTimeout
+                | Param::ServerRestartWindow => {}
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn every_param_has_a_distinct_name_in_each_language() {
+        for language in LANGUAGES {
+            let mut seen = std::collections::HashMap::new();
+            for p in every_param() {
+                let name = p.name(language);
+                assert!(!name.is_empty(), "{p:?} in {language:?}");
+                if let Some(other) = seen.insert(name, p) {
+                    panic!("{p:?} and {other:?} are both {name:?} in {language:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn message_in_names_the_param_as_each_language_does() {
+        for p in every_param() {
+            let rust = p.name(Language::Rust);
+            let e = Error::config(format!("bad {rust}: fix {rust}")).with_param(p);
+            assert_eq!(e.param(), Some(p));
+            assert_eq!(e.message_in(Language::Rust), e.message());
+            for language in LANGUAGES {
+                let name = p.name(language);
+                assert_eq!(
+                    e.message_in(language),
+                    format!("bad {name}: fix {name}"),
+                    "{p:?} in {language:?}"
+                );
+            }
+        }
+        let plain = Error::config("ServerConfig::binary, unmarked");
+        assert_eq!(plain.message_in(Language::Go), plain.message());
+    }
+
+    #[test]
+    fn validation_errors_are_marked_with_the_setting_they_name() {
+        let cases: [(ServerConfig, Param); 4] = [
+            (
+                ServerConfig {
+                    addr: ServerAddr::Tcp {
+                        host: "0.0.0.0".to_owned(),
+                        port: 1,
+                    },
+                    ..ServerConfig::default()
+                },
+                Param::ServerHost,
+            ),
+            (
+                ServerConfig {
+                    password: Some(String::new()),
+                    ..ServerConfig::default()
+                },
+                Param::ServerPassword,
+            ),
+            (
+                ServerConfig {
+                    ready_timeout: Duration::ZERO,
+                    ..ServerConfig::default()
+                },
+                Param::ServerReadyTimeout,
+            ),
+            (
+                ServerConfig {
+                    restart: RestartPolicy {
+                        window: Duration::ZERO,
+                        ..RestartPolicy::default()
+                    },
+                    ..ServerConfig::default()
+                },
+                Param::ServerRestartWindow,
+            ),
+        ];
+        for (cfg, param) in cases {
+            let e = cfg.validate().expect_err("invalid");
+            assert_eq!(e.kind(), ErrorKind::Config);
+            assert_eq!(e.param(), Some(param), "{e}");
+            assert!(e.message().contains(param.name(Language::Rust)), "{e}");
+            for language in [Language::C, Language::Go, Language::Python, Language::Cli] {
+                let shown = e.message_in(language);
+                assert!(shown.contains(param.name(language)), "{shown}");
+                assert!(!shown.contains(param.name(Language::Rust)), "{shown}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_missing_binary_is_named_in_the_callers_words() {
+        let e = crate::server::binary::locate(Some(std::path::Path::new("/nope")))
+            .expect_err("no binary");
+        assert_eq!(e.param(), Some(Param::ServerBinary));
+        assert!(e.message().contains("ServerConfig::binary is /nope"), "{e}");
+        let py = e.message_in(Language::Python);
+        assert!(
+            py.contains("binary= is /nope") && !py.contains("ServerConfig"),
+            "{py}"
+        );
+        let go = e.message_in(Language::Go);
+        assert!(go.contains("ServerOptions.Binary is /nope"), "{go}");
+        let cli = e.message_in(Language::Cli);
+        assert!(cli.contains("--redis-server is /nope"), "{cli}");
     }
 }

@@ -7,11 +7,12 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::addr::ServerAddr;
 use super::diagnose::{self, Cause};
 use super::guard::{self, Killer};
-use super::resp::{Conn, Endpoint, Reply};
+use super::resp::{Conn, Reply};
 use super::workdir::PrivateDir;
-use crate::error::{Error, ErrorKind};
+use crate::error::{Error, ErrorKind, Language, Param};
 
 /// Lines of the log carried by a startup error.
 const TAIL_LINES: usize = 15;
@@ -19,11 +20,13 @@ const TAIL_LINES: usize = 15;
 /// Everything needed to start (and restart) the same server.
 pub(crate) struct Plan {
     pub(crate) binary: PathBuf,
-    /// Resolved: a TCP port is never 0 here.
-    pub(crate) endpoint: Endpoint,
+    /// Resolved: a TCP port is never 0 here, a unix socket has its path.
+    pub(crate) addr: ServerAddr,
     /// Private: holds the config file, the log and the default socket.
     pub(crate) run_dir: Arc<PrivateDir>,
     pub(crate) data_dir: PathBuf,
+    /// Whether the caller chose `data_dir` (`ServerConfig::dir`).
+    pub(crate) dir_set: bool,
     pub(crate) args: Vec<String>,
     pub(crate) password: Option<String>,
     pub(crate) persistence: bool,
@@ -57,14 +60,18 @@ impl Plan {
     fn config_text(&self) -> String {
         let mut c = String::new();
         c.push_str("daemonize no\nlogfile \"\"\nprotected-mode yes\n");
-        match &self.endpoint {
-            Endpoint::Tcp { host, port } => {
+        match &self.addr {
+            ServerAddr::Tcp { host, port } => {
                 let _ = writeln!(c, "bind {}", quote(host));
                 let _ = writeln!(c, "port {port}");
             }
-            Endpoint::Unix(path) => {
+            ServerAddr::Unix(path) => {
                 c.push_str("port 0\n");
-                let _ = writeln!(c, "unixsocket {}", quote(&path.to_string_lossy()));
+                // Always resolved here; without a path the server refuses
+                // to start ("not listening anywhere"), which says why.
+                if let Some(path) = path {
+                    let _ = writeln!(c, "unixsocket {}", quote(&path.to_string_lossy()));
+                }
                 c.push_str("unixsocketperm 700\n");
             }
         }
@@ -94,42 +101,62 @@ impl Plan {
             .write_all(self.config_text().as_bytes())
     }
 
-    fn error(&self, cause: Cause, what: String) -> StartError {
+    /// A start error: what failed, the cause read from the log tail, and
+    /// the setting to look at — `param`, or the one the cause points at —
+    /// named in the message and marked on the error.
+    fn error(&self, cause: Cause, what: String, param: Option<Param>) -> StartError {
         let log = self.log_path();
         let tail = diagnose::tail(&log, TAIL_LINES, self.password.as_deref());
-        let mut message = format!("cannot start redis-server at {}: {what}", self.endpoint);
-        if cause != Cause::Unknown {
-            let _ = write!(message, " ({})", cause.describe());
+        let param = param.or_else(|| diagnose::param(cause, &tail, &self.addr, self.dir_set));
+        let mut message = format!("cannot start redis-server at {}: {what}", self.addr);
+        match (cause, param) {
+            (Cause::Unknown, None) => {}
+            (Cause::Unknown, Some(p)) => {
+                let _ = write!(message, " (check {})", p.name(Language::Rust));
+            }
+            (cause, None) => {
+                let _ = write!(message, " ({})", cause.describe());
+            }
+            (cause, Some(p)) => {
+                let _ = write!(
+                    message,
+                    " ({}; check {})",
+                    cause.describe(),
+                    p.name(Language::Rust)
+                );
+            }
         }
         if !tail.is_empty() {
             let _ = write!(message, "\n--- last lines of {} ---\n{tail}", log.display());
         }
-        StartError {
-            cause,
-            error: Error::new(ErrorKind::Spawn, message),
+        let mut error = Error::new(ErrorKind::Spawn, message);
+        if let Some(p) = param {
+            error = error.with_param(p);
         }
+        StartError { cause, error }
     }
 
     /// Starts the server and waits until it answers `PONG` (retrying while
     /// it is `LOADING`), it exits, `ready_timeout` passes, or `cancelled()`.
     pub(crate) fn start(&self, cancelled: &dyn Fn() -> bool) -> Result<Running, StartError> {
-        let io_error = |what: &str, e: std::io::Error| {
-            let mut err = self.error(Cause::Unknown, format!("{what}: {e}"));
-            if e.kind() == std::io::ErrorKind::PermissionDenied {
-                err.cause = Cause::Permission;
-            }
-            err
+        let io_error = |what: &str, e: std::io::Error, param: Option<Param>| {
+            let cause = if e.kind() == std::io::ErrorKind::PermissionDenied {
+                Cause::Permission
+            } else {
+                Cause::Unknown
+            };
+            self.error(cause, format!("{what}: {e}"), param)
         };
         self.write_config()
-            .map_err(|e| io_error("cannot write its config", e))?;
+            .map_err(|e| io_error("cannot write its config", e, None))?;
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(self.log_path())
-            .map_err(|e| io_error("cannot open its log", e))?;
+            .map_err(|e| io_error("cannot open its log", e, None))?;
         let log2 = log
             .try_clone()
-            .map_err(|e| io_error("cannot open its log", e))?;
+            .map_err(|e| io_error("cannot open its log", e, None))?;
         let mut cmd = Command::new(&self.binary);
         cmd.arg(self.conf_path())
             .args(&self.args)
@@ -140,30 +167,32 @@ impl Plan {
         let started = Instant::now();
         let (mut child, killer) = guard::spawn(cmd, true).map_err(|e| {
             let _ = std::fs::remove_file(self.conf_path());
-            io_error(&format!("cannot execute {}", self.binary.display()), e)
+            let what = format!("cannot execute {}", self.binary.display());
+            io_error(&what, e, Some(Param::ServerBinary))
         })?;
         let pid = child.id();
-        tracing::debug!(pid, endpoint = %self.endpoint, "redis-server started, waiting for PONG");
+        tracing::debug!(pid, addr = %self.addr, "redis-server started, waiting for PONG");
         let deadline = started + self.ready_timeout;
         let result = loop {
             match guard::try_wait(&mut child, &killer) {
                 Ok(Some(status)) => break Err(self.exited(status)),
                 Ok(None) => {}
-                Err(e) => break Err(io_error("cannot watch the child", e)),
+                Err(e) => break Err(io_error("cannot watch the child", e, None)),
             }
             if self.is_ready(pid) {
                 break Ok(());
             }
             if cancelled() {
-                break Err(self.error(Cause::Unknown, "cancelled by shutdown".to_owned()));
+                break Err(self.error(Cause::Unknown, "cancelled by shutdown".to_owned(), None));
             }
             if Instant::now() >= deadline {
                 break Err(self.error(
                     Cause::Unknown,
                     format!(
-                        "no PONG within ready_timeout ({})",
+                        "no PONG within ServerConfig::ready_timeout ({})",
                         crate::util::fmt_duration(self.ready_timeout)
                     ),
+                    Some(Param::ServerReadyTimeout),
                 ));
             }
             let poll = if started.elapsed() < Duration::from_millis(200) {
@@ -189,13 +218,14 @@ impl Plan {
         self.error(
             diagnose::cause(&tail),
             format!("it exited before it was ready ({status})"),
+            None,
         )
     }
 
     /// `PONG` from the process `pid` (checked with `INFO server`, so another
     /// server that won a port race is never taken for ours).
     fn is_ready(&self, pid: u32) -> bool {
-        let Ok(mut conn) = Conn::connect(&self.endpoint, Duration::from_secs(1)) else {
+        let Ok(mut conn) = Conn::connect(&self.addr, Duration::from_secs(1)) else {
             return false;
         };
         let mut check = || -> std::io::Result<bool> {

@@ -1,21 +1,21 @@
 //! `ensure_server` and the [`LocalServer`] it returns.
 
 use std::fmt;
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
+use super::addr::ServerAddr;
 use super::binary;
-use super::config::{ServerAddr, ServerConfig};
+use super::config::ServerConfig;
 use super::diagnose::Cause;
 use super::launch::Plan;
-use super::resp::{self, Answer, Endpoint};
+use super::resp::{self, Answer};
 use super::supervisor::{self, ServerStatus, Supervision};
 use super::workdir::PrivateDir;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Param, Result};
 
 /// How long a graceful stop may take before SIGKILL.
 const STOP_GRACE: Duration = Duration::from_secs(3);
@@ -57,7 +57,7 @@ pub enum Origin {
 ///   [`Pool`](crate::Pool) health watch turns `Down` and back `Up` by itself.
 /// - An attached server is not supervised.
 pub struct LocalServer {
-    endpoint: Endpoint,
+    /// Resolved (see [`ServerAddr::is_resolved`]).
     addr: ServerAddr,
     password: Option<String>,
     supervision: Option<Arc<Supervision>>,
@@ -73,32 +73,18 @@ impl LocalServer {
     /// `redis+unix:///path/redis.sock?pass=password`). Do not log it: use
     /// [`LocalServer::redacted_url`] for that.
     pub fn url(&self) -> String {
-        self.url_with(self.password.as_deref().map(percent_encode).as_deref())
+        self.url_with_db(0)
+    }
+
+    /// [`LocalServer::url`] selecting database `db` (`/db` for TCP,
+    /// `db=` in the query of a unix socket URL; `0` adds nothing).
+    pub fn url_with_db(&self, db: i64) -> String {
+        self.addr.url(self.password.as_deref(), db)
     }
 
     /// [`LocalServer::url`] with the password replaced by `***`.
     pub fn redacted_url(&self) -> String {
-        self.url_with(self.password.as_ref().map(|_| "***"))
-    }
-
-    fn url_with(&self, password: Option<&str>) -> String {
-        match &self.endpoint {
-            Endpoint::Tcp { host, port } => {
-                let host = if host.contains(':') {
-                    format!("[{host}]")
-                } else {
-                    host.clone()
-                };
-                match password {
-                    Some(pw) => format!("redis://:{pw}@{host}:{port}"),
-                    None => format!("redis://{host}:{port}"),
-                }
-            }
-            Endpoint::Unix(path) => match password {
-                Some(pw) => format!("redis+unix://{}?pass={pw}", path.display()),
-                None => format!("redis+unix://{}", path.display()),
-            },
-        }
+        self.addr.redacted_url(self.password.is_some(), 0)
     }
 
     pub(crate) fn password(&self) -> Option<&str> {
@@ -113,10 +99,7 @@ impl LocalServer {
 
     /// The TCP port, or `None` for a unix socket.
     pub fn port(&self) -> Option<u16> {
-        match &self.endpoint {
-            Endpoint::Tcp { port, .. } => Some(*port),
-            Endpoint::Unix(_) => None,
-        }
+        self.addr.port()
     }
 
     /// Attached or spawned; for a spawned server, its current pid (the last
@@ -254,65 +237,63 @@ pub async fn ensure_server(cfg: ServerConfig) -> Result<LocalServer> {
 /// from a library-owned thread, so the caller may be a short-lived thread.
 pub fn ensure_server_blocking(cfg: ServerConfig) -> Result<LocalServer> {
     cfg.validate()?;
-    match &cfg.addr {
-        ServerAddr::Tcp { host, port: 0 } => spawn_on_free_port(&cfg, host),
-        ServerAddr::Tcp { host, port } => {
-            let endpoint = Endpoint::Tcp {
-                host: host.clone(),
-                port: *port,
-            };
-            attach_or_spawn(&cfg, endpoint)
-        }
-        ServerAddr::Unix(Some(path)) => attach_or_spawn(&cfg, Endpoint::Unix(path.clone())),
+    match cfg.addr.normalized() {
+        ServerAddr::Tcp { host, port: 0 } => spawn_on_free_port(&cfg, &host),
+        addr @ (ServerAddr::Tcp { .. } | ServerAddr::Unix(Some(_))) => attach_or_spawn(&cfg, addr),
         ServerAddr::Unix(None) => {
             let run_dir = Arc::new(private_dir()?);
-            let endpoint = Endpoint::Unix(run_dir.path().join("redis.sock"));
-            spawn(&cfg, endpoint, run_dir).map_err(|e| e.error)
+            let addr = ServerAddr::Unix(Some(run_dir.path().join("redis.sock")));
+            spawn(&cfg, addr, run_dir).map_err(|e| e.error)
         }
     }
 }
 
-fn attach_or_spawn(cfg: &ServerConfig, endpoint: Endpoint) -> Result<LocalServer> {
+fn attach_or_spawn(cfg: &ServerConfig, addr: ServerAddr) -> Result<LocalServer> {
     let deadline = Instant::now() + cfg.ready_timeout;
     loop {
-        match resp::ping(&endpoint, cfg.password.as_deref(), PROBE_TIMEOUT) {
+        match resp::ping(&addr, cfg.password.as_deref(), PROBE_TIMEOUT) {
             Answer::Nothing => break,
             Answer::Loading if Instant::now() < deadline => {
                 std::thread::sleep(Duration::from_millis(20));
             }
             Answer::Loading => {
+                let waited = crate::util::fmt_duration(cfg.ready_timeout);
                 return Err(Error::new(
                     ErrorKind::Spawn,
                     format!(
-                        "the Redis at {endpoint} is still LOADING after ready_timeout ({})",
-                        crate::util::fmt_duration(cfg.ready_timeout)
+                        "the Redis at {addr} is still LOADING after \
+                         ServerConfig::ready_timeout ({waited})"
                     ),
-                ))
+                )
+                .with_param(Param::ServerReadyTimeout));
             }
             Answer::Pong | Answer::Auth(_) | Answer::RedisError(_) => {
-                tracing::info!(endpoint = %endpoint, "attached to a running Redis");
-                return Ok(attached(cfg, endpoint));
+                tracing::info!(addr = %addr, "attached to a running Redis");
+                return Ok(attached(cfg, addr));
             }
             Answer::NotRedis(why) => {
+                let param = addr.param();
                 return Err(Error::new(
                     ErrorKind::Spawn,
                     format!(
-                        "{endpoint} is held by a program that is not Redis ({why}); \
-                         not attaching to it and not starting a server over it"
+                        "{addr} is held by a program that is not Redis ({why}); \
+                         not attaching to it and not starting a server over it \
+                         (choose another address: {})",
+                        param.name(crate::Language::Rust)
                     ),
-                ))
+                )
+                .with_param(param));
             }
         }
     }
     let run_dir = Arc::new(private_dir()?);
-    spawn(cfg, endpoint, run_dir).map_err(|e| e.error)
+    spawn(cfg, addr, run_dir).map_err(|e| e.error)
 }
 
-fn attached(cfg: &ServerConfig, endpoint: Endpoint) -> LocalServer {
+fn attached(cfg: &ServerConfig, addr: ServerAddr) -> LocalServer {
     let (_tx, status) = watch::channel(ServerStatus::Attached);
     LocalServer {
-        addr: endpoint_addr(&endpoint),
-        endpoint,
+        addr,
         password: cfg.password.clone(),
         supervision: None,
         status,
@@ -326,11 +307,11 @@ fn spawn_on_free_port(cfg: &ServerConfig, host: &str) -> Result<LocalServer> {
     let mut last = None;
     for attempt in 1..=PORT_ATTEMPTS {
         let port = free_port(host)?;
-        let endpoint = Endpoint::Tcp {
+        let addr = ServerAddr::Tcp {
             host: host.to_owned(),
             port,
         };
-        match spawn(cfg, endpoint, run_dir.clone()) {
+        match spawn(cfg, addr, run_dir.clone()) {
             Ok(server) => return Ok(server),
             Err(e) if e.cause == Cause::AddressInUse => {
                 tracing::debug!(port, attempt, "picked port was taken first, trying another");
@@ -350,14 +331,17 @@ fn free_port(host: &str) -> Result<u16> {
     let listener = std::net::TcpListener::bind((host, 0)).map_err(|e| {
         Error::new(
             ErrorKind::Spawn,
-            format!("cannot find a free port on {host}: {e}"),
+            format!("cannot find a free port on {host} (ServerAddr::Tcp::host): {e}"),
         )
+        .with_param(Param::ServerHost)
     })?;
     Ok(listener.local_addr()?.port())
 }
 
+/// A new private directory, after removing those left by owners that died
+/// without cleaning up (see [`workdir::remove_stale`](super::workdir::remove_stale)).
 fn private_dir() -> Result<PrivateDir> {
-    PrivateDir::new().map_err(|e| {
+    PrivateDir::new_removing_stale().map_err(|e| {
         Error::new(
             ErrorKind::Spawn,
             format!("cannot create a private temporary directory: {e}"),
@@ -368,9 +352,10 @@ fn private_dir() -> Result<PrivateDir> {
 
 fn spawn(
     cfg: &ServerConfig,
-    endpoint: Endpoint,
+    addr: ServerAddr,
     run_dir: Arc<PrivateDir>,
 ) -> std::result::Result<LocalServer, super::launch::StartError> {
+    debug_assert!(addr.is_resolved());
     let binary =
         binary::locate(cfg.binary.as_deref()).map_err(|error| super::launch::StartError {
             cause: Cause::Unknown,
@@ -378,19 +363,20 @@ fn spawn(
         })?;
     let plan = Plan {
         binary,
-        endpoint: endpoint.clone(),
+        addr: addr.clone(),
         data_dir: cfg.dir.clone().unwrap_or_else(|| run_dir.path().to_owned()),
+        dir_set: cfg.dir.is_some(),
         run_dir: run_dir.clone(),
         args: cfg.args.clone(),
         password: cfg.password.clone(),
         persistence: cfg.persistence,
         ready_timeout: cfg.ready_timeout,
     };
-    tracing::info!(binary = %plan.binary.display(), endpoint = %endpoint, "spawning redis-server");
+    tracing::info!(binary = %plan.binary.display(), addr = %addr, "spawning redis-server");
     let started = Instant::now();
     let running = plan.start(&|| false)?;
     let pid = running.killer.pid();
-    tracing::info!(pid, endpoint = %endpoint, elapsed = ?started.elapsed(), "redis-server ready");
+    tracing::info!(pid, addr = %addr, elapsed = ?started.elapsed(), "redis-server ready");
     let log = plan.log_path();
     let supervision = supervisor::start(plan, running, cfg.restart.clone()).map_err(|e| {
         super::launch::StartError {
@@ -403,73 +389,11 @@ fn spawn(
     })?;
     let status = supervision.status.subscribe();
     Ok(LocalServer {
-        addr: endpoint_addr(&endpoint),
-        endpoint,
+        addr,
         password: cfg.password.clone(),
         supervision: Some(supervision),
         status,
         log: Some(log),
         _run_dir: Some(run_dir),
     })
-}
-
-fn endpoint_addr(endpoint: &Endpoint) -> ServerAddr {
-    match endpoint {
-        Endpoint::Tcp { host, port } => ServerAddr::Tcp {
-            host: host.clone(),
-            port: *port,
-        },
-        Endpoint::Unix(path) => ServerAddr::Unix(Some(path.clone())),
-    }
-}
-
-/// Whether `host` is a loopback address (`127.0.0.0/8`, `::1`, `localhost`).
-pub(crate) fn is_loopback(host: &str) -> bool {
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
-
-/// Percent-encodes everything but RFC 3986 unreserved characters.
-fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_loopback_hosts_pass() {
-        for host in [
-            "127.0.0.1",
-            "127.0.0.2",
-            "::1",
-            "[::1]",
-            "localhost",
-            "LOCALHOST",
-        ] {
-            assert!(is_loopback(host), "{host}");
-        }
-        for host in ["0.0.0.0", "10.0.0.1", "::", "example.org", ""] {
-            assert!(!is_loopback(host), "{host}");
-        }
-    }
-
-    #[test]
-    fn passwords_are_percent_encoded_in_urls() {
-        assert_eq!(percent_encode("a-b.c_d~e"), "a-b.c_d~e");
-        assert_eq!(percent_encode("p@ss:w/rd %"), "p%40ss%3Aw%2Frd%20%25");
-    }
 }

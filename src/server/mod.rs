@@ -41,6 +41,7 @@
 //! unix socket in a private 0700 directory, and its password is written only
 //! to a 0600 config file in that directory, removed once the server is up.
 
+mod addr;
 mod binary;
 mod config;
 mod diagnose;
@@ -52,7 +53,8 @@ mod supervisor;
 pub mod testing;
 mod workdir;
 
-pub use config::{RestartPolicy, ServerAddr, ServerConfig};
+pub use addr::ServerAddr;
+pub use config::{RestartPolicy, ServerConfig};
 pub use guard::OwnedChild;
 pub use local::{ensure_server, ensure_server_blocking, LocalServer, Origin};
 pub use supervisor::ServerStatus;

@@ -3,25 +3,9 @@
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
-use std::path::PathBuf;
 use std::time::Duration;
 
-/// Where to connect.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Endpoint {
-    Tcp { host: String, port: u16 },
-    Unix(PathBuf),
-}
-
-impl std::fmt::Display for Endpoint {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Endpoint::Tcp { host, port } if host.contains(':') => write!(f, "[{host}]:{port}"),
-            Endpoint::Tcp { host, port } => write!(f, "{host}:{port}"),
-            Endpoint::Unix(path) => write!(f, "unix:{}", path.display()),
-        }
-    }
-}
+use super::addr::ServerAddr;
 
 enum Stream {
     Tcp(TcpStream),
@@ -74,9 +58,10 @@ const MAX_FRAME: usize = 1 << 20;
 
 impl Conn {
     /// Connects with `timeout` for the connect and for every read and write.
-    pub(crate) fn connect(endpoint: &Endpoint, timeout: Duration) -> io::Result<Conn> {
-        let stream = match endpoint {
-            Endpoint::Tcp { host, port } => {
+    /// An unresolved unix address (no path) is `InvalidInput`.
+    pub(crate) fn connect(addr: &ServerAddr, timeout: Duration) -> io::Result<Conn> {
+        let stream = match addr {
+            ServerAddr::Tcp { host, port } => {
                 let mut last = None;
                 let mut found = None;
                 for addr in (host.as_str(), *port).to_socket_addrs()? {
@@ -102,14 +87,20 @@ impl Conn {
                 Stream::Tcp(s)
             }
             #[cfg(unix)]
-            Endpoint::Unix(path) => {
+            ServerAddr::Unix(Some(path)) => {
                 let s = std::os::unix::net::UnixStream::connect(path)?;
                 s.set_read_timeout(Some(timeout))?;
                 s.set_write_timeout(Some(timeout))?;
                 Stream::Unix(s)
             }
+            ServerAddr::Unix(None) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "a unix socket address without a path",
+                ))
+            }
             #[cfg(not(unix))]
-            Endpoint::Unix(_) => {
+            ServerAddr::Unix(Some(_)) => {
                 return Err(io::Error::new(
                     io::ErrorKind::Unsupported,
                     "unix sockets are not supported on this platform",
@@ -229,8 +220,8 @@ pub(crate) enum Answer {
 
 /// Sends `AUTH` (if a password is given) and `PING`, and classifies the
 /// answer.
-pub(crate) fn ping(endpoint: &Endpoint, password: Option<&str>, timeout: Duration) -> Answer {
-    let mut conn = match Conn::connect(endpoint, timeout) {
+pub(crate) fn ping(addr: &ServerAddr, password: Option<&str>, timeout: Duration) -> Answer {
+    let mut conn = match Conn::connect(addr, timeout) {
         Ok(c) => c,
         Err(e) if is_absent(&e) => return Answer::Nothing,
         Err(e) => return Answer::NotRedis(format!("connecting failed: {e}")),

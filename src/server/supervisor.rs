@@ -202,7 +202,7 @@ fn run(
             Ok(status) => status.to_string(),
             Err(e) => format!("cannot wait for it: {e}"),
         };
-        tracing::warn!(pid, %exit, endpoint = %plan.endpoint, "redis-server crashed");
+        tracing::warn!(pid, %exit, addr = %plan.addr, "redis-server crashed");
         let mut last_error = format!("redis-server (pid {pid}) crashed: {exit}");
         // Restart until one attempt is ready, or the policy runs out.
         running = loop {
@@ -217,7 +217,7 @@ fn run(
             if attempt >= policy.max_restarts {
                 let reason = format!(
                     "redis-server at {} gave up after {} restart(s) within {}; last: {}",
-                    plan.endpoint,
+                    plan.addr,
                     attempt,
                     crate::util::fmt_duration(policy.window),
                     last_error
@@ -254,7 +254,7 @@ fn run(
                     state.last_pid = pid;
                     sup.status.send_replace(ServerStatus::Running { pid });
                     drop(state);
-                    tracing::info!(pid, endpoint = %plan.endpoint, "redis-server restarted and ready");
+                    tracing::info!(pid, addr = %plan.addr, "redis-server restarted and ready");
                     break new;
                 }
                 Err(e) => {

@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use super::config::{RestartPolicy, ServerConfig};
 use super::local::{ensure_server_blocking, LocalServer};
-use super::resp::{Conn, Endpoint};
+use super::resp::Conn;
 use crate::error::Result;
 
 /// A throwaway `redis-server` for one test, flushed and stopped on drop.
@@ -122,18 +122,8 @@ impl TestServer {
 
 impl Drop for TestServer {
     fn drop(&mut self) {
-        let endpoint = match self.server.addr() {
-            super::ServerAddr::Tcp { host, port } => Endpoint::Tcp {
-                host: host.clone(),
-                port: *port,
-            },
-            super::ServerAddr::Unix(path) => match path {
-                Some(p) => Endpoint::Unix(p.clone()),
-                None => return,
-            },
-        };
         if self.server.pid().is_some() {
-            if let Ok(mut conn) = Conn::connect(&endpoint, Duration::from_millis(500)) {
+            if let Ok(mut conn) = Conn::connect(self.server.addr(), Duration::from_millis(500)) {
                 let password = self.server_password();
                 let _ = match password.as_deref() {
                     Some(pw) => conn.send(&[&[b"AUTH", pw.as_bytes()], &[b"FLUSHALL"]]),

@@ -30,15 +30,6 @@ fn cstring(s: String) -> CString {
     CString::new(s.replace('\0', "")).unwrap_or_default()
 }
 
-fn addr_text(addr: &redkeep::ServerAddr) -> String {
-    match addr {
-        redkeep::ServerAddr::Tcp { host, port } if host.contains(':') => format!("[{host}]:{port}"),
-        redkeep::ServerAddr::Tcp { host, port } => format!("{host}:{port}"),
-        redkeep::ServerAddr::Unix(Some(path)) => path.display().to_string(),
-        redkeep::ServerAddr::Unix(None) => String::new(),
-    }
-}
-
 /// Attaches to the Redis at `opts`'s address, or starts a `redis-server`
 /// there if nothing listens (port `0`: always starts one, on a free port).
 ///
@@ -84,7 +75,8 @@ pub unsafe extern "C" fn redkeep_server_ensure(
         let handle = redkeep_server {
             url: cstring(server.url()),
             redacted_url: cstring(server.redacted_url()),
-            addr: cstring(addr_text(server.addr())),
+            // `host:port` or the socket path, as the core shows it.
+            addr: cstring(server.addr().to_string()),
             server,
         };
         // SAFETY: as above; the caller owns the handle.
