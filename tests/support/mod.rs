@@ -421,6 +421,12 @@ impl RedisServer {
         Paused { pid: Some(pid) }
     }
 
+    /// Sends one command on a fresh plain socket (not through any pool) and
+    /// returns the start of the raw reply.
+    pub fn send_raw(&self, argv: &[&str]) -> String {
+        self.raw(argv).expect("raw command to the test server")
+    }
+
     /// Clients the server holds blocked (`INFO clients`: `blocked_clients`),
     /// e.g. in a `BLPOP`.
     pub async fn blocked_clients(&self) -> u64 {
