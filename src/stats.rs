@@ -2,7 +2,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-/// Counters since the pool was built, plus a snapshot of the exclusive set.
+/// Counters since the pool was built, plus the size of each connection set.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Stats {
     /// Exclusive connections open now (idle + checked out).
@@ -30,6 +30,13 @@ pub struct Stats {
     pub probes: u64,
     /// Health probes that failed.
     pub probe_failures: u64,
+    /// Shared multiplexed connections open now (at most `pool.multiplexed`).
+    pub shared_open: usize,
+    /// Calling-thread connections ([`Pool::query_blocking`](crate::Pool::query_blocking))
+    /// open now, idle or in use (at most `pool.max_size`).
+    pub thread_open: usize,
+    /// Calling-thread connections idle now.
+    pub thread_idle: usize,
 }
 
 /// The atomic side of [`Stats`].
@@ -65,6 +72,9 @@ impl Counters {
             evicted: self.evicted.load(Relaxed),
             probes: self.probes.load(Relaxed),
             probe_failures: self.probe_failures.load(Relaxed),
+            shared_open: 0,
+            thread_open: 0,
+            thread_idle: 0,
         }
     }
 }

@@ -1,75 +1,114 @@
-//! The caller-thread path: plain blocking connections for callers that
-//! already block a thread (the C ABI, Python), so a command costs one
+//! The calling-thread set: connections that callers who already block a
+//! thread (the C ABI, Python) drive themselves, so a command costs one
 //! round trip and no hop to a runtime thread.
 
-use std::sync::Mutex;
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
 
-use redis::ConnectionLike;
-
+use super::connector::remaining;
 use super::core::{Core, Purpose};
+use super::thread_conn::{Socket, ThreadConnection, ThreadTarget};
 use crate::error::{Error, Phase, Result};
 use crate::stats::Counters;
 
-/// An idle blocking connection, the generation it was opened in, and the
-/// socket timeout it has (set only when a call needs another one).
+/// An idle connection and the generation it was opened in.
 struct Idle {
-    conn: redis::Connection,
+    conn: ThreadConnection,
     generation: u64,
-    timeout: Option<Duration>,
+    _open: Registration,
 }
 
-/// Idle blocking connections, most recently used last (LIFO).
+/// What a call on the calling thread got: a connection of this set, or
+/// none because the set is full or this deployment needs the runtime.
+pub(crate) enum Outcome {
+    /// The reply (or the error) of the command.
+    Done(Result<redis::Value>),
+    /// Not run: send it through the runtime's shared path instead.
+    UseRuntime,
+}
+
+/// Idle connections, most recently used last (LIFO), and a handle on the
+/// socket of every open one (idle or in use) so `Pool::close` can end the
+/// reads in flight.
 pub(crate) struct BlockingConnections {
     idle: Mutex<Vec<Idle>>,
-    max_idle: usize,
+    open: Arc<Registry>,
+    target: Option<ThreadTarget>,
+    /// At most this many open at once; callers beyond it use the runtime.
+    cap: usize,
+}
+
+#[derive(Default)]
+struct Registry {
+    sockets: Mutex<HashMap<u64, Socket>>,
+    ids: AtomicU64,
+}
+
+/// Keeps a socket in the registry while its connection lives.
+struct Registration {
+    id: u64,
+    registry: Arc<Registry>,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        lock(&self.registry.sockets).remove(&self.id);
+    }
 }
 
 impl BlockingConnections {
-    pub(crate) fn new(max_idle: usize) -> Self {
+    pub(crate) fn new(target: Option<ThreadTarget>, cap: usize) -> Self {
         Self {
             idle: Mutex::new(Vec::new()),
-            max_idle,
+            open: Arc::new(Registry::default()),
+            target,
+            cap,
         }
     }
 
-    /// Runs `cmd` on the calling thread. `timeout` bounds the reply
-    /// (default `timeouts.command`). A connection that failed or timed out
-    /// is dropped, never reused: its reply stream is out of step.
+    /// Runs `cmd` on the calling thread. `deadline` (a per-call timeout)
+    /// bounds the whole call; each reply is also bounded by
+    /// `timeouts.command`. A connection that failed or timed out is
+    /// dropped, never reused: its reply stream is out of step.
     pub(crate) fn send(
         &self,
         core: &Core,
-        _runtime: &tokio::runtime::Handle,
+        runtime: &tokio::runtime::Handle,
         cmd: &redis::Cmd,
-        deadline: Option<std::time::Instant>,
-    ) -> Result<redis::Value> {
-        core.check_available()?;
-        let command = core.config.timeouts.command;
-        let timeout = deadline.map_or(command, |d| {
-            command.min(d.saturating_duration_since(std::time::Instant::now()))
-        });
+        deadline: Option<Instant>,
+    ) -> Outcome {
+        if let Err(e) = core.check_available() {
+            return Outcome::Done(Err(e));
+        }
         let mut idle = match self.take(core) {
             Some(idle) => idle,
-            None => Idle {
-                generation: core.generation(),
-                conn: self.connect(core)?,
-                timeout: None,
+            None => match self.connect(core, runtime, deadline) {
+                Ok(Some(idle)) => idle,
+                Ok(None) => return Outcome::UseRuntime,
+                Err(e) => return Outcome::Done(Err(e)),
             },
         };
-        if idle.timeout != Some(timeout) {
-            set_timeouts(&idle.conn, timeout).map_err(|e| Error::from_redis(e, Phase::Command))?;
-            idle.timeout = Some(timeout);
-        }
-        match idle.conn.req_command(cmd) {
+        let command = core.config.timeouts.command;
+        let timeout = deadline.map_or(command, |d| command.min(remaining(d)));
+        let result = idle.conn.request(&cmd.get_packed_command(), timeout);
+        Outcome::Done(match result {
             Ok(value) => {
                 self.put(core, idle);
                 value
                     .extract_error()
                     .map_err(|e| Error::from_redis(e, Phase::Command))
             }
+            Err(_) if core.is_closed() => Err(Error::closed_during_call()),
             Err(e) if e.is_timeout() => {
                 Counters::bump(&core.counters.evicted);
-                Err(Error::timeout(Phase::Command, timeout))
+                Err(match deadline {
+                    Some(d) if remaining(d).is_zero() && timeout < command => {
+                        Error::call_timeout(timeout)
+                    }
+                    _ => Error::timeout(Phase::Command, timeout),
+                })
             }
             Err(e) => {
                 let err = Error::from_redis(e, Phase::Command);
@@ -80,16 +119,30 @@ impl BlockingConnections {
                 }
                 Err(err)
             }
-        }
+        })
     }
 
     /// Drops every idle connection; returns how many there were.
     pub(crate) fn clear(&self) -> usize {
-        std::mem::take(&mut *self.lock()).len()
+        std::mem::take(&mut *lock(&self.idle)).len()
+    }
+
+    /// Shuts down every open socket: a thread blocked in a read wakes with
+    /// end-of-file at once (for `Pool::close`).
+    pub(crate) fn shut_down_all(&self) {
+        for socket in lock(&self.open.sockets).values() {
+            socket.shutdown();
+        }
+        self.clear();
+    }
+
+    /// Connections open now (idle and in use).
+    fn open_count(&self) -> usize {
+        lock(&self.open.sockets).len()
     }
 
     fn take(&self, core: &Core) -> Option<Idle> {
-        let mut idle = self.lock();
+        let mut idle = lock(&self.idle);
         while let Some(candidate) = idle.pop() {
             if candidate.generation == core.generation() {
                 return Some(candidate);
@@ -104,33 +157,81 @@ impl BlockingConnections {
             Counters::bump(&core.counters.evicted);
             return;
         }
-        let mut idle = self.lock();
-        if idle.len() < self.max_idle {
-            idle.push(conn);
+        lock(&self.idle).push(conn);
+    }
+
+    /// Opens a connection through the core's single-flight gate, with
+    /// `timeouts.connect` (or an earlier per-call deadline) as a deadline.
+    /// `Ok(None)`: the set is full, or TLS needs the runtime.
+    fn connect(
+        &self,
+        core: &Core,
+        runtime: &tokio::runtime::Handle,
+        deadline: Option<Instant>,
+    ) -> Result<Option<Idle>> {
+        let Some(target) = &self.target else {
+            return Ok(None);
+        };
+        if self.open_count() >= self.cap {
+            return Ok(None);
         }
-    }
-
-    fn connect(&self, core: &Core) -> Result<redis::Connection> {
-        let result = core
-            .client()
-            .get_connection_with_timeout(core.config.timeouts.connect)
-            .map_err(|e| {
-                if e.is_timeout() {
-                    core.connect_timed_out()
-                } else {
-                    core.connect_error(e)
-                }
-            });
+        let limit = core.config.timeouts.connect;
+        let started = Instant::now();
+        let connect_deadline = deadline.map_or(started + limit, |d| d.min(started + limit));
+        let generation = core.generation();
+        let result = (|| {
+            let _gate = core.admit_blocking(runtime, Purpose::Request, connect_deadline)?;
+            let mut conn = ThreadConnection::connect(target, connect_deadline)
+                .map_err(|e| self.connect_error(core, e.into(), connect_deadline))?;
+            let registration = self.register(&conn)?;
+            conn.handshake(target, connect_deadline)
+                .map_err(|e| self.connect_error(core, e, connect_deadline))?;
+            Ok(Idle {
+                conn,
+                generation,
+                _open: registration,
+            })
+        })();
+        let result = match result {
+            Err(_) if core.is_closed() => Err(Error::closed_during_call()),
+            other => other,
+        };
         core.record_connect(&result, Purpose::Request);
-        result
+        result.map(Some)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Idle>> {
-        self.idle.lock().unwrap_or_else(|p| p.into_inner())
+    fn register(&self, conn: &ThreadConnection) -> Result<Registration> {
+        let socket = conn.socket_handle()?;
+        let id = self.open.ids.fetch_add(1, Ordering::Relaxed);
+        lock(&self.open.sockets).insert(id, socket);
+        Ok(Registration {
+            id,
+            registry: self.open.clone(),
+        })
+    }
+
+    fn connect_error(&self, core: &Core, e: redis::RedisError, deadline: Instant) -> Error {
+        if e.is_timeout() || remaining(deadline).is_zero() {
+            core.connect_timed_out()
+        } else {
+            core.connect_error(e)
+        }
     }
 }
 
-fn set_timeouts(conn: &redis::Connection, timeout: Duration) -> redis::RedisResult<()> {
-    conn.set_read_timeout(Some(timeout))?;
-    conn.set_write_timeout(Some(timeout))
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl super::set::ConnectionSet for BlockingConnections {
+    fn evict_idle(&self) -> usize {
+        self.clear()
+    }
+
+    fn size(&self) -> super::set::SetSize {
+        super::set::SetSize {
+            open: self.open_count(),
+            idle: lock(&self.idle).len(),
+        }
+    }
 }

@@ -22,7 +22,8 @@ pub enum CommandClass {
     /// it after a dropped connection cannot duplicate a write.
     ReadOnly,
     /// Waits on the server before it replies (`BLPOP`, `XREAD ... BLOCK`,
-    /// `WAIT`, `DEBUG SLEEP`, ...).
+    /// `WAIT`, ...). (`DEBUG SLEEP` stalls the whole server, not one
+    /// connection: it is `Ordinary`, bounded by `timeouts.command`.)
     Blocking {
         /// How long the server may hold the reply, read from the command's
         /// own timeout argument; `None` means forever (a timeout of `0`) or
@@ -190,7 +191,6 @@ fn blocking_wait(name: &str, words: &[&[u8]]) -> Option<Option<Duration>> {
                 .position(|w| w.eq_ignore_ascii_case(b"BLOCK"))?;
             ms(word(at + 1))
         }
-        "DEBUG" if word(1).is_some_and(|s| s.eq_ignore_ascii_case("SLEEP")) => secs(word(2)),
         _ => return None,
     };
     Some(match timeout {
@@ -245,7 +245,6 @@ mod tests {
             wait(&["XREAD", "COUNT", "1", "BLOCK", "1500", "STREAMS", "s", "$"]),
             Some(Duration::from_millis(1500))
         );
-        assert_eq!(wait(&["DEBUG", "sleep", "1"]), Some(Duration::from_secs(1)));
         assert_eq!(wait(&["BLPOP", "q", "soon"]), None);
     }
 
@@ -256,6 +255,7 @@ mod tests {
             CommandClass::ReadOnly
         );
         assert_eq!(class(&["DEBUG", "OBJECT", "k"]), CommandClass::Ordinary);
+        assert_eq!(class(&["DEBUG", "SLEEP", "1"]), CommandClass::Ordinary);
         assert_eq!(class(&["GET", "k"]), CommandClass::ReadOnly);
         assert_eq!(class(&["INCR", "k"]), CommandClass::Ordinary);
         assert_eq!(class(&[]), CommandClass::Ordinary);

@@ -4,7 +4,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use redis::aio::MultiplexedConnection;
-use tokio::sync::{watch, Mutex, Notify};
+use tokio::sync::{watch, Mutex, MutexGuard, Notify};
+
+use super::connector::{Connector, Use};
 
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Phase, Result};
@@ -23,8 +25,7 @@ pub(crate) enum Purpose {
 /// The part of a pool that connections and the watch both need.
 pub(crate) struct Core {
     pub(crate) config: Config,
-    client: redis::Client,
-    conn_config: redis::AsyncConnectionConfig,
+    pub(crate) connector: Connector,
     pub(crate) counters: Counters,
     health: watch::Sender<Health>,
     down: AtomicBool,
@@ -36,27 +37,19 @@ pub(crate) struct Core {
     gate: Mutex<()>,
     /// Wakes the health watch early (a broken connection, close).
     pub(crate) wake: Notify,
-    /// Wakes every call in flight when the pool closes.
+    /// Wakes every call in flight when the pool is closed.
     closing: Notify,
+    /// Set by an explicit close: calls in flight and new ones end.
+    calls_ended: AtomicBool,
 }
 
 impl Core {
     pub(crate) fn new(config: Config) -> Result<Self> {
         config.validate()?;
-        let info = config.connection_info()?;
-        let client = redis::Client::open(info).map_err(|e| {
-            Error::config(format!(
-                "invalid redis URL {:?}: {e}",
-                config.redacted_url()
-            ))
-        })?;
-        let conn_config = redis::AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(config.timeouts.connect))
-            .set_response_timeout(Some(config.timeouts.command));
+        let connector = Connector::new(&config)?;
         Ok(Self {
             config,
-            client,
-            conn_config,
+            connector,
             counters: Counters::default(),
             health: watch::Sender::new(Health::starting()),
             down: AtomicBool::new(false),
@@ -65,6 +58,7 @@ impl Core {
             gate: Mutex::new(()),
             wake: Notify::new(),
             closing: Notify::new(),
+            calls_ended: AtomicBool::new(false),
         })
     }
 
@@ -78,7 +72,7 @@ impl Core {
 
     /// Whether the last word of the health watch (or of `Pool::connect`)
     /// was `Up`.
-    fn is_up(&self) -> bool {
+    pub(crate) fn is_up(&self) -> bool {
         !self.is_down() && self.health.borrow().state == State::Up
     }
 
@@ -110,10 +104,18 @@ impl Core {
     /// Marks the pool closed, publishes `Closed`, ends the calls in flight
     /// and wakes the watch so it ends.
     pub(crate) fn close(&self) {
+        self.calls_ended.store(true, Ordering::Release);
+        self.closing.notify_waiters();
+        self.close_on_drop();
+    }
+
+    /// What dropping the last `Pool` handle does: the pool is closed and the
+    /// watch ends, but a connection still checked out keeps working for its
+    /// holder (only an explicit close ends calls in flight).
+    pub(crate) fn close_on_drop(&self) {
         if self.closed.swap(true, Ordering::AcqRel) {
             return;
         }
-        self.closing.notify_waiters();
         self.wake.notify_one();
         self.health.send_modify(|h| {
             h.state = State::Closed;
@@ -128,7 +130,7 @@ impl Core {
     ) -> Result<T> {
         // Registered before the check: a close between the two still wakes it.
         let closing = self.closing.notified();
-        if self.is_closed() {
+        if self.calls_ended.load(Ordering::Acquire) {
             return Err(Error::closed());
         }
         tokio::select! {
@@ -141,32 +143,26 @@ impl Core {
     /// Opens one connection and checks it answers `PONG`, within
     /// `timeouts.connect`; one attempt at a time per pool unless it is `Up`.
     pub(crate) async fn connect(&self, purpose: Purpose) -> Result<MultiplexedConnection> {
-        self.connect_timed(purpose).await.map(|(conn, _)| conn)
+        let kind = match purpose {
+            Purpose::Request => Use::Request,
+            Purpose::Probe => Use::Probe,
+        };
+        self.connect_timed(purpose, kind)
+            .await
+            .map(|(conn, _)| conn)
     }
 
-    /// [`Core::connect`], with the round trip of the connection's first `PING`.
+    /// [`Core::connect`] for a connection of `kind`, with the round trip of
+    /// the connection's first `PING`.
     pub(crate) async fn connect_timed(
         &self,
         purpose: Purpose,
+        kind: Use,
     ) -> Result<(MultiplexedConnection, Duration)> {
         let limit = self.config.timeouts.connect;
         let attempt = async {
-            // While Up, connects run side by side (the pool sizes bound
-            // them): queued one behind another on a slow link, a burst of
-            // checkouts would time out waiting and declare Redis down.
-            // Otherwise — starting, Degraded, Down — one at a time.
-            let _single_flight = if self.is_up() {
-                None
-            } else {
-                Some(self.gate.lock().await)
-            };
-            if self.is_closed() {
-                return Err(Error::closed());
-            }
-            if purpose == Purpose::Request && self.is_down() {
-                return Err(Error::unavailable(None));
-            }
-            self.open().await
+            let _single_flight = self.admit(purpose).await?;
+            self.open(kind).await
         };
         let result = match tokio::time::timeout(limit, attempt).await {
             Ok(result) => result,
@@ -174,6 +170,51 @@ impl Core {
         };
         self.record_connect(&result, purpose);
         result
+    }
+
+    /// The gate every connect of every set passes: while `Up`, connects run
+    /// side by side (the sets' caps bound them: queued one behind another
+    /// on a slow link, a burst of checkouts would time out waiting and
+    /// declare Redis down); otherwise — starting, `Degraded`, `Down` — one
+    /// at a time. Refuses a closed pool, and a caller's connect while `Down`.
+    pub(crate) async fn admit(&self, purpose: Purpose) -> Result<Option<MutexGuard<'_, ()>>> {
+        let single_flight = if self.is_up() {
+            None
+        } else {
+            Some(self.gate.lock().await)
+        };
+        self.check_admitted(purpose)?;
+        Ok(single_flight)
+    }
+
+    /// [`Core::admit`] for a thread outside the runtime, waiting for the
+    /// gate until `deadline` at most, and no longer than the pool is open.
+    pub(crate) fn admit_blocking(
+        &self,
+        runtime: &tokio::runtime::Handle,
+        purpose: Purpose,
+        deadline: Instant,
+    ) -> Result<Option<MutexGuard<'_, ()>>> {
+        if self.is_up() {
+            return self.check_admitted(purpose).map(|()| None);
+        }
+        let wait = self.until_closed(async {
+            match tokio::time::timeout_at(deadline.into(), self.admit(purpose)).await {
+                Ok(admitted) => admitted,
+                Err(_) => Err(self.connect_timed_out()),
+            }
+        });
+        runtime.block_on(wait)
+    }
+
+    fn check_admitted(&self, purpose: Purpose) -> Result<()> {
+        if self.is_closed() {
+            return Err(Error::closed());
+        }
+        if purpose == Purpose::Request && self.is_down() {
+            return Err(Error::unavailable(None));
+        }
+        Ok(())
     }
 
     /// The error of a connect that ran past `timeouts.connect`.
@@ -204,10 +245,10 @@ impl Core {
         }
     }
 
-    async fn open(&self) -> Result<(MultiplexedConnection, Duration)> {
+    async fn open(&self, kind: Use) -> Result<(MultiplexedConnection, Duration)> {
         let mut conn = self
-            .client
-            .get_multiplexed_async_connection_with_config(&self.conn_config)
+            .connector
+            .open_multiplexed(kind)
             .await
             .map_err(|e| self.connect_error(e))?;
         let started = Instant::now();
@@ -231,7 +272,7 @@ impl Core {
     /// Opens a dedicated pub/sub connection within `timeouts.connect`.
     pub(crate) async fn open_pubsub(&self) -> Result<redis::aio::PubSub> {
         let limit = self.config.timeouts.connect;
-        match tokio::time::timeout(limit, self.client.get_async_pubsub()).await {
+        match tokio::time::timeout(limit, self.connector.open_pubsub()).await {
             Ok(Ok(pubsub)) => {
                 Counters::bump(&self.counters.connects);
                 Ok(pubsub)
@@ -245,11 +286,6 @@ impl Core {
                 Err(Error::timeout(Phase::Connect, limit))
             }
         }
-    }
-
-    /// The redis-rs client (for the blocking path's connects).
-    pub(crate) fn client(&self) -> &redis::Client {
-        &self.client
     }
 
     pub(crate) fn connect_error(&self, err: redis::RedisError) -> Error {

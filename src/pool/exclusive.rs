@@ -12,6 +12,25 @@ use super::core::{Core, Purpose};
 use crate::error::Error;
 use crate::stats::Counters;
 
+/// The exclusive set: deadpool's pool of [`ExclusiveConnection`]s.
+pub(crate) struct ExclusiveConnections {
+    pub(crate) pool: managed::Pool<Manager>,
+}
+
+impl super::set::ConnectionSet for ExclusiveConnections {
+    fn evict_idle(&self) -> usize {
+        self.pool.retain(|_, _| false).removed.len()
+    }
+
+    fn size(&self) -> super::set::SetSize {
+        let status = self.pool.status();
+        super::set::SetSize {
+            open: status.size,
+            idle: status.available,
+        }
+    }
+}
+
 /// Creates connections and decides, without I/O, whether an idle one is fresh.
 pub(crate) struct Manager {
     pub(crate) core: Arc<Core>,
@@ -103,7 +122,8 @@ impl ConnectionLike for ExclusiveConnection {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         Box::pin(async move {
             self.in_flight = true;
-            let result = self.conn.send_packed_command(cmd).await;
+            let core = self.core.clone();
+            let result = until_closed(&core, self.conn.send_packed_command(cmd)).await?;
             self.in_flight = false;
             self.observe(&result);
             result
@@ -118,10 +138,9 @@ impl ConnectionLike for ExclusiveConnection {
     ) -> RedisFuture<'a, Vec<Value>> {
         Box::pin(async move {
             self.in_flight = true;
-            let result = self
-                .conn
-                .send_packed_commands(pipeline, offset, count)
-                .await;
+            let core = self.core.clone();
+            let send = self.conn.send_packed_commands(pipeline, offset, count);
+            let result = until_closed(&core, send).await?;
             self.in_flight = false;
             self.observe(&result);
             result
@@ -131,6 +150,22 @@ impl ConnectionLike for ExclusiveConnection {
     fn get_db(&self) -> i64 {
         self.conn.get_db()
     }
+}
+
+/// Runs `send`, or ends it when the pool closes: the connection then stays
+/// marked in flight, so it is dropped, not returned.
+async fn until_closed<T>(
+    core: &Core,
+    send: impl std::future::Future<Output = redis::RedisResult<T>>,
+) -> redis::RedisResult<redis::RedisResult<T>> {
+    core.until_closed(async { Ok(send.await) })
+        .await
+        .map_err(|e| {
+            redis::RedisError::from(std::io::Error::new(
+                std::io::ErrorKind::ConnectionAborted,
+                e.to_string(),
+            ))
+        })
 }
 
 /// An exclusive connection checked out of a [`Pool`](crate::Pool); it goes

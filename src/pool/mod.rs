@@ -3,9 +3,12 @@
 
 mod blocking;
 mod command;
+mod connector;
 mod core;
 mod exclusive;
+mod set;
 mod shared;
+mod thread_conn;
 mod watcher;
 
 use std::sync::Arc;
@@ -18,7 +21,8 @@ use tokio::sync::watch;
 
 use self::blocking::BlockingConnections;
 use self::core::Core;
-use self::exclusive::Manager;
+use self::exclusive::{ExclusiveConnections, Manager};
+use self::set::ConnectionSet;
 use self::shared::SharedConnections;
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Phase, Result};
@@ -75,7 +79,7 @@ pub(crate) struct Shared {
     core: Arc<Core>,
     shared: SharedConnections,
     blocking: BlockingConnections,
-    exclusive: deadpool::managed::Pool<Manager>,
+    exclusive: ExclusiveConnections,
     watcher: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// The local server this pool attached to or spawned (`Config::spawn`).
     server: Option<Arc<LocalServer>>,
@@ -84,9 +88,16 @@ pub(crate) struct Shared {
     runtime: tokio::runtime::Handle,
 }
 
+impl Shared {
+    /// Every connection set of the pool, as the health watch sees them.
+    pub(crate) fn sets(&self) -> [&dyn ConnectionSet; 3] {
+        [&self.shared, &self.exclusive, &self.blocking]
+    }
+}
+
 impl Drop for Shared {
     fn drop(&mut self) {
-        self.core.close();
+        self.core.close_on_drop();
     }
 }
 
@@ -165,9 +176,12 @@ impl Pool {
             .map_err(|e| Error::config(format!("cannot build the pool: {e}")))?;
         let shared = Arc::new(Shared {
             shared: SharedConnections::new(pool_config.pool.multiplexed),
-            blocking: BlockingConnections::new(pool_config.pool.max_size),
+            blocking: BlockingConnections::new(
+                core.connector.thread_target(),
+                pool_config.pool.max_size,
+            ),
             core: core.clone(),
-            exclusive,
+            exclusive: ExclusiveConnections { pool: exclusive },
             watcher: std::sync::Mutex::new(None),
             server,
             runtime,
@@ -197,7 +211,7 @@ impl Pool {
     pub async fn get(&self) -> Result<Connection> {
         let core = &self.shared.core;
         core.check_available()?;
-        match self.shared.exclusive.get().await {
+        match self.shared.exclusive.pool.get().await {
             Ok(object) => {
                 Counters::bump(&core.counters.checkouts);
                 Ok(Connection::new(object))
@@ -279,7 +293,8 @@ impl Pool {
                 cmd,
                 tool.unwrap_or(command::Tool::Exclusive),
             )),
-            (CommandClass::Blocking { wait }, _) => self.call_exclusive(cmd, wait).await,
+            // Boxed: the rare path stays out of every caller's future.
+            (CommandClass::Blocking { wait }, _) => Box::pin(self.call_exclusive(cmd, wait)).await,
             (class, _) => match self.send(cmd).await {
                 Err(e) if e.breaks_connection() && class == CommandClass::ReadOnly => {
                     tracing::debug!("resending a read-only command after a dropped connection");
@@ -315,18 +330,15 @@ impl Pool {
     /// command once after a dropped connection and a write never. A
     /// blocking command (`BLPOP`, ...) is handed to the runtime's exclusive
     /// path and waited for. [`Pool::close`] ends the call with `Closed`.
-    /// It must not be called on an async runtime's thread (it would block
-    /// it): there it fails with [`ErrorKind::Config`].
+    /// Call it from a plain thread (or tokio's `spawn_blocking`), never from
+    /// an async task: it blocks its thread, and a blocking command or a
+    /// connect waits on the pool's runtime (tokio panics on that inside a
+    /// task).
     pub fn query_blocking<T: FromRedisValue>(
         &self,
         cmd: &Cmd,
         timeout: Option<Duration>,
     ) -> Result<T> {
-        if tokio::runtime::Handle::try_current().is_ok() {
-            return Err(Error::config(
-                "Pool::query_blocking was called on an async runtime thread: use Pool::query",
-            ));
-        }
         let core = &self.shared.core;
         let class = match command::classify(cmd) {
             (CommandClass::ConnectionState, tool) => {
@@ -340,12 +352,26 @@ impl Pool {
             }
             (class, _) => class,
         };
-        let blocking = &self.shared.blocking;
         let deadline = timeout.map(|t| std::time::Instant::now() + t);
-        let value = match blocking.send(core, &self.shared.runtime, cmd, deadline) {
+        let send = || match self
+            .shared
+            .blocking
+            .send(core, &self.shared.runtime, cmd, deadline)
+        {
+            blocking::Outcome::Done(result) => result,
+            // The set is full (more threads than `pool.max_size`) or the
+            // connection needs the runtime (TLS): the shared path, waited for.
+            blocking::Outcome::UseRuntime => {
+                let left = deadline.map(connector::remaining);
+                self.shared
+                    .runtime
+                    .block_on(self.query_with::<redis::Value>(cmd, left))
+            }
+        };
+        let value = match send() {
             Err(e) if e.breaks_connection() && class == CommandClass::ReadOnly => {
                 tracing::debug!("resending a read-only command after a dropped connection");
-                blocking.send(core, &self.shared.runtime, cmd, deadline)?
+                send()?
             }
             other => other?,
         };
@@ -353,8 +379,45 @@ impl Pool {
     }
 
     /// Runs a pipeline (or a `MULTI`/`EXEC` block built with
-    /// `Pipeline::atomic`) on a shared connection. Never sent twice.
+    /// `Pipeline::atomic`) in one round trip. Never sent twice.
+    ///
+    /// The commands inside follow the same table as [`Pool::query`]: a
+    /// pipeline holding a connection-state command is refused unsent; one
+    /// holding a blocking command runs on an exclusive connection with a
+    /// reply timeout of the longest wait plus `timeouts.command`; any other
+    /// goes over a shared connection. [`Pool::close`] ends it with `Closed`.
     pub async fn query_pipeline<T: FromRedisValue>(&self, pipe: &Pipeline) -> Result<T> {
+        let core = &self.shared.core;
+        // `None`: no blocking command; `Some(None)`: one may wait forever.
+        let mut longest_wait: Option<Option<Duration>> = None;
+        for cmd in pipe.cmd_iter() {
+            match command::classify(cmd) {
+                (CommandClass::ConnectionState, tool) => {
+                    return Err(command::refusal(
+                        cmd,
+                        tool.unwrap_or(command::Tool::Exclusive),
+                    ))
+                }
+                (CommandClass::Blocking { wait }, _) => {
+                    longest_wait = Some(match (longest_wait, wait) {
+                        (Some(None), _) | (_, None) => None,
+                        (Some(Some(a)), Some(b)) => Some(a.max(b)),
+                        (None, Some(b)) => Some(b),
+                    });
+                }
+                _ => {}
+            }
+        }
+        let run = async {
+            match longest_wait {
+                Some(wait) => self.pipeline_exclusive(pipe, wait).await,
+                None => self.pipeline_shared(pipe).await,
+            }
+        };
+        core.until_closed(run).await
+    }
+
+    async fn pipeline_shared<T: FromRedisValue>(&self, pipe: &Pipeline) -> Result<T> {
         let core = &self.shared.core;
         core.check_available()?;
         let mut picked = self.shared.shared.pick(core).await?;
@@ -366,6 +429,21 @@ impl Pool {
                 format!("unexpected reply type: {e}"),
             )),
             Err(e) => Err(self.failed(&picked, e)),
+        }
+    }
+
+    async fn pipeline_exclusive<T: FromRedisValue>(
+        &self,
+        pipe: &Pipeline,
+        wait: Option<Duration>,
+    ) -> Result<T> {
+        let reply_timeout = blocking_reply_timeout(wait, self.shared.core.config.timeouts.command);
+        let mut conn = self.get().await?;
+        conn.set_command_timeout(reply_timeout);
+        match pipe.query_async::<T>(&mut *conn).await {
+            Ok(value) => Ok(value),
+            Err(e) if e.is_timeout() => Err(Error::timeout(Phase::Command, reply_timeout)),
+            Err(e) => Err(Error::from_redis(e, Phase::Command)),
         }
     }
 
@@ -428,13 +506,19 @@ impl Pool {
         self.shared.core.subscribe()
     }
 
-    /// Counters and the exclusive set's current size.
+    /// Counters, and the size of every connection set now.
     pub fn stats(&self) -> Stats {
-        let status = self.shared.exclusive.status();
-        self.shared
-            .core
-            .counters
-            .snapshot(status.size, status.available, status.waiting)
+        let status = self.shared.exclusive.pool.status();
+        let mut stats =
+            self.shared
+                .core
+                .counters
+                .snapshot(status.size, status.available, status.waiting);
+        stats.shared_open = self.shared.shared.size().open;
+        let thread = self.shared.blocking.size();
+        stats.thread_open = thread.open;
+        stats.thread_idle = thread.idle;
+        stats
     }
 
     /// The configuration the pool was built with.
@@ -448,9 +532,9 @@ impl Pool {
     pub async fn close(&self) {
         let core = &self.shared.core;
         core.close();
-        self.shared.exclusive.close();
+        self.shared.exclusive.pool.close();
         self.shared.shared.clear();
-        self.shared.blocking.clear();
+        self.shared.blocking.shut_down_all();
         let task = self.shared.watcher.lock().expect("not poisoned").take();
         if let Some(task) = task {
             // The watch may be mid-connect; it holds nothing worth finishing.

@@ -8,6 +8,7 @@ use arc_swap::ArcSwapOption;
 use redis::aio::MultiplexedConnection;
 use tokio::sync::Mutex;
 
+use super::connector::Use;
 use super::core::{Core, Purpose};
 use crate::error::Result;
 
@@ -73,7 +74,8 @@ impl SharedConnections {
                 return Ok(picked(index, live));
             }
         }
-        let live = self.live(index, core).await?;
+        // Boxed: connecting is rare, and stays out of every caller's future.
+        let live = Box::pin(self.live(index, core)).await?;
         Ok(picked(index, &live))
     }
 
@@ -92,7 +94,7 @@ impl SharedConnections {
                 continue;
             }
             let generation = core.generation();
-            let (conn, ping) = core.connect_timed(Purpose::Probe).await?;
+            let (conn, ping) = core.connect_timed(Purpose::Probe, Use::Request).await?;
             rtt = Some(ping);
             slot.current.store(Some(self.new_live(conn, generation)));
         }
@@ -161,5 +163,21 @@ fn picked(index: usize, live: &Live) -> Picked {
         conn: live.conn.clone(),
         index,
         id: live.id,
+    }
+}
+
+impl super::set::ConnectionSet for SharedConnections {
+    fn evict_idle(&self) -> usize {
+        self.clear()
+    }
+
+    /// A multiplexed connection is never idle: it is shared by all callers.
+    fn size(&self) -> super::set::SetSize {
+        let open = self
+            .slots
+            .iter()
+            .filter(|s| s.current.load().is_some())
+            .count();
+        super::set::SetSize { open, idle: 0 }
     }
 }

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use redis::aio::MultiplexedConnection;
 
+use super::connector::Use;
 use super::core::{Core, Purpose};
 use super::Shared;
 use crate::error::{Error, ErrorKind, Phase};
@@ -132,7 +133,16 @@ impl Watch {
             }
             Counters::bump(&self.core.counters.reconnects);
             tracing::debug!(url = %self.core.config.redacted_url(), "reconnect attempt");
-            match self.core.connect_timed(Purpose::Probe).await {
+            match self.core.connect_timed(Purpose::Probe, Use::Probe).await {
+                // A link slower than the probe allows is not recovered: taking
+                // it would turn the pool Up only for the next probe to fail.
+                Ok((_, rtt)) if rtt > self.core.config.health.timeout => {
+                    self.core.note_reconnect_failure(format!(
+                        "reconnected, but PING took {} (over health.timeout {})",
+                        crate::util::fmt_duration(rtt),
+                        crate::util::fmt_duration(self.core.config.health.timeout)
+                    ));
+                }
                 Ok((conn, rtt)) => {
                     self.probe = Some(conn);
                     self.failures = 0;
@@ -160,15 +170,13 @@ impl Watch {
         }
     }
 
-    /// Drops idle exclusive connections and the shared ones.
+    /// Drops the idle connections of every set.
     fn evict_all(&self) {
         let Some(pool) = self.pool.upgrade() else {
             return;
         };
-        let shared = pool.shared.clear() + pool.blocking.clear();
         // Count what was removed, not a status snapshot taken before it.
-        let idle = pool.exclusive.retain(|_, _| false).removed.len();
-        let dropped = shared + idle;
+        let dropped: usize = pool.sets().iter().map(|set| set.evict_idle()).sum();
         if dropped > 0 {
             tracing::info!(count = dropped, "evicted idle connections");
             self.core
@@ -184,13 +192,13 @@ impl Watch {
         let Some(pool) = self.pool.upgrade() else {
             return;
         };
-        let status = pool.exclusive.status();
+        let status = pool.exclusive.pool.status();
         if min_idle == 0 || status.size >= min_idle {
             return;
         }
         let mut held = Vec::new();
         for _ in status.size..min_idle {
-            match pool.exclusive.get().await {
+            match pool.exclusive.pool.get().await {
                 Ok(conn) => held.push(conn),
                 Err(_) => break,
             }

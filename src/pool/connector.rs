@@ -1,0 +1,100 @@
+//! What the pool connects to. A `Connector` knows the deployment (one
+//! server today; Sentinel and Cluster plug in here) and how to open each
+//! kind of connection the pool's sets use. The pool, its health watch and
+//! the bindings are written against it, not against a redis-rs type.
+
+use std::time::Duration;
+
+use redis::aio::MultiplexedConnection;
+
+use super::thread_conn::ThreadTarget;
+use crate::config::Config;
+use crate::error::{Error, Result};
+
+/// The deployment behind a pool.
+pub(crate) enum Connector {
+    /// One Redis server.
+    Single(SingleServer),
+}
+
+/// One Redis server at one address.
+pub(crate) struct SingleServer {
+    client: redis::Client,
+    info: redis::ConnectionInfo,
+    /// For callers' connections: replies bounded by `timeouts.command`.
+    request: redis::AsyncConnectionConfig,
+    /// For the health watch: no reply timeout of its own (the watch bounds
+    /// each probe by `health.timeout`), so `timeouts.command` never cuts a
+    /// probe short or drops the probe connection.
+    probe: redis::AsyncConnectionConfig,
+}
+
+/// Which kind of multiplexed connection to open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Use {
+    /// A caller's connection (shared or exclusive).
+    Request,
+    /// The health watch's own connection.
+    Probe,
+}
+
+impl Connector {
+    pub(crate) fn new(config: &Config) -> Result<Self> {
+        let info = config.connection_info()?;
+        let client = redis::Client::open(info.clone()).map_err(|e| {
+            Error::config(format!(
+                "invalid redis URL {:?}: {e}",
+                config.redacted_url()
+            ))
+        })?;
+        let base = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(config.timeouts.connect));
+        Ok(Connector::Single(SingleServer {
+            client,
+            info,
+            request: base
+                .clone()
+                .set_response_timeout(Some(config.timeouts.command)),
+            probe: base.set_response_timeout(None),
+        }))
+    }
+
+    /// Opens a multiplexed connection (handshake included; no `PING`).
+    pub(crate) async fn open_multiplexed(
+        &self,
+        kind: Use,
+    ) -> redis::RedisResult<MultiplexedConnection> {
+        match self {
+            Connector::Single(server) => {
+                let config = match kind {
+                    Use::Request => &server.request,
+                    Use::Probe => &server.probe,
+                };
+                server
+                    .client
+                    .get_multiplexed_async_connection_with_config(config)
+                    .await
+            }
+        }
+    }
+
+    /// Opens a dedicated pub/sub connection.
+    pub(crate) async fn open_pubsub(&self) -> redis::RedisResult<redis::aio::PubSub> {
+        match self {
+            Connector::Single(server) => server.client.get_async_pubsub().await,
+        }
+    }
+
+    /// Where a calling-thread connection goes, or `None` when this
+    /// deployment needs the runtime for every connection (TLS).
+    pub(crate) fn thread_target(&self) -> Option<ThreadTarget> {
+        match self {
+            Connector::Single(server) => ThreadTarget::from_info(&server.info),
+        }
+    }
+}
+
+/// Rounds a deadline's remaining time down to zero when it has passed.
+pub(crate) fn remaining(deadline: std::time::Instant) -> Duration {
+    deadline.saturating_duration_since(std::time::Instant::now())
+}
