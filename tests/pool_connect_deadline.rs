@@ -75,13 +75,16 @@ async fn query_on_a_lazy_pool_fails_after_the_connect_timeout_against_a_silent_p
     assert_within_10_percent("query", took);
 }
 
+/// A per-call timeout means the same on both paths: the same error kind,
+/// at the same time. Each path gets a fresh pool, so that neither meets a
+/// pool the other's failures turned Down.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_per_call_timeout_shorter_than_the_connect_timeout_bounds_the_connect() {
     let silent = NotRedis::start(NotRedisKind::Silent).await;
-    let pool = Pool::new(config(silent.url())).unwrap();
     let limit = Duration::from_millis(300);
     let bound = limit + Duration::from_millis(100);
 
+    let pool = Pool::new(config(silent.url())).unwrap();
     let p = pool.clone();
     let (result, took) = on_a_thread(move || {
         let started = Instant::now();
@@ -89,11 +92,12 @@ async fn a_per_call_timeout_shorter_than_the_connect_timeout_bounds_the_connect(
         (result, started.elapsed())
     })
     .await;
-    let err = result.expect_err("a silent peer answered");
-    println!("query_blocking: per-call timeout {limit:?}, failed after {took:?}: {err}");
-    assert!(err.is_timeout(), "{err}");
+    let blocking_err = result.expect_err("a silent peer answered");
+    println!("query_blocking: per-call timeout {limit:?}, failed after {took:?}: {blocking_err}");
+    assert!(blocking_err.is_timeout(), "{blocking_err}");
     assert!(took >= limit && took <= bound, "failed after {took:?}");
 
+    let pool = Pool::new(config(silent.url())).unwrap();
     let started = Instant::now();
     let err = within(
         Duration::from_secs(10),
@@ -106,4 +110,10 @@ async fn a_per_call_timeout_shorter_than_the_connect_timeout_bounds_the_connect(
     println!("query_with: per-call timeout {limit:?}, failed after {took:?}: {err}");
     assert!(err.is_timeout(), "{err}");
     assert!(took >= limit && took <= bound, "failed after {took:?}");
+
+    assert_eq!(
+        blocking_err.kind(),
+        err.kind(),
+        "the same per-call timeout, two kinds: query_blocking \"{blocking_err}\", query_with \"{err}\""
+    );
 }
