@@ -114,6 +114,21 @@ impl Config {
         Ok(self)
     }
 
+    /// Sets `health.interval`, and shortens `health.timeout` to it if it is
+    /// longer: a probe never outlasts the interval between two (redis-py's
+    /// `health_check_interval`, go-redis's `HealthCheckInterval`).
+    pub fn set_health_interval(&mut self, interval: Duration) {
+        self.health.interval = interval;
+        self.health.timeout = self.health.timeout.min(interval);
+    }
+
+    /// Sets `backoff.initial`, and raises `backoff.max` to it if it is
+    /// lower (a minimum retry backoff given alone).
+    pub fn set_backoff_initial(&mut self, initial: Duration) {
+        self.backoff.initial = initial;
+        self.backoff.max = self.backoff.max.max(initial);
+    }
+
     /// The URL with its password replaced by `***`.
     pub fn redacted_url(&self) -> String {
         crate::util::redact_url(&self.url)

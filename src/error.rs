@@ -98,6 +98,12 @@ pub struct Error {
     message: String,
     /// The setting the error is about, named in `message` the Rust way.
     param: Option<Param>,
+    /// A tail of `message` that only Rust callers can act on (it names
+    /// Rust items); other languages' messages leave it out.
+    rust_only: Option<&'static str>,
+    /// Whether the connection broke before the command was written (a
+    /// failed connect): such a command may be sent without any risk.
+    unsent: bool,
     source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
@@ -111,6 +117,8 @@ impl Error {
             kind,
             message: message.into(),
             param: None,
+            rust_only: None,
+            unsent: false,
             source: None,
         }
     }
@@ -169,6 +177,13 @@ impl Error {
         self
     }
 
+    /// Appends `tail` to the message for Rust callers only.
+    pub(crate) fn with_rust_hint(mut self, tail: &'static str) -> Self {
+        self.message.push_str(tail);
+        self.rust_only = Some(tail);
+        self
+    }
+
     /// The setting this error is about, if any.
     pub fn param(&self) -> Option<Param> {
         self.param
@@ -177,11 +192,16 @@ impl Error {
     /// The message with the setting it is about named as `language` names
     /// it (`binary=` in Python, `ServerOptions.Binary` in Go, ...).
     pub fn message_in(&self, language: Language) -> String {
+        if language == Language::Rust {
+            return self.message.clone();
+        }
+        let message = match self.rust_only {
+            Some(tail) => self.message.strip_suffix(tail).unwrap_or(&self.message),
+            None => &self.message,
+        };
         match self.param {
-            Some(param) if language != Language::Rust => self
-                .message
-                .replace(param.name(Language::Rust), param.name(language)),
-            _ => self.message.clone(),
+            Some(param) => message.replace(param.name(Language::Rust), param.name(language)),
+            None => message.to_owned(),
         }
     }
 
@@ -259,6 +279,19 @@ impl Error {
     /// Whether this error means the connection it happened on is unusable.
     pub(crate) fn breaks_connection(&self) -> bool {
         self.kind == ErrorKind::Connection
+    }
+
+    /// Marks a connect's error: nothing was sent.
+    pub(crate) fn before_send(mut self) -> Self {
+        self.unsent = true;
+        self
+    }
+
+    /// Whether a read-only command that met this error may be sent again:
+    /// it was sent and its connection dropped. (A failed connect is not
+    /// repeated: the health watch owns reconnecting.)
+    pub(crate) fn allows_resend(&self) -> bool {
+        self.breaks_connection() && !self.unsent
     }
 }
 

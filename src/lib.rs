@@ -7,6 +7,7 @@ mod config;
 mod error;
 mod health;
 mod pool;
+pub mod runtime;
 pub mod server;
 mod stats;
 mod util;

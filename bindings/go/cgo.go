@@ -15,6 +15,14 @@ import "C"
 
 import "unsafe"
 
+// The library words its messages for Go: a setting is named as this
+// package's field (ServerOptions.Binary), not as the C struct's. The C ABI
+// keeps the language per process (redkeep_set_language); this package sets
+// it once, before any other call into the library.
+func init() {
+	C.redkeep_set_language(C.REDKEEP_LANGUAGE_GO)
+}
+
 // Version is the version of the linked redkeep library ("0.1.0").
 func Version() string {
 	return C.GoString(C.redkeep_version())

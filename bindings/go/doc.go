@@ -20,8 +20,17 @@
 // Errors match sentinels with errors.Is: Nil for a nil reply,
 // ErrUnavailable while the pool is down, ErrTimeout (also
 // context.DeadlineExceeded when the context's deadline caused it),
-// ErrClosed; an error reply from Redis is a *ServerError (errors.As).
-// Cancelling a call's context abandons it and returns ctx.Err().
+// ErrClosed, ErrRefused for a command that would change the shared
+// connection's state (SELECT, MULTI, WATCH, SUBSCRIBE, CLIENT SETNAME);
+// an error reply from Redis is a *ServerError (errors.As). Cancelling a
+// call's context abandons it and returns ctx.Err(). Messages name settings
+// as this package's fields (ServerOptions.Binary).
+//
+// Every rule (which connection a command may use, how long it may wait,
+// whether it is refused or re-sent, a spawned server's lifetime) is the
+// Rust core's, the same as for Rust, C and Python callers: a context's
+// deadline becomes the call's timeout and its cancellation a cancel
+// handle, nothing more.
 //
 // EnsureServer attaches to a local Redis or starts one; package
 // redkeeptest wraps it for tests (redkeeptest.Server(t)).

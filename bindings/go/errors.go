@@ -25,6 +25,7 @@ const (
 	StatusConfig          Status = 15
 	StatusSpawn           Status = 16
 	StatusIO              Status = 17
+	StatusRefused         Status = 18
 )
 
 // Phase says which phase of a request timed out.
@@ -81,6 +82,12 @@ var (
 	// ErrInvalidArgument: an argument the library rejected (unsupported
 	// argument type, empty command).
 	ErrInvalidArgument = errors.New("redkeep: invalid argument")
+	// ErrRefused: the pool refused the command without sending it,
+	// because it changes the state of the connection it runs on, which
+	// other callers share: SELECT (set Options.DB), MULTI/EXEC, WATCH,
+	// the SUBSCRIBE family, CLIENT SETNAME, AUTH (set Options.Password),
+	// and the like. The message says what to use instead.
+	ErrRefused = errors.New("redkeep: command refused")
 )
 
 // Error is a failure reported by the library. It matches the sentinel of
@@ -90,7 +97,8 @@ type Error struct {
 	Status Status
 	// Phase is the phase that timed out, for StatusTimeout.
 	Phase Phase
-	// Message is the library's one-line message (never a password).
+	// Message is the library's one-line message (never a password); a
+	// setting it is about is named as this package's field.
 	Message string
 	// deadline is set when the context's deadline caused the timeout.
 	deadline bool
@@ -116,6 +124,8 @@ func (e *Error) Is(target error) bool {
 		return e.Status == StatusSpawn
 	case ErrInvalidArgument:
 		return e.Status == StatusInvalidArgument
+	case ErrRefused:
+		return e.Status == StatusRefused
 	case context.DeadlineExceeded:
 		return e.deadline
 	}

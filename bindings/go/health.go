@@ -24,6 +24,8 @@ const (
 	// StateDown: Redis is considered gone; commands fail fast with
 	// ErrUnavailable and the pool reconnects on its backoff schedule.
 	StateDown
+	// StateClosed: Close was called; commands fail with ErrClosed.
+	StateClosed
 )
 
 func (s State) String() string {
@@ -34,6 +36,8 @@ func (s State) String() string {
 		return "degraded"
 	case StateDown:
 		return "down"
+	case StateClosed:
+		return "closed"
 	default:
 		return "unknown"
 	}

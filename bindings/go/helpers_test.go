@@ -95,6 +95,22 @@ func (r *testRedis) Kill() {
 	r.cmd = nil
 }
 
+// Stop freezes the server with SIGSTOP: connections stay open and nothing
+// answers, like a hung peer. Cont resumes it.
+func (r *testRedis) Stop() {
+	r.t.Helper()
+	if err := r.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		r.t.Fatalf("SIGSTOP redis-server: %v", err)
+	}
+}
+
+// Cont resumes a server frozen by Stop.
+func (r *testRedis) Cont() {
+	if r.cmd != nil && r.cmd.Process != nil {
+		r.cmd.Process.Signal(syscall.SIGCONT)
+	}
+}
+
 // Restart starts the server again on the same port.
 func (r *testRedis) Restart() {
 	r.t.Helper()

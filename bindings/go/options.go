@@ -30,8 +30,9 @@ type Options struct {
 	// DialTimeout bounds opening one connection, handshake included.
 	// Default: 1s.
 	DialTimeout time.Duration
-	// ReadTimeout bounds the wait for each reply. Default: 2s. A context
-	// deadline shortens it per call.
+	// ReadTimeout bounds the wait for each reply (a blocking command's
+	// reply may take its own wait plus ReadTimeout). Default: 2s. A
+	// context deadline bounds the whole call on top of it.
 	ReadTimeout time.Duration
 	// PoolTimeout bounds the wait for a free exclusive connection.
 	// Default: 1s.

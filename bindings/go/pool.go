@@ -83,9 +83,10 @@ type poolCore struct {
 }
 
 // Open builds a pool. Unless opt.Lazy, it waits until Redis answers (at
-// most DialTimeout, or the context's deadline) and fails otherwise. With
-// opt.SpawnIfAbsent it starts a local redis-server at opt.Addr when
-// nothing answers there.
+// most DialTimeout) and fails otherwise. With opt.SpawnIfAbsent it starts a
+// local redis-server at opt.Addr when nothing answers there; the pool owns
+// it and Close stops it. The context's deadline and cancellation end the
+// wait (a server being started is then stopped).
 func Open(ctx context.Context, opt Options) (*Pool, error) {
 	u, err := opt.url()
 	if err != nil {
@@ -102,9 +103,6 @@ func Open(ctx context.Context, opt Options) (*Pool, error) {
 	setMillis(&copts.backoff_initial_ms, opt.MinRetryBackoff)
 	setMillis(&copts.backoff_max_ms, opt.MaxRetryBackoff)
 	setMillis(&copts.health_interval_ms, opt.HealthCheckInterval)
-	if opt.HealthCheckInterval > 0 && copts.health_timeout_ms > copts.health_interval_ms {
-		copts.health_timeout_ms = copts.health_interval_ms
-	}
 	copts.lazy = C.bool(opt.Lazy)
 	if opt.SpawnIfAbsent {
 		if opt.URL != "" {
@@ -123,14 +121,11 @@ func Open(ctx context.Context, opt Options) (*Pool, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c.timeoutMs > 0 && (copts.connect_timeout_ms == 0 || c.timeoutMs < copts.connect_timeout_ms) {
-		copts.connect_timeout_ms = c.timeoutMs
-	}
 	curl := C.CString(u)
 	defer freeCString(curl)
 	var ptr *C.redkeep_pool
 	var cerr *C.redkeep_error
-	status := C.redkeep_pool_open(curl, &copts, &ptr, &cerr)
+	status := C.redkeep_pool_open(curl, &copts, c.cancel, &ptr, &cerr)
 	if err := c.end(ctx, takeError(status, cerr)); err != nil {
 		return nil, err
 	}
@@ -158,8 +153,17 @@ func setMillis(dst *C.uint32_t, d time.Duration) {
 // inside an array.
 //
 // A nil reply returns (nil, Nil). An error reply returns a *ServerError.
-// The context's deadline bounds the call; cancelling the context abandons
-// it (the command may still run on the server) and Do returns ctx.Err().
+// The context's deadline bounds the whole call (connect, pool wait and
+// reply); cancelling the context abandons it (the command may still run on
+// the server) and Do returns ctx.Err().
+//
+// The library decides how a command runs, by the same rules as in every
+// language: a command that changes the state of its connection (SELECT,
+// MULTI, WATCH, SUBSCRIBE, CLIENT SETNAME, ...) fails with ErrRefused
+// without being sent; a blocking one (BLPOP, XREAD ... BLOCK, WAIT, ...)
+// runs on a connection of its own, with a reply timeout of its own wait
+// plus ReadTimeout, so it never holds up other callers; the others share
+// the pool's connections.
 func (p *Pool) Do(ctx context.Context, args ...any) (any, error) {
 	return p.do(ctx, false, args)
 }
@@ -315,13 +319,13 @@ func (p *Pool) Ping(ctx context.Context) error {
 }
 
 // Health is the pool's current view of Redis, read without sending a
-// command. After Close it reports StateDown.
+// command. After Close it reports StateClosed.
 func (p *Pool) Health() Health {
 	c := p.c
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	if c.ptr == nil {
-		return Health{State: StateDown, Since: time.Now(), LastError: "the pool is closed"}
+		return Health{State: StateClosed, Since: time.Now()}
 	}
 	var h C.redkeep_health
 	C.redkeep_pool_health(c.ptr, &h)
@@ -344,8 +348,9 @@ func (p *Pool) Stats() Stats {
 }
 
 // Close stops the health watch, closes every connection and stops a
-// server the pool spawned. Calls in flight fail with ErrClosed; later
-// calls too. Idempotent and safe to call concurrently; always returns nil.
+// server the pool spawned (SpawnIfAbsent), waiting until it is gone. Calls
+// in flight end with ErrClosed within about 100 ms; later calls fail with
+// it at once. Idempotent and safe to call concurrently; always returns nil.
 func (p *Pool) Close() error {
 	p.cleanup.Stop()
 	p.c.close()

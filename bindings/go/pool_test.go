@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -128,8 +129,8 @@ func TestErrClosedAndIdempotentClose(t *testing.T) {
 	if _, err := p.Do(context.Background(), "PING"); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Do after Close = %v; want ErrClosed", err)
 	}
-	if h := p.Health(); h.State != StateDown {
-		t.Fatalf("Health after Close = %v", h.State)
+	if h := p.Health(); h.State != StateClosed {
+		t.Fatalf("Health after Close = %v; want %v", h.State, StateClosed)
 	}
 }
 
@@ -185,9 +186,36 @@ func TestErrTimeoutFromReadTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	_, err = p.Do(ctx, "BLPOP", "empty", 1)
+	if err := p.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r.Stop()
+	defer r.Cont()
+	start := time.Now()
+	_, err = p.Do(ctx, "GET", "k")
+	took := time.Since(start)
 	if !errors.Is(err, ErrTimeout) || errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v; want ErrTimeout (not from a context)", err)
+	}
+	if took > 600*time.Millisecond {
+		t.Fatalf("ReadTimeout 100ms: returned after %v", took)
+	}
+}
+
+// A blocking command waits on the server for its own time: ReadTimeout
+// comes on top of it, so a short ReadTimeout does not cut BLPOP short.
+func TestBlockingCommandWaitsItsOwnTimePlusReadTimeout(t *testing.T) {
+	r := startRedis(t)
+	ctx := context.Background()
+	p, err := Open(ctx, Options{Addr: r.Addr(), ReadTimeout: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	start := time.Now()
+	v, err := p.Do(ctx, "BLPOP", "empty", 0.5)
+	if took := time.Since(start); err != Nil || took < 450*time.Millisecond {
+		t.Fatalf("BLPOP 0.5 with ReadTimeout 100ms = %#v, %v after %v; want Nil after 0.5s", v, err, took)
 	}
 }
 
@@ -261,20 +289,58 @@ func TestSpawnIfAbsent(t *testing.T) {
 	r.Kill() // a free port we know
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	p, err := Open(ctx, Options{Addr: addr, SpawnIfAbsent: true})
+	p, err := Open(ctx, Options{Addr: addr, DB: 2, SpawnIfAbsent: true})
 	if err != nil {
 		t.Fatalf("Open with SpawnIfAbsent: %v", err)
 	}
+	defer p.Close()
 	if err := p.Set(ctx, "k", "v", 0); err != nil {
 		t.Fatal(err)
 	}
 	if !pingRaw(addr) {
 		t.Fatal("no server at the address")
 	}
+	info, err := doString(p, "CLIENT", "INFO")
+	if err != nil || !strings.Contains(info, " db=2 ") {
+		t.Fatalf("CLIENT INFO = %q, %v; want the Options.DB kept (db=2)", info, err)
+	}
+	pid := serverPID(t, p)
 	p.Close()
+	waitGone(t, pid, 2*time.Second)
 	if pingRaw(addr) {
 		t.Fatal("the spawned server must stop with the pool")
 	}
+}
+
+// doString runs a command whose reply is a string.
+func doString(p *Pool, args ...any) (string, error) {
+	v, err := p.Do(context.Background(), args...)
+	if err != nil {
+		return "", err
+	}
+	s, ok := v.(string)
+	if !ok {
+		return "", fmt.Errorf("%v: reply %#v is not a string", args[0], v)
+	}
+	return s, nil
+}
+
+// serverPID is the process id the server reports in INFO server.
+func serverPID(t *testing.T, p *Pool) int {
+	t.Helper()
+	info, err := doString(p, "INFO", "server")
+	if err != nil {
+		t.Fatalf("INFO server: %v", err)
+	}
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "process_id:"); ok {
+			if pid, err := strconv.Atoi(v); err == nil && pid > 0 {
+				return pid
+			}
+		}
+	}
+	t.Fatalf("no process_id in INFO server: %q", info)
+	return 0
 }
 
 func TestVersion(t *testing.T) {
@@ -320,21 +386,31 @@ func TestManyGoroutinesGetTheirOwnReplies(t *testing.T) {
 // context's cancellation and deadline must reach it just the same.
 func TestCancellationAndDeadlineOfSubmittedCalls(t *testing.T) {
 	r := startRedis(t)
-	p := openTest(t, r.Addr())
-	// The multiplexed connection is busy with this BLPOP for 1.5 s, so the
-	// calls below wait behind it on the wire: only cancellation or the
+	ctx := context.Background()
+	p, err := Open(ctx, Options{Addr: r.Addr(), ReadTimeout: 3 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if err := p.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The server is frozen and a GET is in flight, so the calls below are
+	// submitted and nothing answers them: only cancellation or the
 	// deadline can end them early.
+	r.Stop()
+	defer r.Cont()
 	busy := make(chan error, 1)
 	go func() {
-		_, err := p.Do(context.Background(), "BLPOP", "nothing", 1.5)
+		_, err := p.Do(context.Background(), "GET", "k")
 		busy <- err
 	}()
 	time.Sleep(50 * time.Millisecond)
 
-	ctx, cancel := context.WithCancel(context.Background())
+	cctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(100*time.Millisecond, cancel)
 	start := time.Now()
-	if _, err := p.Do(ctx, "GET", "k"); err != context.Canceled {
+	if _, err := p.Do(cctx, "GET", "k"); err != context.Canceled {
 		t.Fatalf("cancelled submitted call: %v", err)
 	}
 	if took := time.Since(start); took > 700*time.Millisecond {
@@ -344,14 +420,15 @@ func TestCancellationAndDeadlineOfSubmittedCalls(t *testing.T) {
 	dctx, dcancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer dcancel()
 	start = time.Now()
-	_, err := p.Do(dctx, "GET", "k")
+	_, err = p.Do(dctx, "GET", "k")
 	if !errors.Is(err, ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("submitted call past its deadline: %v", err)
 	}
 	if took := time.Since(start); took > 700*time.Millisecond {
 		t.Fatalf("deadline took %v", took)
 	}
-	if err := <-busy; err != Nil {
-		t.Fatalf("BLPOP: %v", err)
+	r.Cont()
+	if err := <-busy; err != Nil && !errors.Is(err, ErrTimeout) {
+		t.Fatalf("the GET in flight: %v", err)
 	}
 }

@@ -108,29 +108,39 @@ pub fn command_class(cmd: &redis::Cmd) -> CommandClass {
 }
 
 /// The class, and for a connection-state command the tool to use instead.
+///
+/// On the path of every call: no allocation unless the command blocks.
 pub(crate) fn classify(cmd: &redis::Cmd) -> (CommandClass, Option<Tool>) {
-    let words: Vec<&[u8]> = cmd
-        .args_iter()
-        .map(|arg| match arg {
-            redis::Arg::Simple(bytes) => bytes,
-            _ => b"0".as_slice(),
-        })
-        .collect();
-    let Some(name) = words.first().and_then(|w| upper(w)) else {
+    let mut args = cmd.args_iter().map(|arg| match arg {
+        redis::Arg::Simple(bytes) => bytes,
+        _ => b"0".as_slice(),
+    });
+    let mut buf = [0u8; NAME_MAX];
+    let Some(name) = args.next().and_then(|w| upper(w, &mut buf)) else {
         return (CommandClass::Ordinary, None);
     };
-    let name = name.as_str();
-    if let Ok(i) = CONNECTION_STATE.binary_search_by(|(probe, _)| probe.cmp(&name)) {
+    if let Ok(i) = CONNECTION_STATE.binary_search_by(|(probe, _)| (*probe).cmp(name)) {
         return (CommandClass::ConnectionState, Some(CONNECTION_STATE[i].1));
     }
     if name == "CLIENT" {
-        let sub = words.get(1).and_then(|w| upper(w)).unwrap_or_default();
-        if CLIENT_STATE.contains(&sub.as_str()) {
+        let mut sub_buf = [0u8; NAME_MAX];
+        let sub = args.next().and_then(|w| upper(w, &mut sub_buf));
+        if sub.is_some_and(|sub| CLIENT_STATE.contains(&sub)) {
             return (CommandClass::ConnectionState, Some(Tool::Exclusive));
         }
+        return (CommandClass::Ordinary, None);
     }
-    if let Some(wait) = blocking_wait(name, &words) {
-        return (CommandClass::Blocking { wait }, None);
+    if may_block(name) {
+        let words: Vec<&[u8]> = cmd
+            .args_iter()
+            .map(|arg| match arg {
+                redis::Arg::Simple(bytes) => bytes,
+                _ => b"0".as_slice(),
+            })
+            .collect();
+        if let Some(wait) = blocking_wait(name, &words) {
+            return (CommandClass::Blocking { wait }, None);
+        }
     }
     if READ_ONLY.binary_search(&name).is_ok() {
         return (CommandClass::ReadOnly, None);
@@ -138,26 +148,67 @@ pub(crate) fn classify(cmd: &redis::Cmd) -> (CommandClass, Option<Tool>) {
     (CommandClass::Ordinary, None)
 }
 
+/// Longer than any command name Redis has (`ZREVRANGEBYSCORE` is 16).
+const NAME_MAX: usize = 24;
+
+/// `word` in upper case in `buf`; `None` if not ASCII or too long to be a
+/// command name.
+fn upper<'a>(word: &[u8], buf: &'a mut [u8; NAME_MAX]) -> Option<&'a str> {
+    let out = buf.get_mut(..word.len())?;
+    out.copy_from_slice(word);
+    out.make_ascii_uppercase();
+    std::str::from_utf8(out).ok()
+}
+
+fn may_block(name: &str) -> bool {
+    matches!(
+        name,
+        "BLPOP"
+            | "BRPOP"
+            | "BRPOPLPUSH"
+            | "BLMOVE"
+            | "BZPOPMIN"
+            | "BZPOPMAX"
+            | "BLMPOP"
+            | "BZMPOP"
+            | "WAIT"
+            | "WAITAOF"
+            | "XREAD"
+            | "XREADGROUP"
+    )
+}
+
 /// The refusal of a connection-state command on the shared path, naming the
 /// tool to use instead.
 pub(crate) fn refusal(cmd: &redis::Cmd, tool: Tool) -> crate::Error {
-    let name = cmd
-        .args_iter()
-        .next()
-        .and_then(|arg| match arg {
-            redis::Arg::Simple(bytes) => upper(bytes),
-            _ => None,
-        })
-        .unwrap_or_default();
-    let instead = match tool {
-        Tool::Transaction => {
-            "run it in a transaction on an exclusive connection instead \
-             (Rust: Pool::get or an atomic pipeline)"
+    let mut words = cmd.args_iter().filter_map(|arg| match arg {
+        redis::Arg::Simple(bytes) => Some(String::from_utf8_lossy(bytes).to_ascii_uppercase()),
+        _ => None,
+    });
+    let mut name = words.next().unwrap_or_default();
+    if name == "CLIENT" {
+        if let Some(sub) = words.next() {
+            name = format!("{name} {sub}");
         }
-        Tool::Subscriber => "use a subscriber instead (Rust: Pool::pubsub)",
-        Tool::Url => "set it in the pool's URL or options instead (database, user, password)",
-        Tool::Exclusive => "run it on an exclusive connection instead (Rust: Pool::get)",
-        Tool::Close => "close the pool instead",
+    }
+    let (instead, rust) = match tool {
+        Tool::Transaction => (
+            "run it in a transaction on a connection of its own instead",
+            " (Rust: Pool::get, or an atomic pipeline with Pool::query_pipeline)",
+        ),
+        Tool::Subscriber => (
+            "subscribe on a connection of its own instead",
+            " (Rust: Pool::pubsub)",
+        ),
+        Tool::Url => (
+            "set it in the pool's URL or options instead (database, user, password)",
+            "",
+        ),
+        Tool::Exclusive => (
+            "run it on a connection of its own instead",
+            " (Rust: Pool::get)",
+        ),
+        Tool::Close => ("close the pool instead", " (Rust: Pool::close)"),
     };
     crate::Error::new(
         crate::ErrorKind::Refused,
@@ -166,10 +217,7 @@ pub(crate) fn refusal(cmd: &redis::Cmd, tool: Tool) -> crate::Error {
              calls share; {instead}"
         ),
     )
-}
-
-fn upper(word: &[u8]) -> Option<String> {
-    std::str::from_utf8(word).ok().map(str::to_ascii_uppercase)
+    .with_rust_hint(rust)
 }
 
 /// For a blocking command, how long the server may hold the reply:
@@ -289,5 +337,16 @@ mod tests {
         assert_eq!(e.kind(), crate::ErrorKind::Refused);
         assert!(e.to_string().starts_with("MULTI was not sent"), "{e}");
         assert!(e.to_string().contains("Pool::get"), "{e}");
+        let python = e.message_in(crate::Language::Python);
+        assert!(!python.contains("Pool::"), "{python}");
+        assert!(python.contains("transaction"), "{python}");
+        let e = refusal(
+            redis::cmd("client").arg("setname").arg("x"),
+            Tool::Exclusive,
+        );
+        assert!(
+            e.to_string().starts_with("CLIENT SETNAME was not sent"),
+            "{e}"
+        );
     }
 }

@@ -227,6 +227,7 @@ impl Core {
                 crate::util::fmt_duration(self.config.timeouts.connect)
             ),
         )
+        .before_send()
     }
 
     /// Counts a connect's outcome; a failed connect for a caller turns the
@@ -297,7 +298,7 @@ impl Core {
             ErrorKind::Response => ErrorKind::Connection,
             other => other,
         };
-        Error::new(kind, message)
+        Error::new(kind, message).before_send()
     }
 
     /// Records a working connection: `Up`, failures reset, and a `Down`

@@ -41,18 +41,27 @@ pub use self::exclusive::{Connection, ExclusiveConnection};
 ///
 /// # Behavior
 ///
-/// - **Two paths.** [`Pool::query`] sends a command over one of a few shared
-///   multiplexed connections (auto-pipelined: the fast path). [`Pool::get`]
-///   checks out an exclusive connection for blocking commands,
-///   `WATCH`/`MULTI`/`EXEC` or per-connection state; [`Pool::pubsub`] opens
-///   a dedicated subscriber connection.
+/// - **One call path.** [`Pool::query`] (and [`Pool::query_with`],
+///   [`Pool::query_blocking`], and every binding's call) decides by the
+///   command's [`CommandClass`]: ordinary and read-only commands go over one
+///   of a few shared multiplexed connections (auto-pipelined: the fast
+///   path); a blocking command (`BLPOP`, `XREAD ... BLOCK`, `WAIT`) runs on
+///   an exclusive connection with a reply timeout of its own wait plus
+///   `timeouts.command`; a connection-state command (`SELECT`, `MULTI`,
+///   `WATCH`, `SUBSCRIBE`, ...) is refused unsent with
+///   [`ErrorKind::Refused`]. [`Pool::get`] checks out an exclusive
+///   connection for transactions, `WATCH` or per-connection state;
+///   [`Pool::pubsub`] opens a dedicated subscriber connection.
+/// - **Close.** [`Pool::close`] ends every call in flight, on every path,
+///   with [`ErrorKind::Closed`]; health then says [`State::Closed`](crate::State::Closed).
 /// - **Checkouts cost no round trip.** There is no `PING` per checkout. A
 ///   connection is dropped instead of reused when it broke (its first I/O
 ///   error), when a reply on an exclusive connection timed out or was
 ///   abandoned by a cancelled caller (the server may still be busy with
 ///   it), or when it was opened before the last outage (generation).
 /// - **Health watch.** A background task sends `PING` every
-///   `health.interval` with `health.timeout`. After
+///   `health.interval` with `health.timeout`, on a connection of its own
+///   (so `timeouts.command` never shortens or lengthens a probe). After
 ///   `health.failures_before_down` failed probes in a row — or at once when a
 ///   connect fails — the pool is `Down`: idle connections are dropped, and
 ///   `get`/`query` return [`ErrorKind::Unavailable`] immediately, without
@@ -60,7 +69,8 @@ pub use self::exclusive::{Connection, ExclusiveConnection};
 ///   probe timeout.
 /// - **Reconnect.** While `Down`, only the watch reconnects, one attempt at a
 ///   time on the [`Backoff`](crate::Backoff) schedule, whatever the request
-///   rate. The first success turns the pool `Up`; everything opened before
+///   rate. The first success whose `PING` answers within `health.timeout`
+///   turns the pool `Up` (a slower link stays `Down`, no flapping); everything opened before
 ///   the outage is discarded, so only new connections are handed out.
 /// - **No duplicated writes.** A command is sent again only if it is
 ///   read-only (`GET`, `MGET`, `HGETALL`, ...) and failed because its
@@ -149,8 +159,9 @@ impl Pool {
     pub fn new(config: Config) -> Result<Pool> {
         if config.spawn.is_some() {
             return Err(Error::config(
-                "Config::spawn needs Pool::connect (starting a server is asynchronous)",
-            ));
+                "a pool that starts its own server cannot be built lazily: it must connect first",
+            )
+            .with_rust_hint(" (Rust: Config::spawn needs Pool::connect)"));
         }
         let pool = Pool::build(config, None)?;
         pool.start_watch();
@@ -296,7 +307,7 @@ impl Pool {
             // Boxed: the rare path stays out of every caller's future.
             (CommandClass::Blocking { wait }, _) => Box::pin(self.call_exclusive(cmd, wait)).await,
             (class, _) => match self.send(cmd).await {
-                Err(e) if e.breaks_connection() && class == CommandClass::ReadOnly => {
+                Err(e) if e.allows_resend() && class == CommandClass::ReadOnly => {
                     tracing::debug!("resending a read-only command after a dropped connection");
                     self.send(cmd).await
                 }
@@ -369,7 +380,7 @@ impl Pool {
             }
         };
         let value = match send() {
-            Err(e) if e.breaks_connection() && class == CommandClass::ReadOnly => {
+            Err(e) if e.allows_resend() && class == CommandClass::ReadOnly => {
                 tracing::debug!("resending a read-only command after a dropped connection");
                 send()?
             }

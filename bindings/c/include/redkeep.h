@@ -9,8 +9,12 @@
  *   redkeep_error_free().
  * - Every allocation has its *_free; borrowed pointers live as long as
  *   their owner.
- * - NULL pointers, invalid UTF-8 and inconsistent lengths return
+ * - NULL pointers, invalid UTF-8, inconsistent lengths and commands past
+ *   REDKEEP_MAX_ARGS / REDKEEP_MAX_COMMAND_BYTES return
  *   REDKEEP_INVALID_ARGUMENT; panics are caught (REDKEEP_PANIC).
+ * - The Rust core decides how every command runs (refused with
+ *   REDKEEP_REFUSED, on a connection of its own, or shared) and what a
+ *   timeout bounds (timeout_ms: the whole call), the same in every language.
  * - Calls block the calling thread; a redkeep_pool may be shared between
  *   threads; a redkeep_cancel may be triggered from any thread.
  *
@@ -25,6 +29,21 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/**
+ * The most arguments one command may have (the command name included):
+ * `argc` above it gives `REDKEEP_INVALID_ARGUMENT`, checked before anything
+ * is read or allocated. Redis itself accepts at most 1048576 arguments per
+ * command from a client (`1024 * 1024`).
+ */
+#define REDKEEP_MAX_ARGS 1048576
+
+/**
+ * The most bytes the arguments of one command may add up to (512 MiB,
+ * Redis's own `proto-max-bulk-len`): a larger argument or total gives
+ * `REDKEEP_INVALID_ARGUMENT`, checked before anything is read or allocated.
+ */
+#define REDKEEP_MAX_COMMAND_BYTES 536870912
 
 /**
  * The outcome of a fallible call.
@@ -93,6 +112,14 @@ enum redkeep_status
      * An operating-system I/O error outside a Redis connection.
      */
     REDKEEP_IO = 17,
+    /**
+     * The pool refused the command without sending it: it changes the
+     * state of the connection it runs on (`SELECT`, `MULTI`/`EXEC`,
+     * `WATCH`, the `SUBSCRIBE` family, `CLIENT SETNAME`, `AUTH`, ...), which
+     * other callers share. The message names what to use instead (the
+     * URL's database or password, a transaction, a subscriber).
+     */
+    REDKEEP_REFUSED = 18,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -157,6 +184,10 @@ enum redkeep_state
      * `REDKEEP_UNAVAILABLE`; the pool reconnects on its backoff schedule.
      */
     REDKEEP_STATE_DOWN = 2,
+    /**
+     * `redkeep_pool_close` was called: commands fail with `REDKEEP_CLOSED`.
+     */
+    REDKEEP_STATE_CLOSED = 3,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -230,6 +261,34 @@ enum redkeep_reply_kind
 typedef enum redkeep_reply_kind redkeep_reply_kind;
 #else
 typedef uint32_t redkeep_reply_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * The language a program presents the library in, for
+ * [`redkeep_set_language`].
+ */
+enum redkeep_language
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * C and C++: settings are named as fields of the option structs
+     * (`redkeep_server_options.binary`). The default.
+     */
+    REDKEEP_LANGUAGE_C = 0,
+    /**
+     * Go, through the redkeep Go package: settings are named as its
+     * fields (`ServerOptions.Binary`).
+     */
+    REDKEEP_LANGUAGE_GO = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum redkeep_language redkeep_language;
+#else
+typedef uint32_t redkeep_language;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -495,9 +554,9 @@ typedef struct redkeep_pool_options {
     /**
      * If nothing answers at `spawn`'s address, start a local
      * `redis-server` there, own it, and restart it if it crashes; the pool
-     * then connects to that server (the URL's scheme, host, port and
-     * password are replaced by the server's; its `/db` path is kept).
-     * Default: `false`.
+     * then connects to that server (the address and password are the
+     * server's; the URL's database is kept), and `redkeep_pool_close`
+     * stops it. Not with `lazy`. Default: `false`.
      */
     bool spawn_if_absent;
     /**
@@ -683,10 +742,13 @@ void redkeep_completions_free(struct redkeep_completions *queue);
  * Starts one command and returns at once; its outcome arrives in `queue`
  * as a [`redkeep_completion`] carrying `token`.
  *
- * The arguments are packed as in `redkeep_pool_exec_packed` and copied
- * before the call returns. `timeout_ms` and `cancel` behave as in
- * `redkeep_pool_exec`; `cancel` (may be `NULL`) must stay alive until the
- * completion is popped. A failure to start (bad arguments, closed runtime)
+ * The arguments are packed as in `redkeep_pool_exec_packed` (with the same
+ * bounds) and copied before the call returns. The command runs by the
+ * pool's rules, as in `redkeep_pool_exec` (refused, blocking on its own
+ * connection, or shared); `timeout_ms` bounds the whole command, from
+ * this call to its completion, and `cancel` (may be `NULL`) ends it with
+ * `REDKEEP_CANCELLED`; `cancel` must stay alive until the completion is
+ * popped. A failure to start (bad arguments, closed runtime)
  * is returned here and produces no completion; every other outcome,
  * errors included, is a completion.
  *
@@ -730,6 +792,19 @@ const char *redkeep_error_message(const struct redkeep_error *err);
 void redkeep_error_free(struct redkeep_error *err);
 
 /**
+ * Sets the language that error messages name settings in, for the whole
+ * process: a `redkeep_language` value (`REDKEEP_LANGUAGE_C`, the default,
+ * or `REDKEEP_LANGUAGE_GO`). A binding that presents the library in
+ * another language calls it once when it is loaded, before other calls
+ * (the Go package does, in its `init`); errors made afterwards use it.
+ *
+ * Takes the value as a plain integer so that any number is safe to pass;
+ * one this version does not know returns `REDKEEP_INVALID_ARGUMENT` and
+ * changes nothing. Thread safety: any thread.
+ */
+redkeep_status redkeep_set_language(uint32_t language);
+
+/**
  * Fills `*opts` with the defaults (stated on each field).
  *
  * Returns `REDKEEP_INVALID_ARGUMENT` if `opts` is `NULL`.
@@ -754,13 +829,18 @@ redkeep_status redkeep_server_options_default(struct redkeep_server_options *opt
  * `REDKEEP_TIMEOUT` or `REDKEEP_CONNECTION`) if Redis does not answer
  * within `connect_timeout_ms`. With `opts->spawn_if_absent`, a local
  * `redis-server` is started at `opts->spawn`'s address if nothing answers
- * there; the pool owns it and stops it when freed.
+ * there (see that field); the pool owns it, and [`redkeep_pool_close`]
+ * stops it. `lazy` cannot be combined with `spawn_if_absent` (starting a
+ * server is waited for): that returns `REDKEEP_CONFIG`.
+ *
+ * `cancel` may be `NULL`; when another thread triggers it, the call returns
+ * `REDKEEP_CANCELLED` at once (a server it was starting is stopped).
  *
  * On success `*out` receives a pool owned by the caller (release it with
  * [`redkeep_pool_free`]); on failure `*out` is `NULL`.
  * Thread safety: any thread.
  */
-redkeep_status redkeep_pool_open(const char *url, const struct redkeep_pool_options *opts, struct redkeep_pool **out, struct redkeep_error **err);
+redkeep_status redkeep_pool_open(const char *url, const struct redkeep_pool_options *opts, const struct redkeep_cancel *cancel, struct redkeep_pool **out, struct redkeep_error **err);
 
 /**
  * Runs one command and returns its reply tree.
@@ -769,20 +849,32 @@ redkeep_status redkeep_pool_open(const char *url, const struct redkeep_pool_opti
  * bytes (binary-safe, no NUL needed; a zero-length argument may be
  * `NULL`). `argc` must be at least 1.
  *
- * `timeout_ms` bounds the whole call (`0`: only the pool's own timeouts
- * apply); past it the call returns `REDKEEP_TIMEOUT` (phase `COMMAND`).
+ * `argc` is at most `REDKEEP_MAX_ARGS` and the lengths add up to at most
+ * `REDKEEP_MAX_COMMAND_BYTES`; past either bound the call returns
+ * `REDKEEP_INVALID_ARGUMENT` before reading an argument.
+ *
+ * `timeout_ms` bounds the whole call, on every path: connecting, waiting
+ * for a connection and the reply (`0`: only the pool's own timeouts
+ * apply). Past it the call returns `REDKEEP_TIMEOUT` (phase `COMMAND`).
  * `cancel` may be `NULL`; when another thread triggers it, the call returns
  * `REDKEEP_CANCELLED`. Neither timeout nor cancellation unsends a command
- * already written: the server may still run it. Without a `cancel` handle,
- * a command that does not wait on the server (not `BLPOP`, `XREAD BLOCK`,
- * `WAIT`, ...) runs on the calling thread: blocking I/O, one round trip,
- * bounded by its timeout.
+ * already written: the server may still run it.
+ *
+ * The pool decides how the command runs, as for every language (the Rust
+ * core's `Pool::query_with`): a command that changes its connection's
+ * state (`SELECT`, `MULTI`, `WATCH`, `SUBSCRIBE`, `CLIENT SETNAME`, ...)
+ * returns `REDKEEP_REFUSED` without being sent; a blocking command
+ * (`BLPOP`, `XREAD ... BLOCK`, `WAIT`, ...) runs on a connection of its
+ * own, with a reply timeout of its own wait plus `command_timeout_ms`, and
+ * never holds up other callers; other commands share the pool's
+ * connections. Without a `cancel` handle, those run on the calling thread
+ * (blocking I/O, one round trip, no hop to another thread).
  *
  * A server error reply returns `REDKEEP_RESPONSE` with the server's text as
  * the error message. While the pool is down the call returns
- * `REDKEEP_UNAVAILABLE` at once; after [`redkeep_pool_close`],
- * `REDKEEP_CLOSED`. Read-only commands (`GET`, ...) are resent once if
- * their connection dropped; writes never are.
+ * `REDKEEP_UNAVAILABLE` at once; after [`redkeep_pool_close`] (also one
+ * made while the call runs), `REDKEEP_CLOSED`. Read-only commands (`GET`,
+ * ...) are resent once if their connection dropped; writes never are.
  *
  * On success `*reply` receives a tree owned by the caller (release it with
  * [`redkeep_reply_free`](crate::redkeep_reply_free)); on failure it is
@@ -797,8 +889,8 @@ redkeep_status redkeep_pool_exec(const struct redkeep_pool *pool, size_t argc, c
  * add up to `buf_len` exactly. Convenient for bindings whose memory may not
  * hold pointers handed to C (Go).
  *
- * Ownership, timeout, cancellation and thread safety as
- * [`redkeep_pool_exec`].
+ * Bounds, timeout, cancellation, the pool's rules, ownership and thread
+ * safety as [`redkeep_pool_exec`].
  */
 redkeep_status redkeep_pool_exec_packed(const struct redkeep_pool *pool, const uint8_t *buf, size_t buf_len, const size_t *lens, size_t argc, uint32_t timeout_ms, const struct redkeep_cancel *cancel, struct redkeep_reply **reply, struct redkeep_error **err);
 
@@ -817,11 +909,12 @@ redkeep_status redkeep_pool_health(const struct redkeep_pool *pool, struct redke
 redkeep_status redkeep_pool_stats(const struct redkeep_pool *pool, struct redkeep_stats *out);
 
 /**
- * Closes the pool: stops the health watch and drops every connection (a
- * server the pool spawned keeps running until [`redkeep_pool_free`]).
- * Commands in flight and later ones return `REDKEEP_CLOSED` at once (a
- * command already written may still run on the server). Idempotent. The
- * handle stays valid until [`redkeep_pool_free`].
+ * Closes the pool: stops the health watch, drops every connection and
+ * stops a server the pool spawned (`spawn_if_absent`), waiting until it is
+ * gone. Commands in flight, on every path, end with `REDKEEP_CLOSED` within
+ * about 100 ms, and later ones fail with it at once (a command already
+ * written may still run on the server). Idempotent. The handle stays valid
+ * until [`redkeep_pool_free`]; its health reads `REDKEEP_STATE_CLOSED`.
  *
  * Thread safety: any thread, concurrently with other calls on the pool
  * (they fail with `REDKEEP_CLOSED`).
@@ -829,9 +922,8 @@ redkeep_status redkeep_pool_stats(const struct redkeep_pool *pool, struct redkee
 redkeep_status redkeep_pool_close(const struct redkeep_pool *pool);
 
 /**
- * Closes the pool (as [`redkeep_pool_close`]), stops a server it spawned
- * (`spawn_if_absent`) and waits until that is gone, then releases it.
- * `NULL` is a no-op.
+ * Closes the pool (as [`redkeep_pool_close`], which also stops a server it
+ * spawned), then releases it. `NULL` is a no-op.
  *
  * Thread safety: no other call may use the pool during or after this one.
  */

@@ -84,7 +84,22 @@ pub(crate) unsafe fn arg_slice<'a, T>(
     Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
 }
 
+/// The most arguments one command may have (the command name included):
+/// `argc` above it gives `REDKEEP_INVALID_ARGUMENT`, checked before anything
+/// is read or allocated. Redis itself accepts at most 1048576 arguments per
+/// command from a client (`1024 * 1024`).
+pub const REDKEEP_MAX_ARGS: usize = 1048576;
+
+/// The most bytes the arguments of one command may add up to (512 MiB,
+/// Redis's own `proto-max-bulk-len`): a larger argument or total gives
+/// `REDKEEP_INVALID_ARGUMENT`, checked before anything is read or allocated.
+pub const REDKEEP_MAX_COMMAND_BYTES: usize = 536870912;
+
 /// A command from `argc` (pointer, length) pairs; `argc` must be at least 1.
+///
+/// The bounds ([`REDKEEP_MAX_ARGS`], [`REDKEEP_MAX_COMMAND_BYTES`]) are
+/// checked before any slice is built, so no length from C reaches
+/// `from_raw_parts` unchecked and no allocation follows a wild `argc`.
 ///
 /// # Safety
 /// `argv` and `argv_len` are NULL or valid for `argc` elements, and each
@@ -95,13 +110,16 @@ pub(crate) unsafe fn arg_command(
     argv_len: *const usize,
 ) -> Result<redis::Cmd, Failure> {
     check_argc(argc)?;
-    // SAFETY: `argv` and `argv_len` have `argc` entries per the caller.
+    // SAFETY: `argv` and `argv_len` have `argc` entries per the caller, and
+    // `argc` is at most REDKEEP_MAX_ARGS, so the slices fit in `isize`.
     let ptrs = unsafe { arg_slice(argv, argc, "argv") }?;
     // SAFETY: as above.
     let lens = unsafe { arg_slice(argv_len, argc, "argv_len") }?;
-    let mut cmd = redis::Cmd::new();
+    let total = check_lengths(lens, "argv_len")?;
+    let mut cmd = redis::Cmd::with_capacity(argc, total);
     for (i, (&ptr, &len)) in ptrs.iter().zip(lens).enumerate() {
-        // SAFETY: each argument is valid for `len` bytes per the caller.
+        // SAFETY: each argument is valid for `len` bytes per the caller, and
+        // `len` is at most REDKEEP_MAX_COMMAND_BYTES.
         let bytes = unsafe { arg_slice(ptr, len, &format!("argv[{i}]")) }?;
         cmd.arg(bytes);
     }
@@ -109,7 +127,8 @@ pub(crate) unsafe fn arg_command(
 }
 
 /// A command packed into one buffer: argument `i` is the next `lens[i]`
-/// bytes of `buf`, and the lengths must add up to `buf_len` exactly.
+/// bytes of `buf`, and the lengths must add up to `buf_len` exactly. The
+/// same bounds as [`arg_command`], checked before any slice is built.
 ///
 /// # Safety
 /// `buf` is NULL or valid for `buf_len` bytes, and `lens` NULL or valid for
@@ -121,18 +140,20 @@ pub(crate) unsafe fn arg_packed_command(
     argc: usize,
 ) -> Result<redis::Cmd, Failure> {
     check_argc(argc)?;
-    // SAFETY: `lens` has `argc` entries and `buf` `buf_len` bytes.
+    if buf_len > REDKEEP_MAX_COMMAND_BYTES {
+        return Err(too_many_bytes("buf_len", buf_len));
+    }
+    // SAFETY: `lens` has `argc` entries per the caller; `argc` is bounded.
     let lens = unsafe { arg_slice(lens, argc, "lens") }?;
-    // SAFETY: as above.
-    let buf = unsafe { arg_slice(buf, buf_len, "buf") }?;
-    let total = lens.iter().try_fold(0usize, |acc, &n| acc.checked_add(n));
-    if total != Some(buf_len) {
+    let total = check_lengths(lens, "lens")?;
+    if total != buf_len {
         return Err(Failure::invalid(format!(
-            "the argument lengths add up to {} but buf_len is {buf_len}",
-            total.map_or_else(|| "more than SIZE_MAX".to_owned(), |t| t.to_string())
+            "the argument lengths add up to {total} but buf_len is {buf_len}"
         )));
     }
-    let mut cmd = redis::Cmd::new();
+    // SAFETY: `buf` has `buf_len` bytes per the caller; `buf_len` is bounded.
+    let buf = unsafe { arg_slice(buf, buf_len, "buf") }?;
+    let mut cmd = redis::Cmd::with_capacity(argc, total);
     let mut at = 0;
     for &n in lens {
         cmd.arg(&buf[at..at + n]);
@@ -147,5 +168,89 @@ fn check_argc(argc: usize) -> Result<(), Failure> {
             "argc must be at least 1 (the command name)",
         ));
     }
+    if argc > REDKEEP_MAX_ARGS {
+        return Err(Failure::invalid(format!(
+            "argc is {argc}, more than REDKEEP_MAX_ARGS ({REDKEEP_MAX_ARGS})"
+        )));
+    }
     Ok(())
+}
+
+/// The lengths' sum, if it stays within [`REDKEEP_MAX_COMMAND_BYTES`].
+fn check_lengths(lens: &[usize], name: &str) -> Result<usize, Failure> {
+    let mut total = 0usize;
+    for (i, &len) in lens.iter().enumerate() {
+        // Each length is bounded, so the sum of two never overflows.
+        if len > REDKEEP_MAX_COMMAND_BYTES || total + len > REDKEEP_MAX_COMMAND_BYTES {
+            return Err(too_many_bytes(&format!("{name}[{i}]"), len));
+        }
+        total += len;
+    }
+    Ok(total)
+}
+
+fn too_many_bytes(name: &str, len: usize) -> Failure {
+    Failure::invalid(format!(
+        "{name} is {len}: the arguments would add up to more than \
+         REDKEEP_MAX_COMMAND_BYTES ({REDKEEP_MAX_COMMAND_BYTES} bytes)"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(r: Result<redis::Cmd, Failure>) -> (crate::status::redkeep_status, String) {
+        let f = r.expect_err("must be refused");
+        (f.status, f.message)
+    }
+
+    #[test]
+    fn a_wild_argc_is_refused_before_anything_is_read() {
+        use crate::status::redkeep_status::REDKEEP_INVALID_ARGUMENT;
+        let dangling = std::ptr::NonNull::<usize>::dangling().as_ptr();
+        for argc in [usize::MAX, 1 << 60, REDKEEP_MAX_ARGS + 1] {
+            // SAFETY: the bound is checked before the pointers are read.
+            let (st, msg) = status(unsafe { arg_command(argc, dangling.cast(), dangling) });
+            assert_eq!(st, REDKEEP_INVALID_ARGUMENT);
+            assert!(msg.contains("REDKEEP_MAX_ARGS"), "{msg}");
+            // SAFETY: as above.
+            let r = unsafe { arg_packed_command(dangling.cast(), 0, dangling, argc) };
+            assert!(status(r).1.contains("REDKEEP_MAX_ARGS"));
+        }
+    }
+
+    #[test]
+    fn a_wild_length_is_refused_before_a_slice_is_built() {
+        let arg = b"GET".as_ptr();
+        for len in [
+            usize::MAX,
+            isize::MAX as usize + 1,
+            REDKEEP_MAX_COMMAND_BYTES + 1,
+        ] {
+            let lens = [len];
+            // SAFETY: the length is checked before argv[0] is read.
+            let (_, msg) = status(unsafe { arg_command(1, &arg, lens.as_ptr()) });
+            assert!(msg.contains("REDKEEP_MAX_COMMAND_BYTES"), "{msg}");
+            // SAFETY: buf_len is checked before buf is read.
+            let r = unsafe { arg_packed_command(arg, len, lens.as_ptr(), 1) };
+            assert!(status(r).1.contains("REDKEEP_MAX_COMMAND_BYTES"));
+        }
+        // Two lengths that are each in bounds but add up past it (and past
+        // SIZE_MAX on the way).
+        let ptrs = [arg, arg];
+        let lens = [REDKEEP_MAX_COMMAND_BYTES, 1];
+        // SAFETY: the sum is checked before any argument is read.
+        let (_, msg) = status(unsafe { arg_command(2, ptrs.as_ptr(), lens.as_ptr()) });
+        assert!(msg.contains("argv_len[1]"), "{msg}");
+    }
+
+    #[test]
+    fn commands_within_the_bounds_are_built() {
+        let buf = b"GETkey";
+        let lens = [3, 3];
+        // SAFETY: valid buffer and lengths.
+        let cmd = unsafe { arg_packed_command(buf.as_ptr(), 6, lens.as_ptr(), 2) }.unwrap();
+        assert_eq!(cmd.args_iter().count(), 2);
+    }
 }

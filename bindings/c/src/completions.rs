@@ -12,9 +12,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::args::{arg_out, arg_packed_command, arg_ref, write_out};
-use crate::cancel::redkeep_cancel;
+use crate::cancel::{redkeep_cancel, with_cancel};
 use crate::error::{redkeep_error, Failure};
-use crate::pool::{command, redkeep_pool};
+use crate::pool::{per_call_timeout, query, redkeep_pool};
 use crate::reply::redkeep_reply;
 use crate::status::redkeep_status;
 
@@ -224,10 +224,13 @@ impl CancelRef {
 /// Starts one command and returns at once; its outcome arrives in `queue`
 /// as a [`redkeep_completion`] carrying `token`.
 ///
-/// The arguments are packed as in `redkeep_pool_exec_packed` and copied
-/// before the call returns. `timeout_ms` and `cancel` behave as in
-/// `redkeep_pool_exec`; `cancel` (may be `NULL`) must stay alive until the
-/// completion is popped. A failure to start (bad arguments, closed runtime)
+/// The arguments are packed as in `redkeep_pool_exec_packed` (with the same
+/// bounds) and copied before the call returns. The command runs by the
+/// pool's rules, as in `redkeep_pool_exec` (refused, blocking on its own
+/// connection, or shared); `timeout_ms` bounds the whole command, from
+/// this call to its completion, and `cancel` (may be `NULL`) ends it with
+/// `REDKEEP_CANCELLED`; `cancel` must stay alive until the completion is
+/// popped. A failure to start (bad arguments, closed runtime)
 /// is returned here and produces no completion; every other outcome,
 /// errors included, is a completion.
 ///
@@ -255,11 +258,14 @@ pub unsafe extern "C" fn redkeep_pool_submit(
         let queue = unsafe { arg_ref(queue, "queue") }?;
         // SAFETY: `buf` and `lens` valid per the contract.
         let cmd = unsafe { arg_packed_command(buf, buf_len, lens, argc) }?;
-        let (client, closing, queue) =
-            (pool.pool.clone(), pool.closing.clone(), queue.inner.clone());
+        let (client, queue) = (pool.pool.clone(), queue.inner.clone());
         let cancel = CancelRef(cancel);
+        let timeout = per_call_timeout(timeout_ms);
         pool.rt.spawn(async move {
-            let result = command(&client, &closing, &cmd, timeout_ms, cancel.get()).await;
+            // Boxed: the core's call is a deep future, and a task's layout
+            // need not nest it.
+            let call = Box::pin(query(&client, &cmd, timeout));
+            let result = with_cancel(cancel.get(), call).await;
             let item = match result {
                 Ok(value) => redkeep_completion {
                     token,

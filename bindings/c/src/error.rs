@@ -67,13 +67,15 @@ impl From<redkeep::Error> for Failure {
             K::Config => (REDKEEP_CONFIG, REDKEEP_PHASE_NONE),
             K::Spawn => (REDKEEP_SPAWN, REDKEEP_PHASE_NONE),
             K::Io => (REDKEEP_IO, REDKEEP_PHASE_NONE),
+            K::Refused => (REDKEEP_REFUSED, REDKEEP_PHASE_NONE),
             _ => (REDKEEP_INTERNAL, REDKEEP_PHASE_NONE),
         };
-        // For an error reply the core's message is the server's own text.
+        // For an error reply the core's message is the server's own text; a
+        // setting is named the caller's way (redkeep_set_language).
         Self {
             status,
             phase,
-            message: err.to_string(),
+            message: err.message_in(crate::language::current()),
         }
     }
 }

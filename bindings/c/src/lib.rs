@@ -16,9 +16,16 @@
 //! - **Ownership.** Every object the library allocates has its `*_free`;
 //!   borrowed pointers (strings of a handle, children of a reply) are valid
 //!   until their owner is freed.
-//! - **Safety net.** NULL pointers, invalid UTF-8 and inconsistent lengths
-//!   give `REDKEEP_INVALID_ARGUMENT` with a message; a Rust panic is caught at
-//!   the boundary and reported as `REDKEEP_PANIC`, never unwound into C.
+//! - **Safety net.** NULL pointers, invalid UTF-8, inconsistent lengths and
+//!   commands past [`REDKEEP_MAX_ARGS`] or [`REDKEEP_MAX_COMMAND_BYTES`] give
+//!   `REDKEEP_INVALID_ARGUMENT` with a message; a Rust panic is caught at the
+//!   boundary and reported as `REDKEEP_PANIC`, never unwound into C.
+//! - **One set of rules.** Which connection a command runs on, how long it
+//!   may take, whether it is refused (`REDKEEP_REFUSED`) or re-sent, and a
+//!   spawned server's lifetime are decided by the Rust core, the same for
+//!   every language; this crate only converts arguments, errors and
+//!   replies. Messages name settings the C way, or the Go way after
+//!   [`redkeep_set_language`].
 //! - **Threads.** All calls block the calling thread until done. A
 //!   [`redkeep_pool`] may be used from many threads at once; a
 //!   [`redkeep_cancel`] may be triggered from any thread. Freeing a handle
@@ -43,6 +50,7 @@ mod args;
 mod cancel;
 mod completions;
 mod error;
+mod language;
 mod options;
 mod pool;
 mod reply;
@@ -51,9 +59,11 @@ mod server;
 mod status;
 mod watch;
 
+pub use args::{REDKEEP_MAX_ARGS, REDKEEP_MAX_COMMAND_BYTES};
 pub use cancel::*;
 pub use completions::*;
 pub use error::*;
+pub use language::*;
 pub use options::*;
 pub use pool::*;
 pub use reply::*;

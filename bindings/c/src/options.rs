@@ -94,9 +94,9 @@ pub struct redkeep_pool_options {
     pub lazy: bool,
     /// If nothing answers at `spawn`'s address, start a local
     /// `redis-server` there, own it, and restart it if it crashes; the pool
-    /// then connects to that server (the URL's scheme, host, port and
-    /// password are replaced by the server's; its `/db` path is kept).
-    /// Default: `false`.
+    /// then connects to that server (the address and password are the
+    /// server's; the URL's database is kept), and `redkeep_pool_close`
+    /// stops it. Not with `lazy`. Default: `false`.
     pub spawn_if_absent: bool,
     /// The server to attach to or start when `spawn_if_absent` is set.
     /// Default: as [`redkeep_server_options_default`].
@@ -217,8 +217,8 @@ impl redkeep_server_options {
 }
 
 impl redkeep_pool_options {
-    /// The Rust configuration for `url` (the local server of
-    /// `spawn_if_absent` is handled by the caller).
+    /// The Rust configuration for `url` (`spawn` is added by the caller
+    /// when `spawn_if_absent` is set).
     pub(crate) fn pool_config(&self, url: &str) -> Result<redkeep::Config, Failure> {
         let mut cfg = redkeep::Config::from_url(url);
         cfg.pool.max_size = self.max_size as usize;

@@ -1,7 +1,6 @@
 //! `redkeep_pool`: open, run commands, read health and stats, close.
 
 use std::ffi::c_char;
-use std::sync::Arc;
 use std::time::Duration;
 
 use redkeep::redis;
@@ -12,7 +11,7 @@ use crate::error::{redkeep_error, Failure};
 use crate::options::redkeep_pool_options;
 use crate::reply::redkeep_reply;
 use crate::runtime::Rt;
-use crate::status::{redkeep_phase, redkeep_status};
+use crate::status::redkeep_status;
 
 /// A resilient Redis pool (see the Rust crate's `Pool`): timeouts on every
 /// phase, one reconnect in flight, a health watch that makes calls fail fast
@@ -26,23 +25,6 @@ use crate::status::{redkeep_phase, redkeep_status};
 pub struct redkeep_pool {
     pub(crate) pool: redkeep::Pool,
     pub(crate) rt: Rt,
-    /// The server started by `spawn_if_absent`; dropped after the pool.
-    server: Option<redkeep::LocalServer>,
-    /// Triggered by `redkeep_pool_close`: wakes the calls in flight.
-    pub(crate) closing: Arc<redkeep_cancel>,
-}
-
-/// The server's TCP URL with the `/db` path (and query) of the caller's URL.
-fn server_url_keeping_path(server_url: &str, url: &str) -> String {
-    let path = url
-        .split_once("://")
-        .and_then(|(_, rest)| rest.find('/').map(|i| &rest[i..]))
-        .unwrap_or("");
-    if server_url.starts_with("redis://") && !path.is_empty() {
-        format!("{server_url}{path}")
-    } else {
-        server_url.to_owned()
-    }
 }
 
 /// The pool's view of Redis.
@@ -154,7 +136,12 @@ impl redkeep_health {
 /// `REDKEEP_TIMEOUT` or `REDKEEP_CONNECTION`) if Redis does not answer
 /// within `connect_timeout_ms`. With `opts->spawn_if_absent`, a local
 /// `redis-server` is started at `opts->spawn`'s address if nothing answers
-/// there; the pool owns it and stops it when freed.
+/// there (see that field); the pool owns it, and [`redkeep_pool_close`]
+/// stops it. `lazy` cannot be combined with `spawn_if_absent` (starting a
+/// server is waited for): that returns `REDKEEP_CONFIG`.
+///
+/// `cancel` may be `NULL`; when another thread triggers it, the call returns
+/// `REDKEEP_CANCELLED` at once (a server it was starting is stopped).
 ///
 /// On success `*out` receives a pool owned by the caller (release it with
 /// [`redkeep_pool_free`]); on failure `*out` is `NULL`.
@@ -163,6 +150,7 @@ impl redkeep_health {
 pub unsafe extern "C" fn redkeep_pool_open(
     url: *const c_char,
     opts: *const redkeep_pool_options,
+    cancel: *const redkeep_cancel,
     out: *mut *mut redkeep_pool,
     err: *mut *mut redkeep_error,
 ) -> redkeep_status {
@@ -175,28 +163,21 @@ pub unsafe extern "C" fn redkeep_pool_open(
         let defaults = redkeep_pool_options::default();
         // SAFETY: NULL or a valid options struct per the contract.
         let opts = unsafe { opts.as_ref() }.unwrap_or(&defaults);
+        // SAFETY: NULL or a live cancel handle per the contract.
+        let cancel = unsafe { cancel.as_ref() };
         let mut config = opts.pool_config(url)?;
-        let server = if opts.spawn_if_absent {
+        if opts.spawn_if_absent {
             // SAFETY: the options' strings are valid per the contract.
-            let server_config = unsafe { opts.spawn.server_config() }?;
-            let server = redkeep::ensure_server_blocking(server_config)?;
-            config.url = server_url_keeping_path(&server.url(), url);
-            Some(server)
-        } else {
-            None
-        };
+            config.spawn = Some(unsafe { opts.spawn.server_config() }?);
+        }
         let rt = Rt::get()?;
         let pool = if opts.lazy {
             rt.enter(|| redkeep::Pool::new(config))??
         } else {
-            rt.block_on(redkeep::Pool::connect(config))??
+            let connect = async { redkeep::Pool::connect(config).await.map_err(Failure::from) };
+            rt.block_on(with_cancel(cancel, connect))??
         };
-        let handle = Box::new(redkeep_pool {
-            pool,
-            rt,
-            server,
-            closing: Arc::new(redkeep_cancel::new()),
-        });
+        let handle = Box::new(redkeep_pool { pool, rt });
         // SAFETY: as above; the caller now owns the pool.
         unsafe { write_out(out, Box::into_raw(handle)) };
         Ok(())
@@ -209,20 +190,32 @@ pub unsafe extern "C" fn redkeep_pool_open(
 /// bytes (binary-safe, no NUL needed; a zero-length argument may be
 /// `NULL`). `argc` must be at least 1.
 ///
-/// `timeout_ms` bounds the whole call (`0`: only the pool's own timeouts
-/// apply); past it the call returns `REDKEEP_TIMEOUT` (phase `COMMAND`).
+/// `argc` is at most `REDKEEP_MAX_ARGS` and the lengths add up to at most
+/// `REDKEEP_MAX_COMMAND_BYTES`; past either bound the call returns
+/// `REDKEEP_INVALID_ARGUMENT` before reading an argument.
+///
+/// `timeout_ms` bounds the whole call, on every path: connecting, waiting
+/// for a connection and the reply (`0`: only the pool's own timeouts
+/// apply). Past it the call returns `REDKEEP_TIMEOUT` (phase `COMMAND`).
 /// `cancel` may be `NULL`; when another thread triggers it, the call returns
 /// `REDKEEP_CANCELLED`. Neither timeout nor cancellation unsends a command
-/// already written: the server may still run it. Without a `cancel` handle,
-/// a command that does not wait on the server (not `BLPOP`, `XREAD BLOCK`,
-/// `WAIT`, ...) runs on the calling thread: blocking I/O, one round trip,
-/// bounded by its timeout.
+/// already written: the server may still run it.
+///
+/// The pool decides how the command runs, as for every language (the Rust
+/// core's `Pool::query_with`): a command that changes its connection's
+/// state (`SELECT`, `MULTI`, `WATCH`, `SUBSCRIBE`, `CLIENT SETNAME`, ...)
+/// returns `REDKEEP_REFUSED` without being sent; a blocking command
+/// (`BLPOP`, `XREAD ... BLOCK`, `WAIT`, ...) runs on a connection of its
+/// own, with a reply timeout of its own wait plus `command_timeout_ms`, and
+/// never holds up other callers; other commands share the pool's
+/// connections. Without a `cancel` handle, those run on the calling thread
+/// (blocking I/O, one round trip, no hop to another thread).
 ///
 /// A server error reply returns `REDKEEP_RESPONSE` with the server's text as
 /// the error message. While the pool is down the call returns
-/// `REDKEEP_UNAVAILABLE` at once; after [`redkeep_pool_close`],
-/// `REDKEEP_CLOSED`. Read-only commands (`GET`, ...) are resent once if
-/// their connection dropped; writes never are.
+/// `REDKEEP_UNAVAILABLE` at once; after [`redkeep_pool_close`] (also one
+/// made while the call runs), `REDKEEP_CLOSED`. Read-only commands (`GET`,
+/// ...) are resent once if their connection dropped; writes never are.
 ///
 /// On success `*reply` receives a tree owned by the caller (release it with
 /// [`redkeep_reply_free`](crate::redkeep_reply_free)); on failure it is
@@ -266,8 +259,8 @@ pub unsafe extern "C" fn redkeep_pool_exec(
 /// add up to `buf_len` exactly. Convenient for bindings whose memory may not
 /// hold pointers handed to C (Go).
 ///
-/// Ownership, timeout, cancellation and thread safety as
-/// [`redkeep_pool_exec`].
+/// Bounds, timeout, cancellation, the pool's rules, ownership and thread
+/// safety as [`redkeep_pool_exec`].
 #[no_mangle]
 pub unsafe extern "C" fn redkeep_pool_exec_packed(
     pool: *const redkeep_pool,
@@ -308,63 +301,32 @@ fn run(
     timeout_ms: u32,
     cancel: Option<&redkeep_cancel>,
 ) -> Result<redis::Value, Failure> {
-    if cancel.is_none() {
-        // Nothing can cancel this call and it does not wait on the server:
-        // run it on the caller's thread, one round trip and no hop to a
-        // runtime thread. Its timeout bounds it.
-        let timeout = (timeout_ms != 0).then(|| Duration::from_millis(u64::from(timeout_ms)));
-        return pool
-            .pool
-            .query_blocking::<redis::Value>(cmd, timeout)
-            .map_err(Failure::from);
+    let timeout = per_call_timeout(timeout_ms);
+    match cancel {
+        // Nothing can cancel this call: the core runs it on this thread (or
+        // hands a blocking command to its runtime and waits).
+        None => {
+            pool.rt.check()?;
+            Ok(pool.pool.query_blocking(cmd, timeout)?)
+        }
+        Some(cancel) => pool
+            .rt
+            .block_on(with_cancel(Some(cancel), query(&pool.pool, cmd, timeout)))?,
     }
-    pool.rt
-        .block_on(command(&pool.pool, &pool.closing, cmd, timeout_ms, cancel))?
 }
 
-/// One command with its timeout and cancellation; ends early when the pool
-/// is closed.
-pub(crate) async fn command(
+/// The core's one call path, with its error converted.
+pub(crate) async fn query(
     pool: &redkeep::Pool,
-    closing: &redkeep_cancel,
     cmd: &redis::Cmd,
-    timeout_ms: u32,
-    cancel: Option<&redkeep_cancel>,
+    timeout: Option<Duration>,
 ) -> Result<redis::Value, Failure> {
-    if cancel.is_some_and(|c| c.is_triggered()) {
-        return Err(Failure::new(
-            redkeep_status::REDKEEP_CANCELLED,
-            "the call was cancelled",
-        ));
-    }
-    let query = async { pool.query::<redis::Value>(cmd).await.map_err(Failure::from) };
-    let call = with_cancel(cancel, with_timeout(timeout_ms, query));
-    tokio::select! {
-        biased;
-        _ = closing.cancelled() => Err(Failure::new(
-            redkeep_status::REDKEEP_CLOSED,
-            "the pool was closed during the call",
-        )),
-        result = call => result,
-    }
+    Ok(pool.query_with(cmd, timeout).await?)
 }
 
-/// Bounds `fut` by a per-call timeout (`0` = none).
-pub(crate) async fn with_timeout<T>(
-    timeout_ms: u32,
-    fut: impl std::future::Future<Output = Result<T, Failure>>,
-) -> Result<T, Failure> {
-    if timeout_ms == 0 {
-        return fut.await;
-    }
-    match tokio::time::timeout(Duration::from_millis(u64::from(timeout_ms)), fut).await {
-        Ok(result) => result,
-        Err(_) => Err(Failure {
-            status: redkeep_status::REDKEEP_TIMEOUT,
-            phase: redkeep_phase::REDKEEP_PHASE_COMMAND,
-            message: format!("the call timed out after {timeout_ms}ms (per-call timeout)"),
-        }),
-    }
+/// A `timeout_ms` argument (`0` = none) as the core's per-call timeout.
+pub(crate) fn per_call_timeout(timeout_ms: u32) -> Option<Duration> {
+    (timeout_ms != 0).then(|| Duration::from_millis(u64::from(timeout_ms)))
 }
 
 /// Fills `*out` with the pool's current health, without sending a command.
@@ -419,11 +381,12 @@ pub unsafe extern "C" fn redkeep_pool_stats(
     })
 }
 
-/// Closes the pool: stops the health watch and drops every connection (a
-/// server the pool spawned keeps running until [`redkeep_pool_free`]).
-/// Commands in flight and later ones return `REDKEEP_CLOSED` at once (a
-/// command already written may still run on the server). Idempotent. The
-/// handle stays valid until [`redkeep_pool_free`].
+/// Closes the pool: stops the health watch, drops every connection and
+/// stops a server the pool spawned (`spawn_if_absent`), waiting until it is
+/// gone. Commands in flight, on every path, end with `REDKEEP_CLOSED` within
+/// about 100 ms, and later ones fail with it at once (a command already
+/// written may still run on the server). Idempotent. The handle stays valid
+/// until [`redkeep_pool_free`]; its health reads `REDKEEP_STATE_CLOSED`.
 ///
 /// Thread safety: any thread, concurrently with other calls on the pool
 /// (they fail with `REDKEEP_CLOSED`).
@@ -432,15 +395,13 @@ pub unsafe extern "C" fn redkeep_pool_close(pool: *const redkeep_pool) -> redkee
     ffi_status!(std::ptr::null_mut(), {
         // SAFETY: NULL or a live pool per the contract.
         let pool = unsafe { arg_ref(pool, "pool") }?;
-        pool.closing.trigger();
         pool.rt.block_on(pool.pool.close())?;
         Ok(())
     })
 }
 
-/// Closes the pool (as [`redkeep_pool_close`]), stops a server it spawned
-/// (`spawn_if_absent`) and waits until that is gone, then releases it.
-/// `NULL` is a no-op.
+/// Closes the pool (as [`redkeep_pool_close`], which also stops a server it
+/// spawned), then releases it. `NULL` is a no-op.
 ///
 /// Thread safety: no other call may use the pool during or after this one.
 #[no_mangle]
@@ -451,36 +412,11 @@ pub unsafe extern "C" fn redkeep_pool_free(pool: *mut redkeep_pool) {
         }
         // SAFETY: came from Box::into_raw in redkeep_pool_open; freed once.
         let pool = unsafe { Box::from_raw(pool) };
-        let redkeep_pool {
-            pool, rt, server, ..
-        } = *pool;
+        let redkeep_pool { pool, rt } = *pool;
         if rt.block_on(pool.close()).is_ok() {
             let _ = rt.enter(move || drop(pool));
         }
         // Else the runtime is gone (redkeep_shutdown): its tasks are
-        // already dropped, and so is the pool here. A spawned server stops
-        // last, once nothing uses it (its drop waits until it is gone).
-        drop(server);
+        // already dropped, and so is the pool here.
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::server_url_keeping_path as keep;
-
-    #[test]
-    fn a_spawned_server_url_keeps_the_db() {
-        assert_eq!(
-            keep("redis://127.0.0.1:7000", "redis://h:1/3"),
-            "redis://127.0.0.1:7000/3"
-        );
-        assert_eq!(
-            keep("redis://:pw@127.0.0.1:7000", "redis://:pw@h:1"),
-            "redis://:pw@127.0.0.1:7000"
-        );
-        assert_eq!(
-            keep("redis+unix:///tmp/s", "redis://h/2"),
-            "redis+unix:///tmp/s"
-        );
-    }
 }

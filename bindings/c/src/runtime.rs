@@ -47,7 +47,9 @@ impl Rt {
         })
     }
 
-    fn check(&self) -> Result<(), Failure> {
+    /// Fails with `REDKEEP_CLOSED` if the runtime this handle was made on
+    /// was shut down.
+    pub(crate) fn check(&self) -> Result<(), Failure> {
         if self.epoch == EPOCH.load(Ordering::Acquire) {
             Ok(())
         } else {

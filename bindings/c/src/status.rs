@@ -39,6 +39,12 @@ pub enum redkeep_status {
     REDKEEP_SPAWN = 16,
     /// An operating-system I/O error outside a Redis connection.
     REDKEEP_IO = 17,
+    /// The pool refused the command without sending it: it changes the
+    /// state of the connection it runs on (`SELECT`, `MULTI`/`EXEC`,
+    /// `WATCH`, the `SUBSCRIBE` family, `CLIENT SETNAME`, `AUTH`, ...), which
+    /// other callers share. The message names what to use instead (the
+    /// URL's database or password, a transaction, a subscriber).
+    REDKEEP_REFUSED = 18,
 }
 
 /// The phase of a request that ran out of time (see `REDKEEP_TIMEOUT`).
@@ -58,7 +64,7 @@ pub enum redkeep_phase {
 impl redkeep_status {
     fn name(code: u32) -> &'static str {
         use redkeep_status::*;
-        const ALL: [redkeep_status; 13] = [
+        const ALL: [redkeep_status; 14] = [
             REDKEEP_OK,
             REDKEEP_INVALID_ARGUMENT,
             REDKEEP_PANIC,
@@ -72,6 +78,7 @@ impl redkeep_status {
             REDKEEP_CONFIG,
             REDKEEP_SPAWN,
             REDKEEP_IO,
+            REDKEEP_REFUSED,
         ];
         match ALL.iter().find(|s| **s as u32 == code) {
             Some(REDKEEP_OK) => "REDKEEP_OK\0",
@@ -87,6 +94,7 @@ impl redkeep_status {
             Some(REDKEEP_CONFIG) => "REDKEEP_CONFIG\0",
             Some(REDKEEP_SPAWN) => "REDKEEP_SPAWN\0",
             Some(REDKEEP_IO) => "REDKEEP_IO\0",
+            Some(REDKEEP_REFUSED) => "REDKEEP_REFUSED\0",
             None => "REDKEEP_UNKNOWN_STATUS\0",
         }
     }
@@ -120,5 +128,8 @@ mod tests {
         // SAFETY: as above.
         let name = unsafe { CStr::from_ptr(redkeep_status_name(10)) };
         assert_eq!(name.to_str().unwrap(), "REDKEEP_TIMEOUT");
+        // SAFETY: as above.
+        let name = unsafe { CStr::from_ptr(redkeep_status_name(18)) };
+        assert_eq!(name.to_str().unwrap(), "REDKEEP_REFUSED");
     }
 }

@@ -7,9 +7,9 @@ use tokio::sync::watch;
 use crate::args::{arg_out, arg_ref, write_out};
 use crate::cancel::{redkeep_cancel, with_cancel};
 use crate::error::{redkeep_error, Failure};
-use crate::pool::{redkeep_health, redkeep_pool, with_timeout};
+use crate::pool::{redkeep_health, redkeep_pool};
 use crate::runtime::Rt;
-use crate::status::redkeep_status;
+use crate::status::{redkeep_phase, redkeep_status};
 
 /// A subscription to a pool's health changes.
 ///
@@ -83,11 +83,32 @@ pub unsafe extern "C" fn redkeep_watch_next(
         };
         let health = watch
             .rt
-            .block_on(with_cancel(cancel, with_timeout(timeout_ms, wait)))??;
+            .block_on(with_cancel(cancel, at_most(timeout_ms, wait)))??;
         // SAFETY: non-NULL and writable per the contract.
         unsafe { write_out(out, health) };
         Ok(())
     })
+}
+
+/// Waits for `wait` at most `timeout_ms` (`0` = no limit): this is the
+/// watch's own wait for a change, not a command's timeout.
+async fn at_most<T>(
+    timeout_ms: u32,
+    wait: impl std::future::Future<Output = Result<T, Failure>>,
+) -> Result<T, Failure> {
+    if timeout_ms == 0 {
+        return wait.await;
+    }
+    let limit = std::time::Duration::from_millis(u64::from(timeout_ms));
+    match tokio::time::timeout(limit, wait).await {
+        Ok(result) => result,
+        Err(_) => Err(Failure {
+            status: redkeep_status::REDKEEP_TIMEOUT,
+            // As documented since the first version of the ABI.
+            phase: redkeep_phase::REDKEEP_PHASE_COMMAND,
+            message: format!("no health change within {timeout_ms}ms"),
+        }),
+    }
 }
 
 /// Releases a watch. `NULL` is a no-op.

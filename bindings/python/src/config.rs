@@ -51,13 +51,10 @@ impl Options {
             cfg.timeouts.wait = seconds(py, "pool_timeout", s)?;
         }
         if let Some(s) = self.health_check_interval {
-            cfg.health.interval = seconds(py, "health_check_interval", s)?;
-            // A probe may not take longer than the interval between two.
-            cfg.health.timeout = cfg.health.timeout.min(cfg.health.interval);
+            cfg.set_health_interval(seconds(py, "health_check_interval", s)?);
         }
         if let Some(s) = self.retry_backoff_min {
-            cfg.backoff.initial = seconds(py, "retry_backoff_min", s)?;
-            cfg.backoff.max = cfg.backoff.max.max(cfg.backoff.initial);
+            cfg.set_backoff_initial(seconds(py, "retry_backoff_min", s)?);
         }
         if let Some(s) = self.retry_backoff_max {
             cfg.backoff.max = seconds(py, "retry_backoff_max", s)?;

@@ -1,6 +1,6 @@
 //! Python arguments to a redis command, and replies back to Python.
 
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{
     PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple,
@@ -8,76 +8,23 @@ use pyo3::types::{
 
 use redkeep::redis::{self, Value};
 
-/// A command built from `execute(*args)`, with what the pool needs to know
-/// to route it.
-pub(crate) struct Command {
-    pub(crate) cmd: redis::Cmd,
-    /// For a blocking command (`BLPOP`, `XREAD ... BLOCK`, `WAIT`, ...): how
-    /// long the server may legitimately hold the reply; `None` = forever.
-    pub(crate) blocking: Option<Option<std::time::Duration>>,
-}
-
-/// Commands that turn a connection into something else than request/reply.
-const REFUSED: &[&str] = &[
-    "SUBSCRIBE",
-    "PSUBSCRIBE",
-    "SSUBSCRIBE",
-    "MONITOR",
-    "SYNC",
-    "PSYNC",
-    "MULTI",
-    "EXEC",
-    "DISCARD",
-    "WATCH",
-    "UNWATCH",
-    "RESET",
-    "QUIT",
-    "SELECT",
-    "CLIENT",
-    "HELLO",
-    "AUTH",
-];
-
 /// Encodes `args` (str, bytes, bytearray, memoryview, int, float) the way
 /// redis-py does: str as UTF-8, int and float as their decimal `repr`.
-pub(crate) fn command(args: &Bound<'_, PyTuple>) -> PyResult<Command> {
+///
+/// Only a conversion: which connection the command may use, how long it may
+/// wait and whether it is refused is the core's decision
+/// ([`redkeep::command_class`]).
+pub(crate) fn command(args: &Bound<'_, PyTuple>) -> PyResult<redis::Cmd> {
     if args.is_empty() {
         return Err(PyTypeError::new_err(
             "execute() needs at least the command name, e.g. execute(\"PING\")",
         ));
     }
     let mut cmd = redis::Cmd::new();
-    let mut words: Vec<Vec<u8>> = Vec::with_capacity(args.len());
     for (i, arg) in args.iter().enumerate() {
-        words.push(encode(&arg, i)?);
+        cmd.arg(encode(&arg, i)?);
     }
-    let name = String::from_utf8_lossy(&words[0]).to_ascii_uppercase();
-    if REFUSED.contains(&name.as_str()) && !allowed_client_subcommand(&name, &words) {
-        return Err(PyValueError::new_err(format!(
-            "{name} cannot go through execute(): it changes the state of a connection \
-             that other calls share"
-        )));
-    }
-    let blocking = blocking_timeout(&name, &words);
-    for word in &words {
-        cmd.arg(word.as_slice());
-    }
-    Ok(Command { cmd, blocking })
-}
-
-/// `CLIENT` subcommands that only read (`CLIENT LIST`, `CLIENT ID`, ...) are fine.
-fn allowed_client_subcommand(name: &str, words: &[Vec<u8>]) -> bool {
-    if name != "CLIENT" {
-        return false;
-    }
-    let sub = words
-        .get(1)
-        .map(|w| String::from_utf8_lossy(w).to_ascii_uppercase())
-        .unwrap_or_default();
-    matches!(
-        sub.as_str(),
-        "LIST" | "ID" | "INFO" | "GETNAME" | "KILL" | "PAUSE" | "UNPAUSE" | "HELP"
-    )
+    Ok(cmd)
 }
 
 fn encode(arg: &Bound<'_, PyAny>, index: usize) -> PyResult<Vec<u8>> {
@@ -112,39 +59,6 @@ fn encode(arg: &Bound<'_, PyAny>, index: usize) -> PyResult<Vec<u8>> {
         "argument {index} has type {}: expected str, bytes, int or float",
         arg.get_type().name()?
     )))
-}
-
-/// How long a blocking command may wait at the server, read from its own
-/// timeout argument; `Some(None)` means forever (timeout `0`).
-fn blocking_timeout(name: &str, words: &[Vec<u8>]) -> Option<Option<std::time::Duration>> {
-    let word = |i: usize| {
-        words
-            .get(i)
-            .map(|w| String::from_utf8_lossy(w).into_owned())
-    };
-    let secs = |s: Option<String>| s.and_then(|s| s.parse::<f64>().ok());
-    let ms = |s: Option<String>| secs(s).map(|v| v / 1000.0);
-    let timeout = match name {
-        "BLPOP" | "BRPOP" | "BRPOPLPUSH" | "BLMOVE" | "BZPOPMIN" | "BZPOPMAX" => {
-            secs(word(words.len() - 1))
-        }
-        "BLMPOP" | "BZMPOP" => secs(word(1)),
-        "WAIT" => ms(word(2)),
-        "WAITAOF" => ms(word(3)),
-        "XREAD" | "XREADGROUP" => {
-            let at = words
-                .iter()
-                .position(|w| w.eq_ignore_ascii_case(b"BLOCK"))?;
-            ms(word(at + 1))
-        }
-        _ => return None,
-    };
-    // An unreadable timeout: the server will refuse it; keep the default.
-    let timeout = timeout?;
-    if timeout <= 0.0 {
-        return Some(None);
-    }
-    Some(std::time::Duration::try_from_secs_f64(timeout).ok())
 }
 
 /// A reply as Python sees it: bulk strings as `bytes` (or `str` with
@@ -232,49 +146,5 @@ impl<'py> IntoPyObject<'py> for Outcome {
             Outcome::Reply(value, decode) => reply(py, value, decode),
             Outcome::Error(e) => Err(crate::errors::to_pyerr(py, &e)),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::blocking_timeout;
-    use std::time::Duration;
-
-    fn words(args: &[&str]) -> Vec<Vec<u8>> {
-        args.iter().map(|a| a.as_bytes().to_vec()).collect()
-    }
-
-    fn timeout(args: &[&str]) -> Option<Option<Duration>> {
-        let w = words(args);
-        blocking_timeout(&args[0].to_ascii_uppercase(), &w)
-    }
-
-    #[test]
-    fn reads_each_blocking_commands_own_timeout() {
-        assert_eq!(timeout(&["GET", "k"]), None);
-        assert_eq!(
-            timeout(&["BLPOP", "a", "b", "5"]),
-            Some(Some(Duration::from_secs(5)))
-        );
-        assert_eq!(
-            timeout(&["brpop", "a", "0.5"]),
-            Some(Some(Duration::from_millis(500)))
-        );
-        assert_eq!(timeout(&["BLPOP", "a", "0"]), Some(None));
-        assert_eq!(
-            timeout(&["BLMPOP", "2", "1", "a", "LEFT"]),
-            Some(Some(Duration::from_secs(2)))
-        );
-        assert_eq!(
-            timeout(&["WAIT", "1", "250"]),
-            Some(Some(Duration::from_millis(250)))
-        );
-        assert_eq!(
-            timeout(&["XREAD", "COUNT", "1", "block", "100", "STREAMS", "s", "$"]),
-            Some(Some(Duration::from_millis(100)))
-        );
-        assert_eq!(timeout(&["XREAD", "STREAMS", "s", "0"]), None);
-        // Unreadable: the server refuses it; the default timeout applies.
-        assert_eq!(timeout(&["BLPOP", "a", "soon"]), None);
     }
 }

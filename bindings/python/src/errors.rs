@@ -9,6 +9,7 @@
 //! ├── ResponseError                 an error reply from the server
 //! ├── SpawnError                    a local redis-server could not be started
 //! ├── ClosedError                   the pool or server was closed (or made before fork)
+//! ├── RefusedError(RedisError, builtins.ValueError)   a command the pool will not send
 //! └── ConfigError(RedisError, builtins.ValueError)
 //! ```
 //!
@@ -21,7 +22,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyTuple, PyType};
 
-use redkeep::{ErrorKind, Phase};
+use redkeep::{ErrorKind, Language, Phase};
 
 /// The classes, in the order they are created.
 pub(crate) struct Classes {
@@ -32,6 +33,7 @@ pub(crate) struct Classes {
     pub(crate) response: Py<PyType>,
     pub(crate) spawn: Py<PyType>,
     pub(crate) closed: Py<PyType>,
+    pub(crate) refused: Py<PyType>,
     pub(crate) config: Py<PyType>,
 }
 
@@ -102,6 +104,14 @@ fn build(py: Python<'_>) -> PyResult<Classes> {
         std::slice::from_ref(&r),
         "The pool or server was closed, or was created in another process (before fork).",
     )?;
+    let refused = make(
+        py,
+        "RefusedError",
+        &[r.clone(), py.get_type::<PyValueError>()],
+        "The pool refused the command without sending it: it changes the state of the \
+         connection it runs on (SELECT, MULTI, WATCH, SUBSCRIBE, CLIENT SETNAME, AUTH, ...), \
+         which other calls share. The message says what to use instead. Also a ValueError.",
+    )?;
     let config = make(
         py,
         "ConfigError",
@@ -117,6 +127,7 @@ fn build(py: Python<'_>) -> PyResult<Classes> {
         response,
         spawn,
         closed,
+        refused,
         config,
     })
 }
@@ -138,6 +149,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
         ("ResponseError", &c.response),
         ("SpawnError", &c.spawn),
         ("ClosedError", &c.closed),
+        ("RefusedError", &c.refused),
         ("ConfigError", &c.config),
     ] {
         m.add(name, class.clone_ref(py))?;
@@ -153,13 +165,14 @@ fn instantiate(py: Python<'_>, class: &Py<PyType>, message: String) -> PyErr {
 }
 
 /// An error of the class that matches `err.kind()`, with the core's message
-/// (which never contains a password). A `TimeoutError` carries `phase`.
+/// in Python's words ([`Language::Python`]; it never contains a password). A
+/// `TimeoutError` carries `phase`.
 pub(crate) fn to_pyerr(py: Python<'_>, err: &redkeep::Error) -> PyErr {
     let c = match classes(py) {
         Ok(c) => c,
         Err(e) => return e,
     };
-    let message = err.to_string();
+    let message = err.message_in(Language::Python);
     let class = match err.kind() {
         ErrorKind::Timeout(_) => &c.timeout,
         ErrorKind::Unavailable => &c.unavailable,
@@ -168,6 +181,7 @@ pub(crate) fn to_pyerr(py: Python<'_>, err: &redkeep::Error) -> PyErr {
         ErrorKind::Closed => &c.closed,
         ErrorKind::Config => &c.config,
         ErrorKind::Spawn => &c.spawn,
+        ErrorKind::Refused => &c.refused,
         // Io and kinds added later: the base class, with the message.
         _ => &c.redis,
     };

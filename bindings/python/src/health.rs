@@ -8,7 +8,7 @@ use pyo3::types::PyDict;
 /// A snapshot of the pool's view of Redis, read without sending a command.
 #[pyclass(module = "redkeep", name = "Health", frozen)]
 pub(crate) struct PyHealth {
-    /// "up", "degraded" or "down".
+    /// "up", "degraded", "down" or "closed".
     #[pyo3(get)]
     state: &'static str,
     /// When the pool entered this state, as a Unix timestamp (like `time.time()`).
@@ -53,8 +53,17 @@ impl PyHealth {
 
     /// Before a lazily connected pool exists.
     pub(crate) fn not_connected() -> Self {
+        Self::before_built(redkeep::State::Degraded)
+    }
+
+    /// A pool closed before it was ever built (once built, the core says).
+    pub(crate) fn closed() -> Self {
+        Self::before_built(redkeep::State::Closed)
+    }
+
+    fn before_built(state: redkeep::State) -> Self {
         Self::from_core(&redkeep::Health {
-            state: redkeep::State::Degraded,
+            state,
             since: Instant::now(),
             last_error: None,
             rtt: None,

@@ -3,23 +3,18 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
-use redkeep::redis::aio::ConnectionLike;
 use redkeep::redis::{self, Value};
-use redkeep::{Config, ErrorKind, Phase};
+use redkeep::{Config, ErrorKind};
 
 use crate::config::Options;
-use crate::convert::{command, reply, Command};
+use crate::convert::{command, reply};
 use crate::errors::to_pyerr;
 use crate::health::{PyHealth, PyStats};
 use crate::runtime::{block_on, check_pid, foreign, runtime};
-
-/// "Forever" for a blocking command with timeout 0: a year.
-const FOREVER: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// What both pool classes share: the configuration, the pool once it is
 /// built, and the process that built it.
@@ -53,48 +48,33 @@ impl PoolCore {
         Ok(core)
     }
 
-    fn closed_error() -> redkeep::Error {
-        redkeep::Error::new(ErrorKind::Closed, "the pool is closed")
-    }
-
     /// The pool, connected (and its server spawned, with `spawn_if_absent`)
-    /// on first use. A failed connect is tried again by the next call.
+    /// on first use. A failed connect is tried again by the next call. Once
+    /// built, the pool itself answers every call, closed or not.
     pub(crate) async fn pool(&self) -> Result<&redkeep::Pool, redkeep::Error> {
-        if self.closed.load(Ordering::Acquire) {
-            return Err(Self::closed_error());
+        if let Some(pool) = self.pool.get() {
+            return Ok(pool);
+        }
+        if self.is_closed() {
+            // Closed before it was ever built: there is no pool to ask.
+            return Err(redkeep::Error::new(ErrorKind::Closed, "the pool is closed"));
         }
         let pool = self
             .pool
             .get_or_try_init(|| redkeep::Pool::connect(self.config.clone()))
             .await?;
-        if self.closed.load(Ordering::Acquire) {
-            // close() ran while this call was connecting.
+        if self.is_closed() {
+            // close() ran while this call was connecting: close what it built,
+            // so the call below fails as every call on a closed pool does.
             pool.close().await;
-            return Err(Self::closed_error());
         }
         Ok(pool)
     }
 
-    /// Runs one command: on the shared multiplexed connections, or, for a
-    /// blocking command, on an exclusive connection whose reply timeout
-    /// covers the command's own timeout.
-    pub(crate) async fn run(&self, cmd: &Command) -> Result<Value, redkeep::Error> {
-        let pool = self.pool().await?;
-        let Some(wait) = cmd.blocking else {
-            return pool.query::<Value>(&cmd.cmd).await;
-        };
-        let timeout = wait.map_or(FOREVER, |w| w + pool.config().timeouts.command);
-        let mut guard = InFlight(Some(pool.get().await?));
-        let conn = guard.0.as_mut().expect("just set");
-        conn.set_command_timeout(timeout);
-        let result = conn.req_packed_command(&cmd.cmd).await;
-        guard.0.take(); // finished: back to the pool as usual
-        match result {
-            Ok(value) => value
-                .extract_error()
-                .map_err(|e| map_redis_error(e, timeout)),
-            Err(e) => Err(map_redis_error(e, timeout)),
-        }
+    /// Runs one command through the core's one call path, which decides
+    /// everything about it (refused, shared or exclusive connection, timeouts).
+    pub(crate) async fn run(&self, cmd: &redis::Cmd) -> Result<Value, redkeep::Error> {
+        self.pool().await?.query_with::<Value>(cmd, None).await
     }
 
     pub(crate) async fn close(&self) {
@@ -107,6 +87,7 @@ impl PoolCore {
     pub(crate) fn health(&self) -> PyHealth {
         match self.pool.get() {
             Some(pool) => PyHealth::from_core(&pool.health()),
+            None if self.is_closed() => PyHealth::closed(),
             None => PyHealth::not_connected(),
         }
     }
@@ -119,56 +100,16 @@ impl PoolCore {
     }
 
     pub(crate) fn is_closed(&self) -> bool {
-        self.closed.load(Ordering::Acquire)
+        self.closed.load(Ordering::Acquire) || self.pool.get().is_some_and(|p| p.is_closed())
     }
 
     pub(crate) fn repr(&self, class: &str) -> String {
-        let state = if self.is_closed() {
-            "closed"
-        } else {
-            self.health().state_name()
-        };
+        let state = self.health().state_name();
         format!(
             "<{class} url={:?} state={state}>",
             self.config.redacted_url()
         )
     }
-}
-
-/// An exclusive connection with a blocking command in flight. Dropped
-/// before the reply (the caller was cancelled), the connection must not go
-/// back to the pool: the server is still blocked on the command for it, and
-/// whoever got it next would wait behind it.
-///
-/// The core discards an exclusive connection whose reply timed out, so this
-/// sends a `PING` with a 1 ms timeout on it in the background: it cannot be
-/// answered before the blocked command, times out, and the connection is
-/// dropped (closing it, which also unblocks the server side).
-// TODO(core): a `Connection` dropped with a request in flight could be
-// discarded by the core itself; this guard is then redundant.
-struct InFlight(Option<redkeep::Connection>);
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        if let Some(mut conn) = self.0.take() {
-            runtime().spawn(async move {
-                conn.set_command_timeout(Duration::from_millis(1));
-                let _ = conn.req_packed_command(&redis::cmd("PING")).await;
-            });
-        }
-    }
-}
-
-/// A redis-rs error from an exclusive connection, mapped by the core; a
-/// reply timeout names this call's timeout.
-fn map_redis_error(e: redis::RedisError, timeout: Duration) -> redkeep::Error {
-    if e.is_timeout() {
-        return redkeep::Error::new(
-            ErrorKind::Timeout(Phase::Command),
-            format!("command timed out after {timeout:?}"),
-        );
-    }
-    redkeep::Error::from(e)
 }
 
 /// Keeps the objects of a forked parent from being torn down in the child:
@@ -258,16 +199,24 @@ impl SyncPool {
         check_pid(py, self.core.pid, "Pool")?;
         let cmd = command(args)?;
         let core = &self.core;
-        if let (Some(pool), None) = (core.pool.get(), cmd.blocking) {
-            // A command that does not wait on the server runs on this thread,
-            // GIL released: one round trip, no hop to a runtime thread.
-            let pool = pool.clone();
-            return match py.detach(|| pool.query_blocking::<Value>(&cmd.cmd, None)) {
-                Ok(value) => reply(py, value, core.decode),
-                Err(e) => Err(to_pyerr(py, &e)),
-            };
-        }
-        match block_on(py, core.run(&cmd))? {
+        let pool = match core.pool.get() {
+            Some(pool) => pool.clone(),
+            // A lazy pool that spawns its server: built by the first call.
+            None => block_on(py, core.pool())?
+                .map_err(|e| to_pyerr(py, &e))?
+                .clone(),
+        };
+        let result = if redkeep::command_class(&cmd).is_blocking() {
+            // A command that waits on the server runs on the runtime (the
+            // core picks its connection); this thread waits for it and wakes
+            // up for Ctrl-C meanwhile.
+            block_on(py, pool.query_with::<Value>(&cmd, None))?
+        } else {
+            // Anything else runs on this thread, GIL released: one round
+            // trip, no hop to a runtime thread.
+            py.detach(|| pool.query_blocking::<Value>(&cmd, None))
+        };
+        match result {
             Ok(value) => reply(py, value, core.decode),
             Err(e) => Err(to_pyerr(py, &e)),
         }

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import time
 
 import pytest
@@ -63,11 +65,27 @@ def test_errors(redis_server: redkeep.Server) -> None:
         with pytest.raises(redkeep.ConfigError):
             redkeep.asyncio.Pool("http://nope")
 
-        async with redkeep.asyncio.Pool(redis_server.url, socket_timeout=0.2) as q:
-            with pytest.raises(redkeep.TimeoutError) as e:
-                await q.execute("DEBUG", "SLEEP", "0.5")
+
+    run(main())
+
+
+def test_command_timeout_names_the_phase(redis_server_fresh: redkeep.Server) -> None:
+    # A SIGSTOPped server keeps the connection open and never answers.
+    pid = redis_server_fresh.pid
+    assert pid is not None
+
+    async def main() -> None:
+        async with redkeep.asyncio.Pool(
+            redis_server_fresh.url, socket_timeout=0.2, health_check_interval=30
+        ) as q:
+            await q.execute("PING")
+            os.kill(pid, signal.SIGSTOP)
+            try:
+                with pytest.raises(redkeep.TimeoutError) as e:
+                    await q.execute("GET", "k")
+            finally:
+                os.kill(pid, signal.SIGCONT)
             assert e.value.phase == "command"
-        await asyncio.sleep(0.5)
 
     run(main())
 

@@ -28,6 +28,7 @@ def sync_usage(url: str) -> int:
         assert value is None or isinstance(value, (bytes, str))
         health: redkeep.Health = pool.health()
         state: str = health.state
+        assert state in ("up", "degraded", "down", "closed")
         since: float = health.since
         err: Optional[str] = health.last_error
         rtt: Optional[float] = health.rtt
@@ -83,6 +84,10 @@ def errors() -> None:
     except redkeep.ConfigError as e:
         v: ValueError = e
         print(v)
+    except redkeep.RefusedError as e:
+        refused: ValueError = e
+        redis_error: redkeep.RedisError = e
+        print(refused, redis_error)
     builtin_timeout: TimeoutError = redkeep.TimeoutError("x")
     builtin_conn: ConnectionError = redkeep.ConnectionError("x")
     print(builtin_timeout, builtin_conn)

@@ -8,13 +8,16 @@
  * Built and run by bindings/c/tests/c_programs.rs (also under valgrind by
  * scripts/test-c.sh).
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -67,7 +70,7 @@ static void test_basics(const char *url) {
 
     redkeep_pool *pool = NULL;
     redkeep_error *err = NULL;
-    redkeep_status st = redkeep_pool_open(url, &opts, &pool, &err);
+    redkeep_status st = redkeep_pool_open(url, &opts, NULL, &pool, &err);
     CHECK(st == REDKEEP_OK && pool != NULL && err == NULL, "open: %s", msg(err));
     redkeep_error_free(err);
     if (pool == NULL) return;
@@ -160,6 +163,9 @@ static void test_basics(const char *url) {
     st = run(pool, 2, get, 0, NULL, &reply, &err);
     CHECK(st == REDKEEP_CLOSED && reply == NULL, "exec after close: %u %s", st, msg(err));
     redkeep_error_free(err);
+    CHECK(redkeep_pool_health(pool, &health) == REDKEEP_OK &&
+              health.state == REDKEEP_STATE_CLOSED,
+          "health after close is CLOSED (state %u)", health.state);
     redkeep_pool_free(pool);
 }
 
@@ -179,7 +185,7 @@ static void test_timeout_and_cancel(const char *url) {
     printf("# timeout and cancel\n");
     redkeep_pool *pool = NULL;
     redkeep_error *err = NULL;
-    if (redkeep_pool_open(url, NULL, &pool, &err) != REDKEEP_OK) {
+    if (redkeep_pool_open(url, NULL, NULL, &pool, &err) != REDKEEP_OK) {
         CHECK(0, "open: %s", msg(err));
         redkeep_error_free(err);
         return;
@@ -230,35 +236,35 @@ static void test_invalid_arguments(const char *url) {
     printf("# invalid arguments\n");
     redkeep_pool *pool = (redkeep_pool *)0x1; /* must be overwritten with NULL */
     redkeep_error *err = NULL;
-    redkeep_status st = redkeep_pool_open(NULL, NULL, &pool, &err);
+    redkeep_status st = redkeep_pool_open(NULL, NULL, NULL, &pool, &err);
     CHECK(st == REDKEEP_INVALID_ARGUMENT && pool == NULL, "NULL url: %u", st);
     CHECK(err != NULL && strstr(msg(err), "url") != NULL, "NULL url message: %s", msg(err));
     redkeep_error_free(err);
 
-    st = redkeep_pool_open(url, NULL, NULL, &err);
+    st = redkeep_pool_open(url, NULL, NULL, NULL, &err);
     CHECK(st == REDKEEP_INVALID_ARGUMENT && strstr(msg(err), "out") != NULL, "NULL out");
     redkeep_error_free(err);
 
-    st = redkeep_pool_open("redis://\xff\xfe:6379", NULL, &pool, &err);
+    st = redkeep_pool_open("redis://\xff\xfe:6379", NULL, NULL, &pool, &err);
     CHECK(st == REDKEEP_INVALID_ARGUMENT && strstr(msg(err), "UTF-8") != NULL,
           "invalid UTF-8: %u %s", st, msg(err));
     redkeep_error_free(err);
 
-    st = redkeep_pool_open("http://localhost", NULL, &pool, &err);
+    st = redkeep_pool_open("http://localhost", NULL, NULL, &pool, &err);
     CHECK(st == REDKEEP_CONFIG && pool == NULL, "bad scheme: %u %s", st, msg(err));
     redkeep_error_free(err);
 
     redkeep_pool_options opts;
     redkeep_pool_options_default(&opts);
     opts.max_size = 0;
-    st = redkeep_pool_open(url, &opts, &pool, &err);
+    st = redkeep_pool_open(url, &opts, NULL, &pool, &err);
     CHECK(st == REDKEEP_CONFIG && strstr(msg(err), "max_size") != NULL, "max_size 0: %s", msg(err));
     redkeep_error_free(err);
 
     /* Nothing listens on port 1: refused or timed out, never a hang. */
     redkeep_pool_options_default(&opts);
     opts.connect_timeout_ms = 300;
-    st = redkeep_pool_open("redis://127.0.0.1:1", &opts, &pool, &err);
+    st = redkeep_pool_open("redis://127.0.0.1:1", &opts, NULL, &pool, &err);
     CHECK((st == REDKEEP_CONNECTION || st == REDKEEP_TIMEOUT || st == REDKEEP_UNAVAILABLE) &&
               pool == NULL,
           "refused: %u %s", st, msg(err));
@@ -268,7 +274,7 @@ static void test_invalid_arguments(const char *url) {
     CHECK(redkeep_server_options_default(NULL) == REDKEEP_INVALID_ARGUMENT, "NULL server opts");
 
     /* A live pool for the argv checks. */
-    st = redkeep_pool_open(url, NULL, &pool, &err);
+    st = redkeep_pool_open(url, NULL, NULL, &pool, &err);
     CHECK(st == REDKEEP_OK, "open: %s", msg(err));
     redkeep_error_free(err);
     redkeep_reply *reply = (redkeep_reply *)0x1;
@@ -332,7 +338,7 @@ static void test_submit_and_completions(const char *url) {
     printf("# submit and completions\n");
     redkeep_pool *pool = NULL;
     redkeep_error *err = NULL;
-    if (redkeep_pool_open(url, NULL, &pool, &err) != REDKEEP_OK) {
+    if (redkeep_pool_open(url, NULL, NULL, &pool, &err) != REDKEEP_OK) {
         CHECK(0, "open: %s", msg(err));
         redkeep_error_free(err);
         return;
@@ -396,7 +402,334 @@ static void test_submit_and_completions(const char *url) {
     redkeep_pool_free(pool);
 }
 
+/* Commands past the documented bounds are refused before anything is read:
+ * no allocation of SIZE_MAX entries, no slice longer than PTRDIFF_MAX. */
+static void test_bounds(const char *url) {
+    printf("# argc and length bounds\n");
+    redkeep_pool *pool = NULL;
+    redkeep_error *err = NULL;
+    if (redkeep_pool_open(url, NULL, NULL, &pool, &err) != REDKEEP_OK) {
+        CHECK(0, "open: %s", msg(err));
+        redkeep_error_free(err);
+        return;
+    }
+    redkeep_completions *queue = NULL;
+    redkeep_completions_new(&queue, NULL);
+    /* Tiny arrays: the library must not read past them for a wild argc. */
+    const uint8_t *argv[1] = {(const uint8_t *)"GET"};
+    size_t lens[1] = {3};
+    const size_t wild_argc[] = {SIZE_MAX, (size_t)1 << 60, REDKEEP_MAX_ARGS + 1};
+    for (size_t i = 0; i < sizeof wild_argc / sizeof wild_argc[0]; i++) {
+        size_t argc = wild_argc[i];
+        redkeep_reply *reply = (redkeep_reply *)0x1;
+        redkeep_status st = redkeep_pool_exec(pool, argc, argv, lens, 0, NULL, &reply, &err);
+        CHECK(st == REDKEEP_INVALID_ARGUMENT && reply == NULL &&
+                  strstr(msg(err), "REDKEEP_MAX_ARGS") != NULL,
+              "exec argc %zu: %u %s", argc, st, msg(err));
+        redkeep_error_free(err);
+        st = redkeep_pool_exec_packed(pool, argv[0], 3, lens, argc, 0, NULL, &reply, &err);
+        CHECK(st == REDKEEP_INVALID_ARGUMENT && strstr(msg(err), "REDKEEP_MAX_ARGS") != NULL,
+              "exec_packed argc %zu: %u %s", argc, st, msg(err));
+        redkeep_error_free(err);
+        st = redkeep_pool_submit(pool, queue, 1, argv[0], 3, lens, argc, 0, NULL, &err);
+        CHECK(st == REDKEEP_INVALID_ARGUMENT && strstr(msg(err), "REDKEEP_MAX_ARGS") != NULL,
+              "submit argc %zu: %u %s", argc, st, msg(err));
+        redkeep_error_free(err);
+    }
+    /* A length past PTRDIFF_MAX (and past the byte bound) for a 3-byte buffer. */
+    size_t huge[1] = {(size_t)PTRDIFF_MAX + 1};
+    redkeep_reply *reply = NULL;
+    redkeep_status st = redkeep_pool_exec(pool, 1, argv, huge, 0, NULL, &reply, &err);
+    CHECK(st == REDKEEP_INVALID_ARGUMENT && strstr(msg(err), "REDKEEP_MAX_COMMAND_BYTES") != NULL,
+          "exec length > PTRDIFF_MAX: %u %s", st, msg(err));
+    redkeep_error_free(err);
+    st = redkeep_pool_exec_packed(pool, argv[0], (size_t)PTRDIFF_MAX + 1, huge, 1, 0, NULL, &reply,
+                                  &err);
+    CHECK(st == REDKEEP_INVALID_ARGUMENT && strstr(msg(err), "REDKEEP_MAX_COMMAND_BYTES") != NULL,
+          "exec_packed buf_len > PTRDIFF_MAX: %u %s", st, msg(err));
+    redkeep_error_free(err);
+    st = redkeep_pool_submit(pool, queue, 2, argv[0], (size_t)PTRDIFF_MAX + 1, huge, 1, 0, NULL,
+                             &err);
+    CHECK(st == REDKEEP_INVALID_ARGUMENT && strstr(msg(err), "REDKEEP_MAX_COMMAND_BYTES") != NULL,
+          "submit buf_len > PTRDIFF_MAX: %u %s", st, msg(err));
+    redkeep_error_free(err);
+    /* Lengths each in bounds whose sum is past it (and wraps size_t). */
+    const uint8_t *two[2] = {argv[0], argv[0]};
+    size_t wrap[2] = {REDKEEP_MAX_COMMAND_BYTES, SIZE_MAX};
+    st = redkeep_pool_exec(pool, 2, two, wrap, 0, NULL, &reply, &err);
+    CHECK(st == REDKEEP_INVALID_ARGUMENT && strstr(msg(err), "argv_len[1]") != NULL,
+          "exec lengths past the bound in sum: %u %s", st, msg(err));
+    redkeep_error_free(err);
+    /* The pool is untouched. */
+    const char *ping[] = {"PING"};
+    st = run(pool, 1, ping, 1000, NULL, &reply, &err);
+    CHECK(st == REDKEEP_OK, "PING after refused arguments: %s", msg(err));
+    redkeep_reply_free(reply);
+    redkeep_error_free(err);
+    redkeep_completions_free(queue);
+    redkeep_pool_free(pool);
+}
+
+/* Connection-state commands are refused unsent, on every path: the calling
+ * thread (no cancel), the runtime (a cancel handle) and submit. */
+static void test_refused(const char *url) {
+    printf("# connection-state commands are refused\n");
+    redkeep_pool *pool = NULL;
+    redkeep_error *err = NULL;
+    if (redkeep_pool_open(url, NULL, NULL, &pool, &err) != REDKEEP_OK) {
+        CHECK(0, "open: %s", msg(err));
+        redkeep_error_free(err);
+        return;
+    }
+    CHECK(strcmp(redkeep_status_name(REDKEEP_REFUSED), "REDKEEP_REFUSED") == 0 &&
+              REDKEEP_REFUSED == 18,
+          "REDKEEP_REFUSED is 18");
+    redkeep_cancel *cancel = redkeep_cancel_new();
+    redkeep_completions *queue = NULL;
+    redkeep_completions_new(&queue, NULL);
+    const char *select1[] = {"SELECT", "1"};
+    const char *multi[] = {"MULTI"};
+    const char *subscribe[] = {"SUBSCRIBE", "x"};
+    const char *setname[] = {"CLIENT", "SETNAME", "a"};
+    struct {
+        const char **args;
+        int argc;
+    } cmds[] = {{select1, 2}, {multi, 1}, {subscribe, 2}, {setname, 3}};
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        redkeep_reply *reply = (redkeep_reply *)0x1;
+        redkeep_status st = run(pool, cmds[i].argc, cmds[i].args, 1000, NULL, &reply, &err);
+        CHECK(st == REDKEEP_REFUSED && reply == NULL && redkeep_error_status(err) == REDKEEP_REFUSED,
+              "%s on the calling thread: %u %s", cmds[i].args[0], st, msg(err));
+        redkeep_error_free(err);
+        st = run(pool, cmds[i].argc, cmds[i].args, 1000, cancel, &reply, &err);
+        CHECK(st == REDKEEP_REFUSED, "%s with a cancel handle: %u %s", cmds[i].args[0], st,
+              msg(err));
+        redkeep_error_free(err);
+        /* Packed into one buffer for submit. */
+        uint8_t buf[64];
+        size_t lens[4], at = 0;
+        for (int a = 0; a < cmds[i].argc; a++) {
+            lens[a] = strlen(cmds[i].args[a]);
+            memcpy(buf + at, cmds[i].args[a], lens[a]);
+            at += lens[a];
+        }
+        st = redkeep_pool_submit(pool, queue, i, buf, at, lens, (size_t)cmds[i].argc, 1000, NULL,
+                                 &err);
+        CHECK(st == REDKEEP_OK, "submit %s: %s", cmds[i].args[0], msg(err));
+        redkeep_error_free(err);
+        redkeep_completion out[1];
+        size_t n = 0;
+        for (int tries = 0; tries < 200 && n == 0; tries++) {
+            n = redkeep_completions_pop(queue, out, 1);
+            if (n == 0) usleep(5000);
+        }
+        CHECK(n == 1 && out[0].status == REDKEEP_REFUSED && out[0].reply == NULL,
+              "%s submitted: %u", cmds[i].args[0], n == 1 ? out[0].status : 0);
+        if (n == 1) {
+            redkeep_reply_free(out[0].reply);
+            redkeep_error_free(out[0].error);
+        }
+    }
+    /* Nothing was sent: the shared connection is still on db 0. */
+    redkeep_reply *reply = NULL;
+    const char *set[] = {"SET", "c:refused:db", "0"};
+    redkeep_status st = run(pool, 3, set, 1000, NULL, &reply, &err);
+    CHECK(st == REDKEEP_OK, "SET after refusals: %s", msg(err));
+    redkeep_reply_free(reply);
+    redkeep_error_free(err);
+    const char *info[] = {"CLIENT", "INFO"};
+    st = run(pool, 2, info, 1000, cancel, &reply, &err);
+    const char *text = redkeep_reply_string(reply, NULL);
+    CHECK(st == REDKEEP_OK && text != NULL && strstr(text, " db=0 ") != NULL,
+          "the shared connection is on db 0: %s", text ? text : msg(err));
+    redkeep_reply_free(reply);
+    redkeep_error_free(err);
+    redkeep_completions_free(queue);
+    redkeep_cancel_free(cancel);
+    redkeep_pool_free(pool);
+}
+
+/* A peer that completes TCP handshakes (the kernel does) and never replies:
+ * a listening socket nobody accepts on. Returns the fd; *port gets its port. */
+static int silent_peer(uint16_t *port) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(fd, 64) != 0 ||
+        getsockname(fd, (struct sockaddr *)&addr, &len) != 0) {
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    *port = ntohs(addr.sin_port);
+    return fd;
+}
+
+struct close_arg {
+    redkeep_pool *pool;
+    int delay_ms;
+    double closed_at;
+};
+
+static void *close_later(void *p) {
+    struct close_arg *arg = p;
+    usleep((useconds_t)arg->delay_ms * 1000);
+    arg->closed_at = now_ms();
+    redkeep_pool_close(arg->pool);
+    return NULL;
+}
+
+/* A lazy pool on a silent peer whose own timeouts (3 s) are far longer than
+ * what the checks below allow; each check gets a fresh one, so that no
+ * health probe has failed yet. */
+static redkeep_pool *open_on_silent_peer(const char *url) {
+    redkeep_pool_options opts;
+    redkeep_pool_options_default(&opts);
+    opts.lazy = true;
+    opts.connect_timeout_ms = 3000;
+    opts.command_timeout_ms = 3000;
+    redkeep_pool *pool = NULL;
+    redkeep_error *err = NULL;
+    redkeep_status st = redkeep_pool_open(url, &opts, NULL, &pool, &err);
+    CHECK(st == REDKEEP_OK, "lazy open on a silent peer: %s", msg(err));
+    redkeep_error_free(err);
+    return pool;
+}
+
+/* timeout_ms bounds the whole call (connect included) on both paths, and
+ * close ends a call in flight on both paths. Against a silent peer. */
+static void test_whole_call_bounds(void) {
+    printf("# per-call timeout and close bound the whole call\n");
+    uint16_t port = 0;
+    int peer = silent_peer(&port);
+    CHECK(peer >= 0, "silent peer");
+    if (peer < 0) return;
+    char url[64];
+    snprintf(url, sizeof url, "redis://127.0.0.1:%u", (unsigned)port);
+    const char *ping[] = {"PING"};
+    redkeep_cancel *cancel = redkeep_cancel_new();
+    for (int with_cancel = 0; with_cancel < 2; with_cancel++) {
+        const char *path = with_cancel ? "cancel handle" : "calling thread";
+        const redkeep_cancel *c = with_cancel ? cancel : NULL;
+        redkeep_pool *pool = open_on_silent_peer(url);
+        if (pool == NULL) continue;
+        redkeep_reply *reply = NULL;
+        redkeep_error *err = NULL;
+        double t0 = now_ms();
+        redkeep_status st = run(pool, 1, ping, 200, c, &reply, &err);
+        double took = now_ms() - t0;
+        printf("  timeout_ms 200 (%s): %.0f ms\n", path, took);
+        CHECK(st == REDKEEP_TIMEOUT && took >= 150 && took < 500,
+              "timeout_ms 200 bounds the connect too (%s): %u after %.0f ms: %s", path, st, took,
+              msg(err));
+        redkeep_error_free(err);
+        redkeep_pool_free(pool);
+
+        /* Close ends a call in flight. */
+        pool = open_on_silent_peer(url);
+        if (pool == NULL) continue;
+        struct close_arg arg = {pool, 150, 0};
+        pthread_t thread;
+        pthread_create(&thread, NULL, close_later, &arg);
+        err = NULL;
+        st = run(pool, 1, ping, 0, c, &reply, &err);
+        double ended = now_ms();
+        pthread_join(thread, NULL);
+        double after_close = ended - arg.closed_at;
+        printf("  close -> call in flight ended (%s): %.0f ms\n", path, after_close);
+        CHECK(st == REDKEEP_CLOSED && after_close < 300,
+              "close ends a call in flight (%s): %u, %.0f ms after close: %s", path, st,
+              after_close, msg(err));
+        redkeep_error_free(err);
+        redkeep_pool_free(pool);
+    }
+    redkeep_cancel_free(cancel);
+    close(peer);
+}
+
 #ifdef REDKEEP_TEST_SERVER
+/* A free TCP port on 127.0.0.1 (bind to 0, read it back, close). */
+static uint16_t free_port(void);
+
+/* The pid in an `INFO server` reply, 0 if none. */
+static long info_pid(redkeep_pool *pool) {
+    const char *info[] = {"INFO", "server"};
+    redkeep_reply *reply = NULL;
+    long pid = 0;
+    if (run(pool, 2, info, 1000, NULL, &reply, NULL) == REDKEEP_OK) {
+        const char *text = redkeep_reply_string(reply, NULL);
+        const char *at = text ? strstr(text, "process_id:") : NULL;
+        if (at) pid = strtol(at + strlen("process_id:"), NULL, 10);
+    }
+    redkeep_reply_free(reply);
+    return pid;
+}
+
+static int gone_within(long pid, int ms) {
+    for (int waited = 0; waited <= ms; waited += 20) {
+        if (kill((pid_t)pid, 0) != 0 && errno == ESRCH) return 1;
+        usleep(20000);
+    }
+    return 0;
+}
+
+/* spawn_if_absent: the core spawns, keeps the URL's db, and close stops it. */
+static void test_spawn_if_absent(void) {
+    printf("# spawn_if_absent\n");
+    redkeep_pool_options opts;
+    redkeep_pool_options_default(&opts);
+    opts.spawn_if_absent = true;
+    char url[64];
+    redkeep_pool *pool = NULL;
+    redkeep_error *err = NULL;
+    redkeep_status st = REDKEEP_SPAWN;
+    /* A port picked free may be taken before the server binds it: try again. */
+    for (int attempt = 0; attempt < 3 && st == REDKEEP_SPAWN; attempt++) {
+        redkeep_error_free(err);
+        err = NULL;
+        opts.spawn.port = free_port();
+        snprintf(url, sizeof url, "redis://127.0.0.1:%u/2", (unsigned)opts.spawn.port);
+        st = redkeep_pool_open(url, &opts, NULL, &pool, &err);
+    }
+    CHECK(st == REDKEEP_OK && pool != NULL, "open with spawn_if_absent: %u %s", st, msg(err));
+    redkeep_error_free(err);
+    err = NULL;
+    if (pool == NULL) return;
+    long pid = info_pid(pool);
+    CHECK(pid > 0 && kill((pid_t)pid, 0) == 0, "spawned server pid %ld", pid);
+    const char *info[] = {"CLIENT", "INFO"};
+    redkeep_reply *reply = NULL;
+    st = run(pool, 2, info, 1000, NULL, &reply, &err);
+    const char *text = redkeep_reply_string(reply, NULL);
+    CHECK(st == REDKEEP_OK && text != NULL && strstr(text, " db=2 ") != NULL,
+          "the URL's db is kept: %s", text ? text : msg(err));
+    redkeep_reply_free(reply);
+    redkeep_error_free(err);
+    err = NULL;
+    CHECK(redkeep_pool_close(pool) == REDKEEP_OK, "close");
+    CHECK(pid > 0 && gone_within(pid, 2000), "close stops the spawned server %ld", pid);
+    redkeep_pool_free(pool);
+
+    /* lazy cannot wait for a server to start. */
+    opts.lazy = true;
+    pool = (redkeep_pool *)0x1;
+    st = redkeep_pool_open(url, &opts, NULL, &pool, &err);
+    CHECK(st == REDKEEP_CONFIG && pool == NULL, "lazy + spawn_if_absent: %u %s", st, msg(err));
+    redkeep_error_free(err);
+    err = NULL;
+
+    /* A triggered cancel handle ends the open at once. */
+    opts.lazy = false;
+    redkeep_cancel *cancel = redkeep_cancel_new();
+    redkeep_cancel_trigger(cancel);
+    st = redkeep_pool_open(url, &opts, cancel, &pool, &err);
+    CHECK(st == REDKEEP_CANCELLED && pool == NULL, "cancelled open: %u %s", st, msg(err));
+    redkeep_error_free(err);
+    redkeep_cancel_free(cancel);
+}
+
 static void test_server(void) {
     printf("# server ensure/free\n");
     redkeep_server_options opts;
@@ -418,7 +751,7 @@ static void test_server(void) {
     CHECK(addr != NULL && strncmp(addr, "127.0.0.1:", 10) == 0, "addr %s", addr ? addr : "(null)");
 
     redkeep_pool *pool = NULL;
-    st = redkeep_pool_open(url, NULL, &pool, &err);
+    st = redkeep_pool_open(url, NULL, NULL, &pool, &err);
     CHECK(st == REDKEEP_OK, "open on the spawned server: %s", msg(err));
     redkeep_error_free(err);
     err = NULL;
@@ -467,9 +800,38 @@ static void test_server(void) {
     opts.binary = "/nonexistent/redis-server";
     st = redkeep_server_ensure(&opts, NULL, &server, &err);
     CHECK(st == REDKEEP_SPAWN && server == NULL, "missing binary: %u %s", st, msg(err));
+    /* The setting is named the C way. */
+    CHECK(strstr(msg(err), "redkeep_server_options.binary") != NULL &&
+              strstr(msg(err), "ServerConfig::binary") == NULL,
+          "missing binary names the C field: %s", msg(err));
+    redkeep_error_free(err);
+    err = NULL;
+    /* ... or the Go way, once a binding says so. */
+    CHECK(redkeep_set_language(99) == REDKEEP_INVALID_ARGUMENT, "unknown language");
+    CHECK(redkeep_set_language(REDKEEP_LANGUAGE_GO) == REDKEEP_OK, "set language Go");
+    st = redkeep_server_ensure(&opts, NULL, &server, &err);
+    CHECK(st == REDKEEP_SPAWN && strstr(msg(err), "ServerOptions.Binary") != NULL,
+          "missing binary names the Go field: %s", msg(err));
+    redkeep_set_language(REDKEEP_LANGUAGE_C);
     redkeep_error_free(err);
     CHECK(redkeep_server_url(NULL) == NULL && redkeep_server_pid(NULL) == 0, "NULL server");
     redkeep_server_free(NULL);
+}
+
+static uint16_t free_port(void) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    uint16_t port = 0;
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&addr, sizeof addr) == 0 &&
+        getsockname(fd, (struct sockaddr *)&addr, &len) == 0) {
+        port = ntohs(addr.sin_port);
+    }
+    if (fd >= 0) close(fd);
+    return port;
 }
 #endif
 
@@ -482,8 +844,12 @@ int main(int argc, char **argv) {
     test_timeout_and_cancel(argv[1]);
     test_invalid_arguments(argv[1]);
     test_submit_and_completions(argv[1]);
+    test_bounds(argv[1]);
+    test_refused(argv[1]);
+    test_whole_call_bounds();
 #ifdef REDKEEP_TEST_SERVER
     test_server();
+    test_spawn_if_absent();
 #endif
     redkeep_shutdown();
     redkeep_shutdown(); /* idempotent */

@@ -52,6 +52,14 @@ class ClosedError(RedisError):
     """The pool or server was closed, or was created in another process
     (before ``fork()``)."""
 
+class RefusedError(RedisError, ValueError):
+    """The pool refused the command without sending it: it changes the state
+    of the connection it runs on (``SELECT``, ``MULTI``/``EXEC``, ``WATCH``,
+    the ``SUBSCRIBE`` family, ``MONITOR``, ``CLIENT SETNAME``, ``AUTH``,
+    ``HELLO``, ...), which other calls share. The message says what to use
+    instead (the URL's database, a transaction, a subscriber). Also a
+    ``ValueError``."""
+
 class ConfigError(RedisError, ValueError):
     """Invalid configuration: a bad URL, an unknown scheme, a negative
     timeout. Also a ValueError."""
@@ -60,11 +68,12 @@ class Health:
     """A snapshot of the pool's view of Redis, read without sending a command."""
 
     @property
-    def state(self) -> Literal["up", "degraded", "down"]:
+    def state(self) -> Literal["up", "degraded", "down", "closed"]:
         """``"up"``: the last probe got its PONG. ``"degraded"``: some probes
         failed, or the pool has not probed yet; requests still go to Redis.
         ``"down"``: requests fail at once with ``UnavailableError`` while the
-        watch reconnects."""
+        watch reconnects. ``"closed"``: ``close()`` was called; requests fail
+        with ``ClosedError``."""
     @property
     def since(self) -> float:
         """When the pool entered this state, as a Unix timestamp (``time.time()``)."""
@@ -132,8 +141,12 @@ class Pool:
 
     Ordinary commands share a few multiplexed connections (auto-pipelined);
     blocking commands (``BLPOP``, ``XREAD ... BLOCK``, ``WAIT``, ...) get an
-    exclusive connection whose reply timeout covers the command's own
-    timeout. A background health watch probes Redis; while it is down, calls
+    exclusive connection whose reply timeout is the command's own timeout
+    plus ``socket_timeout``, so they never hold up other calls. Commands
+    that change a connection's state (``SELECT``, ``MULTI``, ``WATCH``,
+    ``SUBSCRIBE``, ``CLIENT SETNAME``, ...) are refused unsent with
+    ``RefusedError``. The Rust core decides all of this, the same way for
+    every language. A background health watch probes Redis; while it is down, calls
     fail at once with ``UnavailableError`` and one reconnect at a time
     follows the backoff schedule. A command is never re-sent unless it is
     read-only.
@@ -182,13 +195,16 @@ class Pool:
 
         Raises:
             TypeError: no arguments, or an argument of another type.
-            ValueError: a command that would change a shared connection's
-                state (``SUBSCRIBE``, ``MULTI``, ``SELECT``, ``CLIENT SETNAME``, ...).
+            RefusedError: a command that would change a shared connection's
+                state (``SUBSCRIBE``, ``MULTI``, ``SELECT``, ``CLIENT SETNAME``,
+                ...), not sent (also a ``ValueError``).
             ResponseError: the server answered with an error.
             UnavailableError: the pool is down (failed fast).
             TimeoutError: a phase timed out (``phase`` says which).
             ConnectionError: the connection failed.
-            ClosedError: the pool was closed, or created before ``fork()``.
+            ClosedError: the pool was closed (also while the call was in
+                flight: ``close()`` from another thread ends it at once), or
+                created before ``fork()``.
         """
     def health(self) -> Health:
         """The current health, read without sending a command."""
@@ -196,7 +212,8 @@ class Pool:
         """The pool's counters."""
     def close(self) -> None:
         """Stops the health watch, drops every connection (and stops a server
-        started by ``spawn_if_absent``). Idempotent."""
+        started by ``spawn_if_absent``); calls in flight in other threads end
+        with ``ClosedError``. Idempotent."""
     @property
     def closed(self) -> bool:
         """Whether ``close()`` was called."""
@@ -244,7 +261,7 @@ class AsyncPool:
     def stats(self) -> Stats:
         """The pool's counters (not awaitable)."""
     async def aclose(self) -> None:
-        """Closes the pool; idempotent."""
+        """Closes the pool; calls in flight end with ``ClosedError``. Idempotent."""
     async def close(self) -> None:
         """The same as ``aclose()``."""
     @property
