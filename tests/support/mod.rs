@@ -79,6 +79,26 @@ pub async fn all_closed(proxy: &Proxy) {
     tokio::time::sleep(Duration::from_millis(50)).await;
 }
 
+/// Runs `f` on a plain OS thread outside any runtime, as an FFI caller's
+/// thread would (`query_blocking` must not run on a runtime thread), and
+/// awaits its result without blocking the runtime.
+pub async fn on_a_thread<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.await.expect("the thread panicked")
+}
+
+/// The `pct` percentile (0–100, nearest rank) of `samples`.
+pub fn percentile(samples: &[Duration], pct: f64) -> Duration {
+    assert!(!samples.is_empty(), "no samples");
+    let mut sorted = samples.to_vec();
+    sorted.sort();
+    let rank = ((pct / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
 /// A config with short timeouts and a fast health watch, for tests.
 pub fn fast_config(url: impl Into<String>) -> redkeep::Config {
     let mut cfg = redkeep::Config::from_url(url);
@@ -389,6 +409,85 @@ impl RedisServer {
         }
         Ok(reply)
     }
+}
+
+impl RedisServer {
+    /// Stops the server with SIGSTOP: its sockets stay open and silent (no
+    /// FIN, no RST, new connects still accepted by the kernel), like a hung
+    /// host. It runs again when the returned guard is resumed or dropped.
+    pub fn pause(&self) -> Paused {
+        let pid = self.pid().expect("the server is running");
+        signal(pid, "STOP");
+        Paused { pid: Some(pid) }
+    }
+
+    /// Sends one command on a fresh plain socket (not through any pool) and
+    /// returns the start of the raw reply.
+    pub fn send_raw(&self, argv: &[&str]) -> String {
+        self.raw(argv).expect("raw command to the test server")
+    }
+
+    /// Clients the server holds blocked (`INFO clients`: `blocked_clients`),
+    /// e.g. in a `BLPOP`.
+    pub async fn blocked_clients(&self) -> u64 {
+        let mut conn = self.client().await;
+        let info: String = redis::cmd("INFO")
+            .arg("clients")
+            .query_async(&mut conn)
+            .await
+            .expect("INFO clients");
+        info.lines()
+            .find_map(|line| line.strip_prefix("blocked_clients:"))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// Waits until exactly `n` clients are blocked on the server.
+    pub async fn wait_for_blocked_clients(&self, n: u64, limit: Duration) {
+        within(
+            limit,
+            &format!("{n} blocked client(s) on the server"),
+            async {
+                while self.blocked_clients().await != n {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            },
+        )
+        .await;
+    }
+}
+
+/// A server stopped by [`RedisServer::pause`]; SIGCONT on `resume` or drop.
+pub struct Paused {
+    pid: Option<u32>,
+}
+
+impl Paused {
+    /// Lets the server run again.
+    pub fn resume(mut self) {
+        if let Some(pid) = self.pid.take() {
+            signal(pid, "CONT");
+        }
+    }
+}
+
+impl Drop for Paused {
+    fn drop(&mut self) {
+        if let Some(pid) = self.pid.take() {
+            signal(pid, "CONT");
+        }
+    }
+}
+
+/// Sends `SIG<name>` to `pid` with the `kill` utility (no `unsafe` in tests).
+fn signal(pid: u32, name: &str) {
+    let status = Command::new("kill")
+        .arg(format!("-{name}"))
+        .arg(pid.to_string())
+        .stdin(Stdio::null())
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill -{name} {pid}: {status}");
 }
 
 impl Drop for RedisServer {
