@@ -302,6 +302,9 @@ impl Error {
     /// Maps a redis-rs error met while talking on an established connection.
     pub(crate) fn from_redis(err: redis::RedisError, phase: Phase) -> Self {
         use redis::ErrorKind as K;
+        if PoolClosed::is(&err) {
+            return Error::closed_during_call();
+        }
         // `NOAUTH` (no password given) and `WRONGPASS` are server replies,
         // but what they mean is a refused login.
         let refused_login = matches!(err.code(), Some("NOAUTH" | "WRONGPASS"));
@@ -381,6 +384,37 @@ impl std::error::Error for Error {
             .map(|e| e as &(dyn std::error::Error + 'static))
     }
 }
+
+/// The cause inside the redis-rs error that a command on an exclusive
+/// connection returns when `Pool::close` ends it, so that converting it
+/// gives `Closed` again.
+#[derive(Debug)]
+pub(crate) struct PoolClosed;
+
+impl PoolClosed {
+    const TEXT: &'static str = "the pool was closed during the call (redkeep)";
+
+    pub(crate) fn into_redis(self) -> redis::RedisError {
+        redis::RedisError::from(std::io::Error::new(
+            std::io::ErrorKind::ConnectionAborted,
+            self,
+        ))
+    }
+
+    /// redis-rs keeps the cause behind an `Arc` it does not expose, so the
+    /// mark is found by its text (which no server or socket error has).
+    fn is(err: &redis::RedisError) -> bool {
+        err.kind() == redis::ErrorKind::Io && err.to_string().contains(PoolClosed::TEXT)
+    }
+}
+
+impl fmt::Display for PoolClosed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(PoolClosed::TEXT)
+    }
+}
+
+impl std::error::Error for PoolClosed {}
 
 /// Maps an error from a redis-rs call (for example on a connection from
 /// [`Pool::get`](crate::Pool::get)) as if it happened while waiting for a

@@ -179,7 +179,7 @@ impl BlockingConnections {
         let started = Instant::now();
         let connect_deadline = deadline.map_or(started + limit, |d| d.min(started + limit));
         let generation = core.generation();
-        let result = (|| {
+        let result = (|| -> Result<Idle> {
             let _gate = core.admit_blocking(runtime, Purpose::Request, connect_deadline)?;
             let mut conn = ThreadConnection::connect(target, connect_deadline)
                 .map_err(|e| self.connect_error(core, e.into(), connect_deadline))?;
@@ -192,8 +192,12 @@ impl BlockingConnections {
                 _open: registration,
             })
         })();
+        let cut_by_caller = deadline.is_some_and(|d| d < started + limit);
         let result = match result {
-            Err(_) if core.is_closed() => Err(Error::closed_during_call()),
+            Err(_) if core.is_closed() => return Err(Error::closed_during_call()),
+            // The caller's own timeout ran out first: that says nothing
+            // about Redis (as on the async path, where it cancels the connect).
+            Err(e) if e.is_timeout() && cut_by_caller => return Err(e),
             other => other,
         };
         core.record_connect(&result, Purpose::Request);

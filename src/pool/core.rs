@@ -290,6 +290,9 @@ impl Core {
     }
 
     pub(crate) fn connect_error(&self, err: redis::RedisError) -> Error {
+        if err.is_timeout() {
+            return self.connect_timed_out();
+        }
         let mapped = Error::from_redis(err, Phase::Connect);
         let message = format!("{} ({})", mapped.message(), self.config.redacted_url());
         let kind = match mapped.kind() {

@@ -160,12 +160,7 @@ async fn until_closed<T>(
 ) -> redis::RedisResult<redis::RedisResult<T>> {
     core.until_closed(async { Ok(send.await) })
         .await
-        .map_err(|e| {
-            redis::RedisError::from(std::io::Error::new(
-                std::io::ErrorKind::ConnectionAborted,
-                e.to_string(),
-            ))
-        })
+        .map_err(|_| crate::error::PoolClosed.into_redis())
 }
 
 /// An exclusive connection checked out of a [`Pool`](crate::Pool); it goes

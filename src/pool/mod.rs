@@ -379,14 +379,23 @@ impl Pool {
                     .block_on(self.query_with::<redis::Value>(cmd, left))
             }
         };
-        let value = match send() {
+        let result = match send() {
             Err(e) if e.allows_resend() && class == CommandClass::ReadOnly => {
                 tracing::debug!("resending a read-only command after a dropped connection");
-                send()?
+                send()
             }
-            other => other?,
+            other => other,
         };
-        convert(value)
+        match (result, timeout, deadline) {
+            // The per-call timeout ran out, whichever phase it cut: the same
+            // error as on the async path.
+            (Err(e), Some(limit), Some(at))
+                if e.is_timeout() && connector::remaining(at).is_zero() =>
+            {
+                Err(Error::call_timeout(limit))
+            }
+            (result, _, _) => convert(result?),
+        }
     }
 
     /// Runs a pipeline (or a `MULTI`/`EXEC` block built with
