@@ -8,10 +8,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use super::connector::remaining;
-use super::core::{Core, Purpose};
+use super::core::{Core, Purpose, Stream, Verdict};
 use super::thread_conn::{Socket, ThreadConnection, ThreadTarget};
 use crate::error::{Error, Phase, Result};
-use crate::stats::Counters;
 
 /// An idle connection and the generation it was opened in.
 struct Idle {
@@ -101,21 +100,16 @@ impl BlockingConnections {
                     .map_err(|e| Error::from_redis(e, Phase::Command))
             }
             Err(_) if core.is_closed() => Err(Error::closed_during_call()),
-            Err(e) if e.is_timeout() => {
-                Counters::bump(&core.counters.evicted);
-                Err(match deadline {
-                    Some(d) if remaining(d).is_zero() && timeout < command => {
-                        Error::call_timeout(timeout)
-                    }
-                    _ => Error::timeout(Phase::Command, timeout),
-                })
-            }
             Err(e) => {
-                let err = Error::from_redis(e, Phase::Command);
-                if err.breaks_connection() {
-                    core.report_broken();
+                let err = if e.is_timeout() {
+                    Error::timeout(Phase::Command, timeout)
                 } else {
-                    self.put(core, idle);
+                    Error::from_redis(e, Phase::Command)
+                };
+                match core.judge(&err, Stream::Ordered) {
+                    Verdict::Keep => self.put(core, idle),
+                    Verdict::Drop => core.count_dropped(),
+                    Verdict::Broken => core.report_broken(),
                 }
                 Err(err)
             }
@@ -144,17 +138,17 @@ impl BlockingConnections {
     fn take(&self, core: &Core) -> Option<Idle> {
         let mut idle = lock(&self.idle);
         while let Some(candidate) = idle.pop() {
-            if candidate.generation == core.generation() {
+            if core.is_fresh(candidate.generation) {
                 return Some(candidate);
             }
-            Counters::bump(&core.counters.evicted);
+            core.count_dropped();
         }
         None
     }
 
     fn put(&self, core: &Core, conn: Idle) {
-        if conn.generation != core.generation() || core.is_closed() {
-            Counters::bump(&core.counters.evicted);
+        if !core.is_fresh(conn.generation) || core.is_closed() {
+            core.count_dropped();
             return;
         }
         lock(&self.idle).push(conn);

@@ -22,6 +22,29 @@ pub(crate) enum Purpose {
     Probe,
 }
 
+/// How a connection carries replies, which decides what a timeout does to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stream {
+    /// Multiplexed: the driver matches replies to requests and discards a
+    /// late one, so a timed-out request leaves the connection usable.
+    Multiplexed,
+    /// One caller at a time: a timed-out request leaves its reply pending
+    /// (or the server still busy with it), so the next caller would read it.
+    Ordered,
+}
+
+/// What an error means for the connection it happened on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// Still usable: a server error reply, or a timeout on a multiplexed stream.
+    Keep,
+    /// Out of step: drop it (counted as evicted); Redis is not suspect.
+    Drop,
+    /// Broken (reset, closed, not speaking RESP): drop it, count it, and let
+    /// the health watch probe now.
+    Broken,
+}
+
 /// The part of a pool that connections and the watch both need.
 pub(crate) struct Core {
     pub(crate) config: Config,
@@ -401,6 +424,30 @@ impl Core {
             h.consecutive_failures = h.consecutive_failures.saturating_add(1);
             h.last_error = Some(reason);
         });
+    }
+
+    /// The one rule every connection set follows after an error; a
+    /// `Broken` verdict is not yet reported (a shared connection is evicted
+    /// by one caller only: see [`Core::report_broken`]).
+    pub(crate) fn judge(&self, err: &Error, stream: Stream) -> Verdict {
+        if err.breaks_connection() {
+            Verdict::Broken
+        } else if err.is_timeout() && stream == Stream::Ordered {
+            Verdict::Drop
+        } else {
+            Verdict::Keep
+        }
+    }
+
+    /// Whether a connection opened in `generation` may still be handed out:
+    /// nothing from before an outage is.
+    pub(crate) fn is_fresh(&self, generation: u64) -> bool {
+        generation == self.generation()
+    }
+
+    /// Counts a connection dropped for being out of step or stale.
+    pub(crate) fn count_dropped(&self) {
+        Counters::bump(&self.counters.evicted);
     }
 
     /// A connection broke under a caller: count it and let the watch probe now.

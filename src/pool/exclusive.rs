@@ -8,7 +8,7 @@ use deadpool::managed::{self, Metrics, RecycleError, RecycleResult};
 use redis::aio::{ConnectionLike, MultiplexedConnection};
 use redis::{Cmd, Pipeline, RedisFuture, Value};
 
-use super::core::{Core, Purpose};
+use super::core::{Core, Purpose, Stream, Verdict};
 use crate::error::Error;
 use crate::stats::Counters;
 
@@ -57,8 +57,8 @@ impl managed::Manager for Manager {
     /// No network round trip: freshness comes from the health watch's
     /// generation and from marking a connection broken on its first I/O error.
     async fn recycle(&self, obj: &mut ExclusiveConnection, _: &Metrics) -> RecycleResult<Error> {
-        if !obj.reusable() || obj.generation != self.core.generation() || self.core.is_down() {
-            Counters::bump(&self.core.counters.evicted);
+        if !obj.reusable() || !self.core.is_fresh(obj.generation) || self.core.is_down() {
+            self.core.count_dropped();
             return Err(RecycleError::message("stale connection"));
         }
         if obj.timeout_overridden {
@@ -102,17 +102,20 @@ impl ExclusiveConnection {
         !self.broken && !self.in_flight
     }
 
+    /// After an error, the core's one rule: a timeout leaves this stream
+    /// out of step (the reply may still come, or the server may still be
+    /// blocked on a `BLPOP` for it), a broken link also wakes the watch.
+    /// The drop itself (and its count) happens when the checkout ends.
     fn observe<T>(&mut self, result: &redis::RedisResult<T>) {
         if let Err(e) = result {
-            if e.is_unrecoverable_error() || e.is_connection_dropped() {
-                self.broken = true;
-                self.core.wake.notify_one();
-            } else if e.is_timeout() {
-                // The reply may still come, or the server may still be
-                // blocked on the command (a `BLPOP`, a `WAIT`) for this
-                // connection: whoever got it next would wait behind it.
-                // Redis itself is not suspect, so the watch is not woken.
-                self.broken = true;
+            let err = Error::from_redis(e.clone(), crate::error::Phase::Command);
+            match self.core.judge(&err, Stream::Ordered) {
+                Verdict::Keep => {}
+                Verdict::Drop => self.broken = true,
+                Verdict::Broken => {
+                    self.broken = true;
+                    self.core.wake.notify_one();
+                }
             }
         }
     }

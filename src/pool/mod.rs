@@ -492,11 +492,13 @@ impl Pool {
     /// Maps a failed send; evicts the shared connection if it broke.
     fn failed(&self, picked: &shared::Picked, e: redis::RedisError) -> Error {
         let core = &self.shared.core;
-        if e.is_timeout() {
-            return Error::timeout(Phase::Command, core.config.timeouts.command);
-        }
-        let err = Error::from_redis(e, Phase::Command);
-        if err.breaks_connection() && self.shared.shared.evict(picked) {
+        let err = if e.is_timeout() {
+            Error::timeout(Phase::Command, core.config.timeouts.command)
+        } else {
+            Error::from_redis(e, Phase::Command)
+        };
+        let verdict = core.judge(&err, core::Stream::Multiplexed);
+        if verdict == core::Verdict::Broken && self.shared.shared.evict(picked) {
             tracing::debug!(error = %err, "evicting a broken shared connection");
             core.report_broken();
         }

@@ -155,7 +155,7 @@ fn current(slot: &Slot, core: &Core) -> Option<Arc<Live>> {
 }
 
 fn is_current(live: &Live, core: &Core) -> bool {
-    live.generation == core.generation()
+    core.is_fresh(live.generation)
 }
 
 fn picked(index: usize, live: &Live) -> Picked {
