@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Param, Result};
 
 /// How long to wait between reconnect attempts while Redis is down.
 ///
@@ -57,24 +57,51 @@ impl Default for Backoff {
 impl Backoff {
     /// Checks the numbers: `initial > 0`, `max >= initial`,
     /// `multiplier >= 1`, `jitter` in `[0, 1]`.
+    ///
+    /// The message names the field (`backoff.initial`, ...); the error is
+    /// not marked with a [`Param`], as a `Backoff` may be a pool's
+    /// reconnect schedule or a server's restart schedule.
+    /// [`Config::validate`](crate::Config::validate) marks it.
     pub fn validate(&self) -> Result<()> {
+        match self.problem() {
+            None => Ok(()),
+            Some((message, _)) => Err(Error::config(message)),
+        }
+    }
+
+    /// [`Backoff::validate`] for a pool's reconnect schedule
+    /// ([`Config::backoff`](crate::Config::backoff)), the error marked with
+    /// the pool's [`Param`]s.
+    pub(crate) fn validate_reconnect(&self) -> Result<()> {
+        match self.problem() {
+            None => Ok(()),
+            Some((message, (param, also))) => {
+                let e = Error::config(message).with_param(param);
+                Err(also.into_iter().fold(e, Error::also_naming))
+            }
+        }
+    }
+
+    /// What is wrong, if anything: a message naming fields the Rust way,
+    /// the param it is about and another one it names.
+    fn problem(&self) -> Option<(&'static str, (Param, Option<Param>))> {
         if self.initial.is_zero() {
-            return Err(Error::config("backoff.initial must be greater than zero"));
+            let message = "backoff.initial must be greater than zero";
+            return Some((message, (Param::BackoffInitial, None)));
         }
         if self.max < self.initial {
-            return Err(Error::config(
-                "backoff.max must be at least backoff.initial",
-            ));
+            let message = "backoff.max must be at least backoff.initial";
+            return Some((message, (Param::BackoffMax, Some(Param::BackoffInitial))));
         }
         if !(self.multiplier.is_finite() && self.multiplier >= 1.0) {
-            return Err(Error::config(
-                "backoff.multiplier must be a finite number >= 1",
-            ));
+            let message = "backoff.multiplier must be a finite number >= 1";
+            return Some((message, (Param::BackoffMultiplier, None)));
         }
         if !(0.0..=1.0).contains(&self.jitter) {
-            return Err(Error::config("backoff.jitter must be within [0, 1]"));
+            let message = "backoff.jitter must be within [0, 1]";
+            return Some((message, (Param::BackoffJitter, None)));
         }
-        Ok(())
+        None
     }
 
     /// The un-jittered delays, starting with `initial`. Endless.

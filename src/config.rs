@@ -4,7 +4,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::backoff::Backoff;
-use crate::error::{Error, Result};
+use crate::error::{Error, Language, Param, Result};
 
 /// Everything a [`Pool`](crate::Pool) needs to know.
 ///
@@ -53,38 +53,49 @@ impl Config {
     }
 
     /// Checks the configuration without touching the network: the URL
-    /// parses, sizes and timeouts are non-zero, the backoff is sane.
+    /// parses, sizes and timeouts are non-zero, the backoff is sane. An
+    /// error about a setting is marked with its [`Param`], so that
+    /// [`Error::message_in`] names it the caller's way.
     pub fn validate(&self) -> Result<()> {
         self.connection_info()?;
         if self.pool.max_size == 0 {
-            return Err(Error::config("pool.max_size must be at least 1"));
+            return Err(
+                Error::config("pool.max_size must be at least 1").with_param(Param::PoolMaxSize)
+            );
         }
         if self.pool.multiplexed == 0 {
-            return Err(Error::config("pool.multiplexed must be at least 1"));
+            return Err(Error::config("pool.multiplexed must be at least 1")
+                .with_param(Param::PoolMultiplexed));
         }
         if self.pool.min_idle > self.pool.max_size {
             return Err(Error::config(format!(
                 "pool.min_idle ({}) exceeds pool.max_size ({})",
                 self.pool.min_idle, self.pool.max_size
-            )));
+            ))
+            .with_param(Param::PoolMinIdle)
+            .also_naming(Param::PoolMaxSize));
         }
-        for (name, value) in [
-            ("timeouts.connect", self.timeouts.connect),
-            ("timeouts.wait", self.timeouts.wait),
-            ("timeouts.command", self.timeouts.command),
-            ("health.interval", self.health.interval),
-            ("health.timeout", self.health.timeout),
+        for (param, value) in [
+            (Param::TimeoutConnect, self.timeouts.connect),
+            (Param::TimeoutWait, self.timeouts.wait),
+            (Param::TimeoutCommand, self.timeouts.command),
+            (Param::HealthInterval, self.health.interval),
+            (Param::HealthTimeout, self.health.timeout),
         ] {
             if value.is_zero() {
-                return Err(Error::config(format!("{name} must be greater than zero")));
+                let name = param.name(Language::Rust);
+                return Err(
+                    Error::config(format!("{name} must be greater than zero")).with_param(param)
+                );
             }
         }
         if self.health.failures_before_down == 0 {
-            return Err(Error::config(
-                "health.failures_before_down must be at least 1",
-            ));
+            return Err(
+                Error::config("health.failures_before_down must be at least 1")
+                    .with_param(Param::HealthFailuresBeforeDown),
+            );
         }
-        self.backoff.validate()
+        self.backoff.validate_reconnect()
     }
 
     /// Sets [`Config::spawn`] to a local server at this URL's address (TCP
@@ -292,5 +303,131 @@ mod tests {
         let mut cfg = Config::default();
         cfg.pool.max_size = 0;
         assert_eq!(cfg.validate().unwrap_err().kind(), crate::ErrorKind::Config);
+    }
+
+    /// Each invalid setting, with the params its message names (the one
+    /// it is about first).
+    fn invalid_settings() -> Vec<(Config, Vec<Param>)> {
+        type Set = fn(&mut Config);
+        let cases: [(Set, &[Param]); 14] = [
+            (|c| c.pool.max_size = 0, &[Param::PoolMaxSize]),
+            (|c| c.pool.multiplexed = 0, &[Param::PoolMultiplexed]),
+            (
+                |c| c.pool.min_idle = c.pool.max_size + 1,
+                &[Param::PoolMinIdle, Param::PoolMaxSize],
+            ),
+            (
+                |c| c.timeouts.connect = Duration::ZERO,
+                &[Param::TimeoutConnect],
+            ),
+            (|c| c.timeouts.wait = Duration::ZERO, &[Param::TimeoutWait]),
+            (
+                |c| c.timeouts.command = Duration::ZERO,
+                &[Param::TimeoutCommand],
+            ),
+            (
+                |c| c.health.interval = Duration::ZERO,
+                &[Param::HealthInterval],
+            ),
+            (
+                |c| c.health.timeout = Duration::ZERO,
+                &[Param::HealthTimeout],
+            ),
+            (
+                |c| c.health.failures_before_down = 0,
+                &[Param::HealthFailuresBeforeDown],
+            ),
+            (
+                |c| c.backoff.initial = Duration::ZERO,
+                &[Param::BackoffInitial],
+            ),
+            (
+                |c| c.backoff.max = Duration::from_micros(1),
+                &[Param::BackoffMax, Param::BackoffInitial],
+            ),
+            (|c| c.backoff.multiplier = 0.5, &[Param::BackoffMultiplier]),
+            (
+                |c| c.backoff.multiplier = f64::NAN,
+                &[Param::BackoffMultiplier],
+            ),
+            (|c| c.backoff.jitter = -0.1, &[Param::BackoffJitter]),
+        ];
+        cases
+            .into_iter()
+            .map(|(set, params)| {
+                let mut cfg = Config::default();
+                set(&mut cfg);
+                (cfg, params.to_vec())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn validation_errors_are_marked_with_the_setting_they_name() {
+        for (cfg, params) in invalid_settings() {
+            let e = cfg.validate().expect_err("invalid");
+            assert_eq!(e.kind(), crate::ErrorKind::Config, "{e}");
+            assert_eq!(e.param(), Some(params[0]), "{e}");
+            for p in &params {
+                assert!(e.message().contains(p.name(Language::Rust)), "{e}");
+            }
+        }
+    }
+
+    #[test]
+    fn validation_errors_name_the_setting_in_each_language() {
+        use Language::*;
+        for (cfg, params) in invalid_settings() {
+            let e = cfg.validate().expect_err("invalid");
+            assert_eq!(e.message_in(Rust), e.message());
+            for language in [C, Go, Python, Cli] {
+                let shown = e.message_in(language);
+                for p in &params {
+                    assert!(shown.contains(p.name(language)), "{language:?}: {shown}");
+                    assert!(
+                        !shown.contains(p.name(Rust)),
+                        "{language:?} names {:?} the Rust way: {shown}",
+                        p
+                    );
+                }
+            }
+        }
+        let mut cfg = Config::default();
+        cfg.pool.max_size = 0;
+        let e = cfg.validate().unwrap_err();
+        assert_eq!(e.message_in(Python), "max_connections= must be at least 1");
+        assert_eq!(e.message_in(Go), "Options.PoolSize must be at least 1");
+        assert_eq!(
+            e.message_in(C),
+            "redkeep_pool_options.max_size must be at least 1"
+        );
+        cfg = Config::default();
+        cfg.backoff.initial = Duration::from_secs(5);
+        assert_eq!(
+            cfg.validate().unwrap_err().message_in(Go),
+            "Options.MaxRetryBackoff must be at least Options.MinRetryBackoff"
+        );
+        cfg = Config::default();
+        cfg.timeouts.connect = Duration::ZERO;
+        assert_eq!(
+            cfg.validate().unwrap_err().message_in(Python),
+            "socket_connect_timeout= must be greater than zero"
+        );
+    }
+
+    #[test]
+    fn a_bare_backoff_error_names_no_param() {
+        // A `Backoff` alone may be a server's restart schedule: it is not
+        // marked as the pool's.
+        let b = Backoff {
+            jitter: 2.0,
+            ..Backoff::default()
+        };
+        let e = b.validate().unwrap_err();
+        assert_eq!(e.param(), None);
+        assert_eq!(
+            e.message_in(Language::Go),
+            "backoff.jitter must be within [0, 1]"
+        );
     }
 }

@@ -92,10 +92,70 @@ pub enum Param {
     ServerReadyTimeout,
     /// The window over which a spawned server's restarts are counted.
     ServerRestartWindow,
+    /// The most exclusive connections a pool opens (`pool.max_size`).
+    PoolMaxSize,
+    /// Exclusive connections kept open while Redis is up (`pool.min_idle`).
+    PoolMinIdle,
+    /// Shared multiplexed connections (`pool.multiplexed`).
+    PoolMultiplexed,
+    /// The connect timeout (`timeouts.connect`).
+    TimeoutConnect,
+    /// The wait for a free exclusive connection (`timeouts.wait`).
+    TimeoutWait,
+    /// The wait for a reply (`timeouts.command`).
+    TimeoutCommand,
+    /// The time between two health probes (`health.interval`).
+    HealthInterval,
+    /// How long a health probe waits for `PONG` (`health.timeout`).
+    HealthTimeout,
+    /// Failed probes in a row that turn a pool down
+    /// (`health.failures_before_down`).
+    HealthFailuresBeforeDown,
+    /// The first reconnect delay (`backoff.initial`).
+    BackoffInitial,
+    /// The largest reconnect delay (`backoff.max`).
+    BackoffMax,
+    /// The growth factor between reconnect delays (`backoff.multiplier`).
+    BackoffMultiplier,
+    /// The random fraction of each reconnect delay (`backoff.jitter`).
+    BackoffJitter,
+    /// How long reconnecting goes on without success (`backoff.max_elapsed`).
+    BackoffMaxElapsed,
 }
 
 impl Param {
-    /// How `language` names this setting.
+    /// Every setting, in declaration order (more may come: `Param` is
+    /// non-exhaustive).
+    pub const ALL: &'static [Param] = &[
+        Param::ServerBinary,
+        Param::ServerHost,
+        Param::ServerPort,
+        Param::ServerUnixSocket,
+        Param::ServerUnixPath,
+        Param::ServerDir,
+        Param::ServerPassword,
+        Param::ServerArgs,
+        Param::ServerReadyTimeout,
+        Param::ServerRestartWindow,
+        Param::PoolMaxSize,
+        Param::PoolMinIdle,
+        Param::PoolMultiplexed,
+        Param::TimeoutConnect,
+        Param::TimeoutWait,
+        Param::TimeoutCommand,
+        Param::HealthInterval,
+        Param::HealthTimeout,
+        Param::HealthFailuresBeforeDown,
+        Param::BackoffInitial,
+        Param::BackoffMax,
+        Param::BackoffMultiplier,
+        Param::BackoffJitter,
+        Param::BackoffMaxElapsed,
+    ];
+
+    /// How `language` names this setting: a field, option or flag the
+    /// caller writes, or, where that language has none, a short
+    /// description ("the restart window").
     pub fn name(self, language: Language) -> &'static str {
         use Language::*;
         match (self, language) {
@@ -149,6 +209,69 @@ impl Param {
             (Param::ServerRestartWindow, C) => "redkeep_server_options.restart_window_ms",
             // Go, Python and the CLI keep the default window (60 s).
             (Param::ServerRestartWindow, Go | Python | Cli) => "the restart window",
+            // Pool settings: the Rust names are `Config`'s field paths. Go,
+            // Python and the CLI describe the settings they have no option
+            // for (their defaults are always valid).
+            (Param::PoolMaxSize, Rust) => "pool.max_size",
+            (Param::PoolMaxSize, C) => "redkeep_pool_options.max_size",
+            (Param::PoolMaxSize, Go) => "Options.PoolSize",
+            (Param::PoolMaxSize, Python) => "max_connections=",
+            (Param::PoolMaxSize, Cli) => "the pool size",
+            (Param::PoolMinIdle, Rust) => "pool.min_idle",
+            (Param::PoolMinIdle, C) => "redkeep_pool_options.min_idle",
+            (Param::PoolMinIdle, Go | Python | Cli) => "the idle-connection minimum",
+            (Param::PoolMultiplexed, Rust) => "pool.multiplexed",
+            (Param::PoolMultiplexed, C) => "redkeep_pool_options.multiplexed",
+            (Param::PoolMultiplexed, Go | Python | Cli) => "the shared-connection count",
+            (Param::TimeoutConnect, Rust) => "timeouts.connect",
+            (Param::TimeoutConnect, C) => "redkeep_pool_options.connect_timeout_ms",
+            (Param::TimeoutConnect, Go) => "Options.DialTimeout",
+            (Param::TimeoutConnect, Python) => "socket_connect_timeout=",
+            (Param::TimeoutConnect, Cli) => "the connect timeout",
+            (Param::TimeoutWait, Rust) => "timeouts.wait",
+            (Param::TimeoutWait, C) => "redkeep_pool_options.wait_timeout_ms",
+            (Param::TimeoutWait, Go) => "Options.PoolTimeout",
+            (Param::TimeoutWait, Python) => "pool_timeout=",
+            (Param::TimeoutWait, Cli) => "the pool wait timeout",
+            (Param::TimeoutCommand, Rust) => "timeouts.command",
+            (Param::TimeoutCommand, C) => "redkeep_pool_options.command_timeout_ms",
+            (Param::TimeoutCommand, Go) => "Options.ReadTimeout",
+            (Param::TimeoutCommand, Python) => "socket_timeout=",
+            (Param::TimeoutCommand, Cli) => "the command timeout",
+            (Param::HealthInterval, Rust) => "health.interval",
+            (Param::HealthInterval, C) => "redkeep_pool_options.health_interval_ms",
+            (Param::HealthInterval, Go) => "Options.HealthCheckInterval",
+            (Param::HealthInterval, Python) => "health_check_interval=",
+            (Param::HealthInterval, Cli) => "the health check interval",
+            (Param::HealthTimeout, Rust) => "health.timeout",
+            (Param::HealthTimeout, C) => "redkeep_pool_options.health_timeout_ms",
+            (Param::HealthTimeout, Go | Python | Cli) => "the health probe timeout",
+            (Param::HealthFailuresBeforeDown, Rust) => "health.failures_before_down",
+            (Param::HealthFailuresBeforeDown, C) => {
+                "redkeep_pool_options.health_failures_before_down"
+            }
+            (Param::HealthFailuresBeforeDown, Go | Python | Cli) => {
+                "the number of failed probes before down"
+            }
+            (Param::BackoffInitial, Rust) => "backoff.initial",
+            (Param::BackoffInitial, C) => "redkeep_pool_options.backoff_initial_ms",
+            (Param::BackoffInitial, Go) => "Options.MinRetryBackoff",
+            (Param::BackoffInitial, Python) => "retry_backoff_min=",
+            (Param::BackoffInitial, Cli) => "the first reconnect delay",
+            (Param::BackoffMax, Rust) => "backoff.max",
+            (Param::BackoffMax, C) => "redkeep_pool_options.backoff_max_ms",
+            (Param::BackoffMax, Go) => "Options.MaxRetryBackoff",
+            (Param::BackoffMax, Python) => "retry_backoff_max=",
+            (Param::BackoffMax, Cli) => "the largest reconnect delay",
+            (Param::BackoffMultiplier, Rust) => "backoff.multiplier",
+            (Param::BackoffMultiplier, C) => "redkeep_pool_options.backoff_multiplier",
+            (Param::BackoffMultiplier, Go | Python | Cli) => "the reconnect backoff multiplier",
+            (Param::BackoffJitter, Rust) => "backoff.jitter",
+            (Param::BackoffJitter, C) => "redkeep_pool_options.backoff_jitter",
+            (Param::BackoffJitter, Go | Python | Cli) => "the reconnect backoff jitter",
+            (Param::BackoffMaxElapsed, Rust) => "backoff.max_elapsed",
+            (Param::BackoffMaxElapsed, C) => "redkeep_pool_options.backoff_max_elapsed_ms",
+            (Param::BackoffMaxElapsed, Go | Python | Cli) => "the reconnect give-up time",
         }
     }
 }
@@ -159,8 +282,9 @@ impl Param {
 pub struct Error {
     kind: ErrorKind,
     message: String,
-    /// The setting the error is about, named in `message` the Rust way.
-    param: Option<Param>,
+    /// The settings `message` names the Rust way; the first is the one the
+    /// error is about.
+    params: Vec<Param>,
     /// A tail of `message` that only Rust callers can act on (it names
     /// Rust items); other languages' messages leave it out.
     rust_only: Option<&'static str>,
@@ -179,7 +303,7 @@ impl Error {
         Self {
             kind,
             message: message.into(),
-            param: None,
+            params: Vec::new(),
             rust_only: None,
             unsent: false,
             source: None,
@@ -236,7 +360,18 @@ impl Error {
     /// Marks the error as being about `param`, whose Rust name
     /// (`param.name(Language::Rust)`) appears in the message.
     pub(crate) fn with_param(mut self, param: Param) -> Self {
-        self.param = Some(param);
+        self.params.retain(|p| *p != param);
+        self.params.insert(0, param);
+        self
+    }
+
+    /// Marks a further setting the message names the Rust way (as in
+    /// "pool.min_idle (4) exceeds pool.max_size (2)"); [`Error::param`]
+    /// stays the one set by `with_param`.
+    pub(crate) fn also_naming(mut self, param: Param) -> Self {
+        if !self.params.contains(&param) {
+            self.params.push(param);
+        }
         self
     }
 
@@ -249,11 +384,15 @@ impl Error {
 
     /// The setting this error is about, if any.
     pub fn param(&self) -> Option<Param> {
-        self.param
+        self.params.first().copied()
     }
 
-    /// The message with the setting it is about named as `language` names
-    /// it (`binary=` in Python, `ServerOptions.Binary` in Go, ...).
+    /// The message with the settings it names named as `language` names
+    /// them (`binary=` in Python, `ServerOptions.Binary` in Go, ...).
+    ///
+    /// A Rust name is replaced only where it stands whole: `backoff.max`
+    /// is not touched inside `backoff.max_elapsed`, nor `backoff.initial`
+    /// inside `RestartPolicy::backoff.initial`.
     pub fn message_in(&self, language: Language) -> String {
         if language == Language::Rust {
             return self.message.clone();
@@ -262,10 +401,7 @@ impl Error {
             Some(tail) => self.message.strip_suffix(tail).unwrap_or(&self.message),
             None => &self.message,
         };
-        match self.param {
-            Some(param) => message.replace(param.name(Language::Rust), param.name(language)),
-            None => message.to_owned(),
-        }
+        rename_params(message, &self.params, language)
     }
 
     /// What went wrong.
@@ -372,7 +508,7 @@ impl fmt::Debug for Error {
         f.debug_struct("Error")
             .field("kind", &self.kind)
             .field("message", &self.message)
-            .field("param", &self.param)
+            .field("params", &self.params)
             .finish()
     }
 }
@@ -383,6 +519,49 @@ impl std::error::Error for Error {
             .as_deref()
             .map(|e| e as &(dyn std::error::Error + 'static))
     }
+}
+
+/// Whether `c` continues a Rust name (an identifier character).
+fn continues_name(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+/// `message` with each whole occurrence of a param's Rust name replaced by
+/// its name in `language`, in one pass (a replacement is never rewritten
+/// again, and where two Rust names start at the same place the longer wins).
+fn rename_params(message: &str, params: &[Param], language: Language) -> String {
+    let mut params = params.to_vec();
+    params.sort_by_key(|p| std::cmp::Reverse(p.name(Language::Rust).len()));
+    // Whole: not preceded by a name or a path (`x.`, `X::`), and not
+    // followed by more of a name or of a path (`_elapsed`, `.host`).
+    let whole_at = |i: usize, rust: &str| {
+        let Some(after) = message[i..].strip_prefix(rust) else {
+            return false;
+        };
+        let before = message[..i].chars().next_back();
+        let after_path = after
+            .strip_prefix("::")
+            .or_else(|| after.strip_prefix('.'))
+            .unwrap_or("");
+        !before.is_some_and(|c| continues_name(c) || c == '.' || c == ':')
+            && !after.chars().next().is_some_and(continues_name)
+            && !after_path.chars().next().is_some_and(continues_name)
+    };
+    let mut out = String::with_capacity(message.len());
+    let mut i = 0;
+    while let Some(c) = message[i..].chars().next() {
+        match params.iter().find(|p| whole_at(i, p.name(Language::Rust))) {
+            Some(p) => {
+                out.push_str(p.name(language));
+                i += p.name(Language::Rust).len();
+            }
+            None => {
+                out.push(c);
+                i += c.len_utf8();
+            }
+        }
+    }
+    out
 }
 
 /// The cause inside the redis-rs error that a command on an exclusive
@@ -443,6 +622,120 @@ mod tests {
         assert_eq!(e.kind(), ErrorKind::Timeout(Phase::Wait));
         assert_eq!(e.to_string(), "pool wait timed out after 250ms");
         assert!(e.is_timeout() && e.is_retryable() && !e.is_unavailable());
+    }
+
+    const LANGUAGES: [Language; 5] = [
+        Language::Rust,
+        Language::C,
+        Language::Go,
+        Language::Python,
+        Language::Cli,
+    ];
+
+    /// A new variant fails to compile here until it is listed, here and in
+    /// [`Param::ALL`].
+    fn listed(p: Param) {
+        match p {
+            Param::ServerBinary
+            | Param::ServerHost
+            | Param::ServerPort
+            | Param::ServerUnixSocket
+            | Param::ServerUnixPath
+            | Param::ServerDir
+            | Param::ServerPassword
+            | Param::ServerArgs
+            | Param::ServerReadyTimeout
+            | Param::ServerRestartWindow
+            | Param::PoolMaxSize
+            | Param::PoolMinIdle
+            | Param::PoolMultiplexed
+            | Param::TimeoutConnect
+            | Param::TimeoutWait
+            | Param::TimeoutCommand
+            | Param::HealthInterval
+            | Param::HealthTimeout
+            | Param::HealthFailuresBeforeDown
+            | Param::BackoffInitial
+            | Param::BackoffMax
+            | Param::BackoffMultiplier
+            | Param::BackoffJitter
+            | Param::BackoffMaxElapsed => {}
+        }
+    }
+
+    #[test]
+    fn every_param_has_a_distinct_name_in_each_language() {
+        assert_eq!(Param::ALL.len(), 24, "Param::ALL lists every variant once");
+        for language in LANGUAGES {
+            let mut seen = std::collections::HashMap::new();
+            for &p in Param::ALL {
+                listed(p);
+                let name = p.name(language);
+                assert!(!name.trim().is_empty(), "{p:?} in {language:?}");
+                if let Some(other) = seen.insert(name, p) {
+                    panic!("{p:?} and {other:?} are both {name:?} in {language:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn message_in_names_the_param_as_each_language_does() {
+        for &p in Param::ALL {
+            let rust = p.name(Language::Rust);
+            let e = Error::config(format!("bad {rust}: fix {rust}.")).with_param(p);
+            assert_eq!(e.param(), Some(p));
+            assert_eq!(e.message_in(Language::Rust), e.message());
+            for language in LANGUAGES {
+                let name = p.name(language);
+                assert_eq!(
+                    e.message_in(language),
+                    format!("bad {name}: fix {name}."),
+                    "{p:?} in {language:?}"
+                );
+            }
+        }
+        let plain = Error::config("ServerConfig::binary, unmarked");
+        assert_eq!(plain.message_in(Language::Go), plain.message());
+    }
+
+    #[test]
+    fn message_in_replaces_only_whole_names() {
+        let e = Error::config(
+            "backoff.max (1s) and backoff.max_elapsed, RestartPolicy::backoff.max, \
+             xbackoff.max, backoff.max.x, `backoff.max`",
+        )
+        .with_param(Param::BackoffMax);
+        assert_eq!(
+            e.message_in(Language::Go),
+            "Options.MaxRetryBackoff (1s) and backoff.max_elapsed, RestartPolicy::backoff.max, \
+             xbackoff.max, backoff.max.x, `Options.MaxRetryBackoff`"
+        );
+    }
+
+    #[test]
+    fn message_in_renames_every_setting_a_message_names() {
+        let e = Error::config("pool.min_idle (4) exceeds pool.max_size (2)")
+            .with_param(Param::PoolMinIdle)
+            .also_naming(Param::PoolMaxSize);
+        assert_eq!(e.param(), Some(Param::PoolMinIdle));
+        assert_eq!(
+            e.message_in(Language::C),
+            "redkeep_pool_options.min_idle (4) exceeds redkeep_pool_options.max_size (2)"
+        );
+        assert_eq!(
+            e.message_in(Language::Python),
+            "the idle-connection minimum (4) exceeds max_connections= (2)"
+        );
+        // Where one Rust name starts another, the longer one wins; a
+        // replacement is never rewritten again.
+        let e = Error::config("ServerAddr::Unix or the path of ServerAddr::Unix")
+            .with_param(Param::ServerUnixSocket)
+            .also_naming(Param::ServerUnixPath);
+        assert_eq!(
+            e.message_in(Language::Go),
+            "ServerOptions.UnixSocket or ServerOptions.UnixPath"
+        );
     }
 
     #[test]

@@ -116,6 +116,36 @@ async fn out_of_range_settings_are_config_errors() {
     }
 }
 
+#[tokio::test]
+async fn a_bad_setting_is_named_in_the_callers_language() {
+    use redkeep::{Language, Param};
+    let mut cfg = Config::from_url("redis://127.0.0.1:6379");
+    cfg.pool.max_size = 0;
+    let built = Pool::new(cfg.clone()).expect_err("max_size 0");
+    let (connected, _) = connect_err(cfg).await;
+    for err in [built, connected] {
+        assert_eq!(err.param(), Some(Param::PoolMaxSize), "{err}");
+        assert_eq!(err.to_string(), "pool.max_size must be at least 1");
+        for (language, name) in [
+            (Language::C, "redkeep_pool_options.max_size"),
+            (Language::Go, "Options.PoolSize"),
+            (Language::Python, "max_connections="),
+        ] {
+            assert_eq!(
+                err.message_in(language),
+                format!("{name} must be at least 1")
+            );
+        }
+    }
+    let mut cfg = Config::from_url("redis://127.0.0.1:6379");
+    cfg.backoff.initial = Duration::from_secs(5);
+    let (err, _) = connect_err(cfg).await;
+    assert_eq!(
+        err.message_in(Language::Python),
+        "retry_backoff_max= must be at least retry_backoff_min="
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_closed_port_fails_fast_with_a_connection_error() {
     let mut cfg = fast_config(format!("redis://127.0.0.1:{}", closed_port()));

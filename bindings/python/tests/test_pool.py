@@ -94,7 +94,7 @@ def test_invalid_url_is_a_config_error() -> None:
         assert isinstance(e.value, ValueError)
     with pytest.raises(redkeep.ConfigError, match="socket_timeout"):
         redkeep.Pool("redis://127.0.0.1:1", socket_timeout=-1, lazy=True)
-    with pytest.raises(redkeep.ConfigError, match="max_size"):
+    with pytest.raises(redkeep.ConfigError, match="^max_connections= must be at least 1$"):
         redkeep.Pool("redis://127.0.0.1:1", max_connections=0, lazy=True)
     with pytest.raises(redkeep.ConfigError, match="max_connections"):
         redkeep.Pool("redis://127.0.0.1:1", max_connections=-1, lazy=True)

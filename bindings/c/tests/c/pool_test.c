@@ -334,6 +334,54 @@ static void test_invalid_arguments(const char *url) {
     redkeep_pool_free(pool);
 }
 
+/* A bad pool setting is named as a field of redkeep_pool_options, never
+ * as the Rust field behind it; the Go way once a binding says so. */
+static void test_messages(const char *url) {
+    printf("# messages name the caller's settings\n");
+    redkeep_pool *pool = NULL;
+    redkeep_error *err = NULL;
+    redkeep_pool_options opts;
+    redkeep_pool_options_default(&opts);
+    opts.max_size = 0;
+    redkeep_status st = redkeep_pool_open(url, &opts, NULL, &pool, &err);
+    CHECK(st == REDKEEP_CONFIG && pool == NULL, "max_size 0: %u", st);
+    CHECK(err != NULL && strcmp(msg(err), "redkeep_pool_options.max_size must be at least 1") == 0,
+          "max_size 0 names the C field: %s", msg(err));
+    redkeep_error_free(err);
+    err = NULL;
+
+    redkeep_pool_options_default(&opts);
+    opts.backoff_initial_ms = 5000;
+    opts.backoff_max_ms = 100;
+    st = redkeep_pool_open(url, &opts, NULL, &pool, &err);
+    CHECK(st == REDKEEP_CONFIG && err != NULL &&
+              strcmp(msg(err), "redkeep_pool_options.backoff_max_ms must be at least "
+                               "redkeep_pool_options.backoff_initial_ms") == 0,
+          "backoff max < initial names both C fields: %s", msg(err));
+    redkeep_error_free(err);
+    err = NULL;
+
+    redkeep_pool_options_default(&opts);
+    opts.connect_timeout_ms = 0;
+    st = redkeep_pool_open(url, &opts, NULL, &pool, &err);
+    CHECK(st == REDKEEP_CONFIG && err != NULL &&
+              strstr(msg(err), "redkeep_pool_options.connect_timeout_ms") != NULL &&
+              strstr(msg(err), "timeouts.") == NULL,
+          "connect timeout 0 names the C field: %s", msg(err));
+    redkeep_error_free(err);
+    err = NULL;
+
+    CHECK(redkeep_set_language(REDKEEP_LANGUAGE_GO) == REDKEEP_OK, "set language Go");
+    redkeep_pool_options_default(&opts);
+    opts.max_size = 0;
+    st = redkeep_pool_open(url, &opts, NULL, &pool, &err);
+    CHECK(st == REDKEEP_CONFIG && err != NULL &&
+              strcmp(msg(err), "Options.PoolSize must be at least 1") == 0,
+          "max_size 0 names the Go field: %s", msg(err));
+    redkeep_set_language(REDKEEP_LANGUAGE_C);
+    redkeep_error_free(err);
+}
+
 static void test_submit_and_completions(const char *url) {
     printf("# submit and completions\n");
     redkeep_pool *pool = NULL;
@@ -843,6 +891,7 @@ int main(int argc, char **argv) {
     test_basics(argv[1]);
     test_timeout_and_cancel(argv[1]);
     test_invalid_arguments(argv[1]);
+    test_messages(argv[1]);
     test_submit_and_completions(argv[1]);
     test_bounds(argv[1]);
     test_refused(argv[1]);
