@@ -236,8 +236,9 @@ impl redkeep_pool_options {
         cfg.health.interval = ms(self.health_interval_ms);
         cfg.health.timeout = ms(self.health_timeout_ms);
         cfg.health.failures_before_down = self.health_failures_before_down;
-        cfg.validate()
-            .map_err(|e| Failure::new(redkeep_status::REDKEEP_CONFIG, e.to_string()))?;
+        // Through the one converter: `REDKEEP_CONFIG`, the setting named the
+        // caller's way.
+        cfg.validate()?;
         Ok(cfg)
     }
 }
