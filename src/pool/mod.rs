@@ -283,17 +283,20 @@ impl Pool {
         timeout: Option<Duration>,
     ) -> Result<T> {
         let core = &self.shared.core;
-        let call = self.call(cmd);
-        let bounded = async {
-            match timeout {
-                None => call.await,
-                Some(limit) => match tokio::time::timeout(limit, call).await {
-                    Ok(result) => result,
-                    Err(_) => Err(Error::call_timeout(limit)),
-                },
+        let value = match timeout {
+            None => core.until_closed(self.call(cmd)).await?,
+            Some(limit) => {
+                let bounded = async {
+                    match tokio::time::timeout(limit, self.call(cmd)).await {
+                        Ok(result) => result,
+                        Err(_) => Err(Error::call_timeout(limit)),
+                    }
+                };
+                // Boxed: the timer stays out of the futures of untimed calls.
+                Box::pin(core.until_closed(bounded)).await?
             }
         };
-        convert(core.until_closed(bounded).await?)
+        convert(value)
     }
 
     /// The one decision every path takes: refuse, run exclusively, or send
