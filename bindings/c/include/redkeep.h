@@ -1013,14 +1013,20 @@ void redkeep_reply_free(struct redkeep_reply *reply);
 
 /**
  * Stops the process-wide runtime and joins its threads (waiting up to 2 s
- * for tasks to finish).
+ * for its tasks to finish).
+ *
+ * The runtime is created on first use, with `$REDKEEP_RUNTIME_THREADS`
+ * worker threads (1 to 64; default: the number of CPUs, between 2 and 4).
+ * It is the same runtime the Rust core gives every binding; a forked child
+ * gets a new one on its first call (handles inherited from the parent fail
+ * there with `REDKEEP_CLOSED`).
  *
  * Optional: call it once at the end of a program that wants a clean exit
  * (leak checkers, embedding hosts that unload the library), after every
  * pool, server and watch has been freed. Handles created before it fail
- * afterwards with `REDKEEP_CLOSED`; a later call that needs the runtime
- * creates a new one. Calling it twice, or before any other call, is a
- * no-op.
+ * afterwards with `REDKEEP_CLOSED` (freeing them is still safe); a later
+ * call that needs the runtime creates a new one. Calling it twice, or
+ * before any other call, is a no-op.
  *
  * Thread safety: any thread, but not from inside a redkeep call (it must
  * not race with calls that use the runtime).

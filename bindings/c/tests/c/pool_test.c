@@ -649,6 +649,48 @@ static void test_whole_call_bounds(void) {
     close(peer);
 }
 
+/* redkeep_shutdown ends the runtime: a pool from before fails with
+ * REDKEEP_CLOSED (and can still be freed); the next open builds a new
+ * runtime. */
+static void test_shutdown_then_reuse(const char *url) {
+    printf("# shutdown, then reuse\n");
+    redkeep_pool *old = NULL;
+    redkeep_error *err = NULL;
+    if (redkeep_pool_open(url, NULL, NULL, &old, &err) != REDKEEP_OK) {
+        CHECK(0, "open: %s", msg(err));
+        redkeep_error_free(err);
+        return;
+    }
+    redkeep_shutdown();
+    const char *ping[] = {"PING"};
+    redkeep_reply *reply = NULL;
+    redkeep_status st = run(old, 1, ping, 0, NULL, &reply, &err);
+    CHECK(st == REDKEEP_CLOSED && reply == NULL, "exec after shutdown: %u %s", st, msg(err));
+    redkeep_error_free(err);
+    err = NULL;
+    redkeep_cancel *cancel = redkeep_cancel_new();
+    st = run(old, 1, ping, 0, cancel, &reply, &err);
+    CHECK(st == REDKEEP_CLOSED && reply == NULL, "exec with cancel after shutdown: %u %s", st,
+          msg(err));
+    redkeep_error_free(err);
+    err = NULL;
+    redkeep_cancel_free(cancel);
+    redkeep_pool_free(old);
+
+    redkeep_pool *pool = NULL;
+    st = redkeep_pool_open(url, NULL, NULL, &pool, &err);
+    CHECK(st == REDKEEP_OK, "open after shutdown: %s", msg(err));
+    redkeep_error_free(err);
+    err = NULL;
+    if (pool == NULL) return;
+    st = run(pool, 1, ping, 0, NULL, &reply, &err);
+    CHECK(st == REDKEEP_OK && strcmp(redkeep_reply_string(reply, NULL), "PONG") == 0,
+          "a pool on the new runtime works: %s", msg(err));
+    redkeep_reply_free(reply);
+    redkeep_error_free(err);
+    redkeep_pool_free(pool);
+}
+
 #ifdef REDKEEP_TEST_SERVER
 /* A free TCP port on 127.0.0.1 (bind to 0, read it back, close). */
 static uint16_t free_port(void);
@@ -847,6 +889,7 @@ int main(int argc, char **argv) {
     test_bounds(argv[1]);
     test_refused(argv[1]);
     test_whole_call_bounds();
+    test_shutdown_then_reuse(argv[1]);
 #ifdef REDKEEP_TEST_SERVER
     test_server();
     test_spawn_if_absent();
