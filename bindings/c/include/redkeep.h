@@ -605,7 +605,9 @@ typedef struct redkeep_health {
 } redkeep_health;
 
 /**
- * Pool counters since the pool was built, plus the exclusive set's size.
+ * Pool counters since the pool was built, plus the size of each connection
+ * set: exclusive (`size`, `idle`), shared (`shared_open`) and
+ * calling-thread (`thread_open`, `thread_idle`).
  */
 typedef struct redkeep_stats {
     /**
@@ -656,6 +658,23 @@ typedef struct redkeep_stats {
      * Health probes that failed.
      */
     uint64_t probe_failures;
+    /**
+     * Shared multiplexed connections open now (at most the pool's
+     * `multiplexed` setting): they carry the ordinary commands run with a
+     * `cancel` handle or through
+     * [`redkeep_pool_submit`](crate::redkeep_pool_submit).
+     */
+    uint64_t shared_open;
+    /**
+     * Calling-thread connections open now, idle or in use (at most
+     * `max_size`): they carry the ordinary commands run without a `cancel`
+     * handle.
+     */
+    uint64_t thread_open;
+    /**
+     * Calling-thread connections idle now.
+     */
+    uint64_t thread_idle;
 } redkeep_stats;
 
 #ifdef __cplusplus
