@@ -36,6 +36,15 @@ def test_round_trip(redis_server: redkeep.Server) -> None:
     run(main())
 
 
+def test_execute_uses_a_shared_connection(redis_server: redkeep.Server) -> None:
+    async def main() -> None:
+        async with redkeep.asyncio.Pool(redis_server.url) as p:
+            assert await p.execute("PING") == "PONG"
+            assert p.stats().shared_open >= 1, p.stats()
+
+    run(main())
+
+
 def test_decode_responses(redis_server: redkeep.Server) -> None:
     async def main() -> None:
         async with redkeep.asyncio.Pool(redis_server.url, decode_responses=True) as p:
