@@ -432,7 +432,8 @@ pub unsafe extern "C" fn redkeep_pool_free(pool: *mut redkeep_pool) {
         if rt.block_on(pool.close()).is_ok() {
             let _ = rt.enter(move || drop(pool));
         }
-        // Else the runtime is gone (redkeep_shutdown): its tasks are
-        // already dropped, and so is the pool here.
+        // Else the runtime is gone: after redkeep_shutdown its tasks are
+        // already dropped, in a forked child they never run; the pool is
+        // dropped here, outside any runtime.
     })
 }
