@@ -56,8 +56,9 @@
 // a dispatcher goroutine per pool, woken through Go's network poller, hands
 // them their replies — so many goroutines do not hold as many OS threads,
 // and their commands are pipelined on the pool's shared connections. The
-// library's own work runs on a small shared runtime (two threads; set
-// REDKEEP_RUNTIME_THREADS to change it). Close releases a handle and is
+// library's own work runs on one small runtime shared by the process (as
+// many threads as CPUs, between 2 and 4; set REDKEEP_RUNTIME_THREADS to
+// change it). Close releases a handle and is
 // idempotent; a runtime cleanup closes a handle that was never closed, only
 // as a leak guard.
 package redkeep

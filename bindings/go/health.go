@@ -74,7 +74,8 @@ func healthFromC(h *C.redkeep_health) Health {
 	return out
 }
 
-// Stats are a pool's counters since it was opened.
+// Stats are a pool's counters since it was opened, plus the size of each
+// connection set now.
 type Stats struct {
 	// Size, Idle and Waiting describe the exclusive connections now.
 	Size, Idle, Waiting uint64
@@ -90,6 +91,16 @@ type Stats struct {
 	Evicted uint64
 	// Probes and ProbeFailures count health probes.
 	Probes, ProbeFailures uint64
+	// SharedOpen is the number of shared multiplexed connections open now:
+	// they carry the commands of a Do whose context can be cancelled, and
+	// of goroutines calling at the same time.
+	SharedOpen uint64
+	// ThreadOpen is the number of calling-thread connections open now, idle
+	// or in use: they carry the command of a lone Do whose context cannot
+	// be cancelled (context.Background without a deadline).
+	ThreadOpen uint64
+	// ThreadIdle is the number of calling-thread connections idle now.
+	ThreadIdle uint64
 }
 
 func statsFromC(s *C.redkeep_stats) Stats {
@@ -100,6 +111,8 @@ func statsFromC(s *C.redkeep_stats) Stats {
 		Connects:  uint64(s.connects), ConnectFailures: uint64(s.connect_failures),
 		Reconnects: uint64(s.reconnects), Evicted: uint64(s.evicted),
 		Probes: uint64(s.probes), ProbeFailures: uint64(s.probe_failures),
+		SharedOpen: uint64(s.shared_open),
+		ThreadOpen: uint64(s.thread_open), ThreadIdle: uint64(s.thread_idle),
 	}
 }
 

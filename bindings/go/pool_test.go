@@ -283,6 +283,18 @@ func TestStats(t *testing.T) {
 	}
 }
 
+func TestStatsCountCallingThreadConnections(t *testing.T) {
+	r := startRedis(t)
+	p := openTest(t, r.Addr())
+	if _, err := p.Do(context.Background(), "PING"); err != nil {
+		t.Fatal(err)
+	}
+	s := p.Stats()
+	if s.ThreadOpen < 1 || s.ThreadIdle > s.ThreadOpen {
+		t.Fatalf("stats %+v: want a calling-thread connection after Do with a background context", s)
+	}
+}
+
 func TestSpawnIfAbsent(t *testing.T) {
 	r := startRedis(t)
 	addr := r.Addr()

@@ -605,7 +605,9 @@ typedef struct redkeep_health {
 } redkeep_health;
 
 /**
- * Pool counters since the pool was built, plus the exclusive set's size.
+ * Pool counters since the pool was built, plus the size of each connection
+ * set: exclusive (`size`, `idle`), shared (`shared_open`) and
+ * calling-thread (`thread_open`, `thread_idle`).
  */
 typedef struct redkeep_stats {
     /**
@@ -656,6 +658,23 @@ typedef struct redkeep_stats {
      * Health probes that failed.
      */
     uint64_t probe_failures;
+    /**
+     * Shared multiplexed connections open now (at most the pool's
+     * `multiplexed` setting): they carry the ordinary commands run with a
+     * `cancel` handle or through
+     * [`redkeep_pool_submit`](crate::redkeep_pool_submit).
+     */
+    uint64_t shared_open;
+    /**
+     * Calling-thread connections open now, idle or in use (at most
+     * `max_size`): they carry the ordinary commands run without a `cancel`
+     * handle.
+     */
+    uint64_t thread_open;
+    /**
+     * Calling-thread connections idle now.
+     */
+    uint64_t thread_idle;
 } redkeep_stats;
 
 #ifdef __cplusplus
@@ -1013,14 +1032,20 @@ void redkeep_reply_free(struct redkeep_reply *reply);
 
 /**
  * Stops the process-wide runtime and joins its threads (waiting up to 2 s
- * for tasks to finish).
+ * for its tasks to finish).
+ *
+ * The runtime is created on first use, with `$REDKEEP_RUNTIME_THREADS`
+ * worker threads (1 to 64; default: the number of CPUs, between 2 and 4).
+ * It is the same runtime the Rust core gives every binding; a forked child
+ * gets a new one on its first call (handles inherited from the parent fail
+ * there with `REDKEEP_CLOSED`).
  *
  * Optional: call it once at the end of a program that wants a clean exit
  * (leak checkers, embedding hosts that unload the library), after every
  * pool, server and watch has been freed. Handles created before it fail
- * afterwards with `REDKEEP_CLOSED`; a later call that needs the runtime
- * creates a new one. Calling it twice, or before any other call, is a
- * no-op.
+ * afterwards with `REDKEEP_CLOSED` (freeing them is still safe); a later
+ * call that needs the runtime creates a new one. Calling it twice, or
+ * before any other call, is a no-op.
  *
  * Thread safety: any thread, but not from inside a redkeep call (it must
  * not race with calls that use the runtime).

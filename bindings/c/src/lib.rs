@@ -29,10 +29,10 @@
 //! - **Threads.** All calls block the calling thread until done. A
 //!   [`redkeep_pool`] may be used from many threads at once; a
 //!   [`redkeep_cancel`] may be triggered from any thread. Freeing a handle
-//!   must not race with other calls on it. The async work runs on one
-//!   process-wide tokio runtime created on first use, with two worker
-//!   threads (`REDKEEP_RUNTIME_THREADS=N` to change); see
-//!   [`redkeep_shutdown`].
+//!   must not race with other calls on it. The async work runs on the
+//!   core's one process-wide tokio runtime, created on first use, with
+//!   `REDKEEP_RUNTIME_THREADS` worker threads (default: the number of CPUs,
+//!   between 2 and 4); see [`redkeep_shutdown`].
 //! - **Asynchronous commands.** [`redkeep_pool_submit`] returns at once
 //!   and delivers the outcome to a [`redkeep_completions`] queue whose file
 //!   descriptor an event loop can watch.

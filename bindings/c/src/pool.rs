@@ -67,7 +67,9 @@ pub struct redkeep_health {
     pub last_error: [c_char; 256],
 }
 
-/// Pool counters since the pool was built, plus the exclusive set's size.
+/// Pool counters since the pool was built, plus the size of each connection
+/// set: exclusive (`size`, `idle`), shared (`shared_open`) and
+/// calling-thread (`thread_open`, `thread_idle`).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct redkeep_stats {
@@ -95,6 +97,17 @@ pub struct redkeep_stats {
     pub probes: u64,
     /// Health probes that failed.
     pub probe_failures: u64,
+    /// Shared multiplexed connections open now (at most the pool's
+    /// `multiplexed` setting): they carry the ordinary commands run with a
+    /// `cancel` handle or through
+    /// [`redkeep_pool_submit`](crate::redkeep_pool_submit).
+    pub shared_open: u64,
+    /// Calling-thread connections open now, idle or in use (at most
+    /// `max_size`): they carry the ordinary commands run without a `cancel`
+    /// handle.
+    pub thread_open: u64,
+    /// Calling-thread connections idle now.
+    pub thread_idle: u64,
 }
 
 impl redkeep_health {
@@ -374,6 +387,9 @@ pub unsafe extern "C" fn redkeep_pool_stats(
             evicted: s.evicted,
             probes: s.probes,
             probe_failures: s.probe_failures,
+            shared_open: s.shared_open as u64,
+            thread_open: s.thread_open as u64,
+            thread_idle: s.thread_idle as u64,
         };
         // SAFETY: non-NULL and writable per the contract.
         unsafe { write_out(out, stats) };
@@ -416,7 +432,8 @@ pub unsafe extern "C" fn redkeep_pool_free(pool: *mut redkeep_pool) {
         if rt.block_on(pool.close()).is_ok() {
             let _ = rt.enter(move || drop(pool));
         }
-        // Else the runtime is gone (redkeep_shutdown): its tasks are
-        // already dropped, and so is the pool here.
+        // Else the runtime is gone: after redkeep_shutdown its tasks are
+        // already dropped, in a forked child they never run; the pool is
+        // dropped here, outside any runtime.
     })
 }

@@ -1,61 +1,41 @@
-//! The one process-wide tokio runtime, created on first use.
+//! The core's process-wide tokio runtime ([`redkeep::runtime`]), as the C
+//! handles use it: each remembers the runtime it was made on and fails with
+//! `REDKEEP_CLOSED` once that runtime is gone.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
 use std::time::Duration;
 
-use tokio::runtime::{Handle, Runtime};
+use tokio::runtime::Handle;
 
 use crate::error::Failure;
 use crate::status::redkeep_status;
-
-static RUNTIME: Mutex<Option<Runtime>> = Mutex::new(None);
-/// Bumped by every [`redkeep_shutdown`]; a handle built in an older epoch
-/// belongs to a runtime that is gone.
-static EPOCH: AtomicU64 = AtomicU64::new(0);
 
 /// The runtime a handle was created on.
 #[derive(Clone)]
 pub(crate) struct Rt {
     handle: Handle,
+    /// The core runtime's epoch: ended by [`redkeep_shutdown`] (and, for a
+    /// forked child, by the fork).
     epoch: u64,
 }
 
 impl Rt {
     /// The process-wide runtime, created if needed.
     pub(crate) fn get() -> Result<Rt, Failure> {
-        let mut slot = RUNTIME.lock().unwrap_or_else(|p| p.into_inner());
-        if slot.is_none() {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(worker_threads())
-                .thread_name("redkeep-rt")
-                .enable_all()
-                .build()
-                .map_err(|e| {
-                    Failure::new(
-                        redkeep_status::REDKEEP_IO,
-                        format!("cannot start the redkeep runtime: {e}"),
-                    )
-                })?;
-            *slot = Some(runtime);
-        }
-        let handle = slot.as_ref().expect("just set").handle().clone();
-        Ok(Rt {
-            handle,
-            epoch: EPOCH.load(Ordering::Acquire),
-        })
+        let (handle, epoch) = redkeep::runtime::handle()?;
+        Ok(Rt { handle, epoch })
     }
 
     /// Fails with `REDKEEP_CLOSED` if the runtime this handle was made on
-    /// was shut down.
+    /// is gone.
     pub(crate) fn check(&self) -> Result<(), Failure> {
-        if self.epoch == EPOCH.load(Ordering::Acquire) {
+        if redkeep::runtime::is_current(self.epoch) {
             Ok(())
         } else {
             Err(Failure::new(
                 redkeep_status::REDKEEP_CLOSED,
-                "redkeep_shutdown() was called after this handle was created",
+                "the runtime this handle was created on is gone: redkeep_shutdown() was \
+                 called after it was created, or this is a forked child",
             ))
         }
     }
@@ -86,34 +66,27 @@ impl Rt {
     }
 }
 
-/// Worker threads of the runtime: `$REDKEEP_RUNTIME_THREADS` (1 to 64), or 2.
-fn worker_threads() -> usize {
-    std::env::var("REDKEEP_RUNTIME_THREADS")
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-        .filter(|n| (1..=64).contains(n))
-        .unwrap_or(2)
-}
-
 /// Stops the process-wide runtime and joins its threads (waiting up to 2 s
-/// for tasks to finish).
+/// for its tasks to finish).
+///
+/// The runtime is created on first use, with `$REDKEEP_RUNTIME_THREADS`
+/// worker threads (1 to 64; default: the number of CPUs, between 2 and 4).
+/// It is the same runtime the Rust core gives every binding; a forked child
+/// gets a new one on its first call (handles inherited from the parent fail
+/// there with `REDKEEP_CLOSED`).
 ///
 /// Optional: call it once at the end of a program that wants a clean exit
 /// (leak checkers, embedding hosts that unload the library), after every
 /// pool, server and watch has been freed. Handles created before it fail
-/// afterwards with `REDKEEP_CLOSED`; a later call that needs the runtime
-/// creates a new one. Calling it twice, or before any other call, is a
-/// no-op.
+/// afterwards with `REDKEEP_CLOSED` (freeing them is still safe); a later
+/// call that needs the runtime creates a new one. Calling it twice, or
+/// before any other call, is a no-op.
 ///
 /// Thread safety: any thread, but not from inside a redkeep call (it must
 /// not race with calls that use the runtime).
 #[no_mangle]
 pub extern "C" fn redkeep_shutdown() {
     ffi_value!((), {
-        let runtime = RUNTIME.lock().unwrap_or_else(|p| p.into_inner()).take();
-        if let Some(runtime) = runtime {
-            EPOCH.fetch_add(1, Ordering::AcqRel);
-            runtime.shutdown_timeout(Duration::from_secs(2));
-        }
+        redkeep::runtime::shutdown(Duration::from_secs(2));
     })
 }

@@ -99,7 +99,7 @@ impl PyHealth {
 
 macro_rules! stats_class {
     ($($field:ident: $ty:ty, $doc:literal;)*) => {
-        /// Pool counters since it was built, plus a snapshot of the exclusive set.
+        /// Pool counters since it was built, plus a snapshot of each connection set.
         #[pyclass(module = "redkeep", name = "Stats", frozen)]
         #[derive(Default)]
         pub(crate) struct PyStats {
@@ -149,6 +149,9 @@ stats_class! {
     evicted: u64, "Connections dropped because they broke or predate an outage.";
     probes: u64, "Health probes sent.";
     probe_failures: u64, "Health probes that failed.";
+    shared_open: u64, "Shared multiplexed connections open now (they carry the ordinary commands of redkeep.asyncio.Pool).";
+    thread_open: u64, "Calling-thread connections open now, idle or in use (they carry the ordinary commands of Pool.execute).";
+    thread_idle: u64, "Calling-thread connections idle now.";
 }
 
 impl PyHealth {

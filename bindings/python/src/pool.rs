@@ -41,7 +41,8 @@ impl PoolCore {
         // A pool that spawns its server needs `Pool::connect` (asynchronous):
         // `lazy` then only defers it to the first call.
         if lazy && core.config.spawn.is_none() {
-            let _entered = runtime().enter();
+            let rt = runtime(py)?;
+            let _entered = rt.enter();
             let pool = redkeep::Pool::new(core.config.clone()).map_err(|e| to_pyerr(py, &e))?;
             let _ = core.pool.set(pool);
         }

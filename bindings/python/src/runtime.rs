@@ -1,63 +1,42 @@
-//! The one process-wide tokio runtime, rebuilt in a forked child.
+//! The core's process-wide tokio runtime ([`redkeep::runtime`]), as Python
+//! uses it: blocking calls that wake up for Ctrl-C, and the bridge
+//! pyo3-async-runtimes needs for asyncio.
 //!
-//! A tokio runtime does not survive `fork()`: the child has the runtime's
-//! memory but none of its worker threads. The first use in a process whose
-//! pid differs from the one that built the current runtime builds a new one
-//! (the old one is leaked: dropping it would join threads that do not exist
-//! in the child). Pools and servers remember the pid that created them and
-//! refuse to work in another process; see [`check_pid`].
+//! The core builds the runtime on first use and again in a forked child (a
+//! tokio runtime does not survive `fork()`: the child has its memory but
+//! none of its worker threads, so the parent's is leaked there). Pools and
+//! servers remember the pid that created them and refuse to work in another
+//! process; see [`check_pid`]. Python never shuts the runtime down: it lives
+//! as long as the process.
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use pyo3::prelude::*;
 use pyo3_async_runtimes::generic::{ContextExt, JoinError, Runtime as GenericRuntime};
 use pyo3_async_runtimes::TaskLocals;
-use tokio::runtime::Runtime;
+use tokio::runtime::Handle;
 
-/// The runtime of the process that first used redkeep, and its pid.
-static FIRST: OnceLock<(u32, &'static Runtime)> = OnceLock::new();
-/// The runtime of a forked child (rebuilt when the pid changes again).
-static FORKED: Mutex<Option<(u32, &'static Runtime)>> = Mutex::new(None);
+use crate::errors::to_pyerr;
 
 /// How often a blocking call wakes up to let Python handle signals (Ctrl-C).
 const SIGNAL_CHECK: Duration = Duration::from_millis(100);
 
 /// The runtime of this process, built on first use (and again after fork).
-pub(crate) fn runtime() -> &'static Runtime {
-    let pid = std::process::id();
-    let &(first_pid, first) = FIRST.get_or_init(|| (pid, build()));
-    if first_pid == pid {
-        return first;
-    }
-    // A forked child. A poisoned lock only means a builder panicked.
-    let mut forked = FORKED.lock().unwrap_or_else(|e| e.into_inner());
-    match *forked {
-        Some((owner, rt)) if owner == pid => rt,
-        _ => {
-            let rt = build();
-            *forked = Some((pid, rt));
-            rt
-        }
-    }
+pub(crate) fn runtime(py: Python<'_>) -> PyResult<Handle> {
+    redkeep::runtime::handle()
+        .map(|(handle, _epoch)| handle)
+        .map_err(|e| to_pyerr(py, &e))
 }
 
-/// A multi-thread runtime that lives as long as the process: leaked, since
-/// dropping one in a forked child would join threads that are not there.
-fn build() -> &'static Runtime {
-    let workers = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2)
-        .clamp(2, 4);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers)
-        .thread_name("redkeep-rt")
-        .enable_all()
-        .build()
-        .expect("cannot start the redkeep tokio runtime");
-    Box::leak(Box::new(rt))
+/// [`runtime`] where no exception can be raised: the bridge's `spawn`,
+/// which [`future_into_py`] only reaches after [`runtime`] succeeded.
+fn bridge_runtime() -> Handle {
+    match redkeep::runtime::handle() {
+        Ok((handle, _epoch)) => handle,
+        Err(e) => panic!("{e}"),
+    }
 }
 
 /// Fails with a clear error when an object made in process `owner` is used
@@ -92,7 +71,7 @@ where
     F: Future + Send,
     F::Output: Send,
 {
-    let rt = runtime();
+    let rt = runtime(py)?;
     py.detach(|| {
         rt.block_on(async move {
             let mut fut = std::pin::pin!(fut);
@@ -148,14 +127,14 @@ impl GenericRuntime for Rt {
     where
         F: Future<Output = ()> + Send + 'static,
     {
-        RtJoinHandle(runtime().spawn(fut))
+        RtJoinHandle(bridge_runtime().spawn(fut))
     }
 
     fn spawn_blocking<F>(f: F) -> Self::JoinHandle
     where
         F: FnOnce() + Send + 'static,
     {
-        RtJoinHandle(runtime().spawn_blocking(f))
+        RtJoinHandle(bridge_runtime().spawn_blocking(f))
     }
 }
 
@@ -183,5 +162,8 @@ where
     F: Future<Output = PyResult<T>> + Send + 'static,
     T: for<'py> IntoPyObject<'py> + Send + 'static,
 {
+    // Builds the runtime if needed, so that a failure to start it is an
+    // exception here rather than a panic in the bridge.
+    runtime(py)?;
     pyo3_async_runtimes::generic::future_into_py::<Rt, F, T>(py, fut)
 }

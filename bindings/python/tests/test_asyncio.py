@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import select
 import signal
 import time
 
@@ -32,6 +33,15 @@ def test_round_trip(redis_server: redkeep.Server) -> None:
             assert p.health().state == "up"
             assert p.stats().connects >= 1
         assert p.closed
+
+    run(main())
+
+
+def test_execute_uses_a_shared_connection(redis_server: redkeep.Server) -> None:
+    async def main() -> None:
+        async with redkeep.asyncio.Pool(redis_server.url) as p:
+            assert await p.execute("PING") == "PONG"
+            assert p.stats().shared_open >= 1, p.stats()
 
     run(main())
 
@@ -177,3 +187,29 @@ def test_down_pool_fails_fast() -> None:
 
     run(main())
     assert wait_until(lambda: True)
+
+
+def test_an_async_pool_works_in_a_forked_child(redis_server: redkeep.Server) -> None:
+    async def ping() -> object:
+        async with redkeep.asyncio.Pool(redis_server.url) as p:
+            return await p.execute("PING")
+
+    assert run(ping()) == "PONG"  # the parent's runtime is running
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: the runtime it inherited has no threads
+        code = 1
+        try:
+            code = 0 if run(ping()) == "PONG" else 2
+        finally:
+            os.write(w, bytes([code]))
+            os._exit(0)
+    os.close(w)
+    ready, _, _ = select.select([r], [], [], 30)
+    if not ready:
+        os.kill(pid, signal.SIGKILL)
+    code = os.read(r, 1) if ready else b"hung"
+    os.close(r)
+    os.waitpid(pid, 0)
+    assert code == b"\x00", f"child failed with {code!r}"
+    assert run(ping()) == "PONG"  # and the parent's still works

@@ -244,8 +244,17 @@ def test_health_and_stats(redis_pool: redkeep.Pool) -> None:
     assert set(d) == {
         "size", "idle", "waiting", "checkouts", "checkout_timeouts", "fast_fails",
         "connects", "connect_failures", "reconnects", "evicted", "probes", "probe_failures",
+        "shared_open", "thread_open", "thread_idle",
     }
     assert s.connects >= 1 and d["connects"] == s.connects
+
+
+def test_execute_opens_a_calling_thread_connection(redis_server: redkeep.Server) -> None:
+    with redkeep.Pool(redis_server.url) as p:
+        assert p.execute("PING") == "PONG"
+        s = p.stats()
+        assert s.thread_open >= 1, s
+        assert s.thread_idle <= s.thread_open, s
 
 
 def test_threads_share_one_pool(redis_pool: redkeep.Pool) -> None:

@@ -34,6 +34,7 @@ def sync_usage(url: str) -> int:
         rtt: Optional[float] = health.rtt
         stats = pool.stats()
         total: int = stats.checkouts + stats.fast_fails + stats.to_dict()["connects"]
+        total += stats.shared_open + stats.thread_open + stats.thread_idle
         closed: bool = pool.closed
         print(state, since, err, rtt, closed)
     pool.close()

@@ -697,6 +697,84 @@ static void test_whole_call_bounds(void) {
     close(peer);
 }
 
+/* Each path shows in its own stats field: an exec without a cancel handle
+ * runs on a calling-thread connection, one with a cancel handle on a
+ * shared one. */
+static void test_stats_by_path(const char *url) {
+    printf("# stats by path\n");
+    redkeep_pool *pool = NULL;
+    redkeep_error *err = NULL;
+    if (redkeep_pool_open(url, NULL, NULL, &pool, &err) != REDKEEP_OK) {
+        CHECK(0, "open: %s", msg(err));
+        redkeep_error_free(err);
+        return;
+    }
+    const char *ping[] = {"PING"};
+    redkeep_reply *reply = NULL;
+    redkeep_stats stats;
+
+    redkeep_status st = run(pool, 1, ping, 0, NULL, &reply, &err);
+    CHECK(st == REDKEEP_OK, "PING without cancel: %s", msg(err));
+    redkeep_reply_free(reply);
+    CHECK(redkeep_pool_stats(pool, &stats) == REDKEEP_OK && stats.thread_open >= 1 &&
+              stats.thread_idle <= stats.thread_open,
+          "an exec without a cancel handle opens a calling-thread connection "
+          "(thread_open %llu, thread_idle %llu)",
+          (unsigned long long)stats.thread_open, (unsigned long long)stats.thread_idle);
+
+    redkeep_cancel *cancel = redkeep_cancel_new();
+    st = run(pool, 1, ping, 0, cancel, &reply, &err);
+    CHECK(st == REDKEEP_OK, "PING with cancel: %s", msg(err));
+    redkeep_reply_free(reply);
+    redkeep_cancel_free(cancel);
+    CHECK(redkeep_pool_stats(pool, &stats) == REDKEEP_OK && stats.shared_open >= 1,
+          "an exec with a cancel handle uses a shared connection (shared_open %llu)",
+          (unsigned long long)stats.shared_open);
+    redkeep_pool_free(pool);
+}
+
+/* redkeep_shutdown ends the runtime: a pool from before fails with
+ * REDKEEP_CLOSED (and can still be freed); the next open builds a new
+ * runtime. */
+static void test_shutdown_then_reuse(const char *url) {
+    printf("# shutdown, then reuse\n");
+    redkeep_pool *old = NULL;
+    redkeep_error *err = NULL;
+    if (redkeep_pool_open(url, NULL, NULL, &old, &err) != REDKEEP_OK) {
+        CHECK(0, "open: %s", msg(err));
+        redkeep_error_free(err);
+        return;
+    }
+    redkeep_shutdown();
+    const char *ping[] = {"PING"};
+    redkeep_reply *reply = NULL;
+    redkeep_status st = run(old, 1, ping, 0, NULL, &reply, &err);
+    CHECK(st == REDKEEP_CLOSED && reply == NULL, "exec after shutdown: %u %s", st, msg(err));
+    redkeep_error_free(err);
+    err = NULL;
+    redkeep_cancel *cancel = redkeep_cancel_new();
+    st = run(old, 1, ping, 0, cancel, &reply, &err);
+    CHECK(st == REDKEEP_CLOSED && reply == NULL, "exec with cancel after shutdown: %u %s", st,
+          msg(err));
+    redkeep_error_free(err);
+    err = NULL;
+    redkeep_cancel_free(cancel);
+    redkeep_pool_free(old);
+
+    redkeep_pool *pool = NULL;
+    st = redkeep_pool_open(url, NULL, NULL, &pool, &err);
+    CHECK(st == REDKEEP_OK, "open after shutdown: %s", msg(err));
+    redkeep_error_free(err);
+    err = NULL;
+    if (pool == NULL) return;
+    st = run(pool, 1, ping, 0, NULL, &reply, &err);
+    CHECK(st == REDKEEP_OK && strcmp(redkeep_reply_string(reply, NULL), "PONG") == 0,
+          "a pool on the new runtime works: %s", msg(err));
+    redkeep_reply_free(reply);
+    redkeep_error_free(err);
+    redkeep_pool_free(pool);
+}
+
 #ifdef REDKEEP_TEST_SERVER
 /* A free TCP port on 127.0.0.1 (bind to 0, read it back, close). */
 static uint16_t free_port(void);
@@ -896,6 +974,8 @@ int main(int argc, char **argv) {
     test_bounds(argv[1]);
     test_refused(argv[1]);
     test_whole_call_bounds();
+    test_stats_by_path(argv[1]);
+    test_shutdown_then_reuse(argv[1]);
 #ifdef REDKEEP_TEST_SERVER
     test_server();
     test_spawn_if_absent();

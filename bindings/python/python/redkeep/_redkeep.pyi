@@ -95,7 +95,7 @@ class Health:
         """Whether ``state == "up"``."""
 
 class Stats:
-    """Pool counters since it was built, plus a snapshot of the exclusive set."""
+    """Pool counters since it was built, plus a snapshot of each connection set."""
 
     @property
     def size(self) -> int:
@@ -133,6 +133,15 @@ class Stats:
     @property
     def probe_failures(self) -> int:
         """Health probes that failed."""
+    @property
+    def shared_open(self) -> int:
+        """Shared multiplexed connections open now (they carry the ordinary commands of ``redkeep.asyncio.Pool``)."""
+    @property
+    def thread_open(self) -> int:
+        """Calling-thread connections open now, idle or in use (they carry the ordinary commands of ``Pool.execute``)."""
+    @property
+    def thread_idle(self) -> int:
+        """Calling-thread connections idle now."""
     def to_dict(self) -> dict[str, int]:
         """The counters as a plain dict."""
 
