@@ -9,8 +9,10 @@
 //! parent's is leaked there, never dropped. [`shutdown`] stops it and joins
 //! its threads; the next use builds another.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use arc_swap::ArcSwapOption;
 
 use tokio::runtime::{Handle, Runtime};
 
@@ -25,9 +27,35 @@ struct Current {
 static CURRENT: Mutex<Option<Current>> = Mutex::new(None);
 static EPOCH: Mutex<u64> = Mutex::new(0);
 
+/// What [`handle`] returns, readable without a lock: taken on every call of
+/// an asyncio `execute`, and after `fork()` a lock held by a thread that no
+/// longer exists would never be released.
+struct Published {
+    handle: Handle,
+    pid: u32,
+    epoch: u64,
+}
+
+static PUBLISHED: ArcSwapOption<Published> = ArcSwapOption::const_empty();
+
 /// The runtime's handle, and the epoch it belongs to: [`is_current`] tells
 /// whether that runtime still runs.
 pub fn handle() -> Result<(Handle, u64)> {
+    if let Some(p) = PUBLISHED.load().as_ref() {
+        if p.pid == std::process::id() {
+            return Ok((p.handle.clone(), p.epoch));
+        }
+    }
+    let out = build_or_get()?;
+    PUBLISHED.store(Some(Arc::new(Published {
+        handle: out.0.clone(),
+        pid: std::process::id(),
+        epoch: out.1,
+    })));
+    Ok(out)
+}
+
+fn build_or_get() -> Result<(Handle, u64)> {
     let mut current = lock(&CURRENT);
     let pid = std::process::id();
     if let Some(c) = current.take() {
@@ -63,10 +91,10 @@ pub fn handle() -> Result<(Handle, u64)> {
 
 /// Whether the runtime of `epoch` (from [`handle`]) is still the running one.
 pub fn is_current(epoch: u64) -> bool {
-    *lock(&EPOCH) == epoch
-        && lock(&CURRENT)
-            .as_ref()
-            .is_some_and(|c| c.pid == std::process::id())
+    PUBLISHED
+        .load()
+        .as_ref()
+        .is_some_and(|p| p.epoch == epoch && p.pid == std::process::id())
 }
 
 /// Stops the runtime, waiting up to `timeout` for its tasks, and joins its
@@ -74,6 +102,7 @@ pub fn is_current(epoch: u64) -> bool {
 /// builds a new runtime. A no-op if none runs (or in a forked child, whose
 /// inherited runtime has no threads to join).
 pub fn shutdown(timeout: Duration) {
+    PUBLISHED.store(None);
     let taken = lock(&CURRENT).take();
     if let Some(c) = taken {
         *lock(&EPOCH) += 1;

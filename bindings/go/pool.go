@@ -37,6 +37,8 @@ import "C"
 
 import (
 	"context"
+	"fmt"
+	"math"
 	"os"
 	"runtime"
 	"strconv"
@@ -95,6 +97,9 @@ func Open(ctx context.Context, opt Options) (*Pool, error) {
 	var copts C.redkeep_pool_options
 	C.redkeep_pool_options_default(&copts)
 	if opt.PoolSize > 0 {
+		if uint64(opt.PoolSize) > math.MaxUint32 {
+			return nil, invalidArgument(fmt.Sprintf("Options.PoolSize %d does not fit the C ABI's 32 bits", opt.PoolSize))
+		}
 		copts.max_size = C.uint32_t(opt.PoolSize)
 	}
 	setMillis(&copts.connect_timeout_ms, opt.DialTimeout)

@@ -307,3 +307,13 @@ func TestOpenHonoursItsContext(t *testing.T) {
 		t.Fatalf("cancelled Open returned after %v", took)
 	}
 }
+
+// A PoolSize the C ABI cannot carry is refused, not truncated (1<<32+5
+// would otherwise become a pool of 5).
+func TestAPoolSizeBeyondTheCABIIsRefusedNotTruncated(t *testing.T) {
+	big := 1<<32 + 5
+	_, err := Open(context.Background(), Options{Addr: "127.0.0.1:1", PoolSize: big, Lazy: true})
+	if !errors.Is(err, ErrInvalidArgument) || !strings.Contains(err.Error(), "Options.PoolSize") {
+		t.Fatalf("got %v, want ErrInvalidArgument naming Options.PoolSize", err)
+	}
+}

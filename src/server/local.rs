@@ -63,6 +63,9 @@ pub struct LocalServer {
     supervision: Option<Arc<Supervision>>,
     status: watch::Receiver<ServerStatus>,
     log: Option<PathBuf>,
+    /// The process that attached or spawned it: a forked child inherits
+    /// the value but not the server, and never stops it.
+    owner_pid: u32,
     // Held last: removed after the server stopped.
     _run_dir: Option<Arc<PrivateDir>>,
 }
@@ -161,7 +164,7 @@ impl LocalServer {
     /// its process group after 3 s; the process is always reaped. On Windows
     /// the job is terminated.
     pub async fn stop(&self) -> Result<()> {
-        let Some(sup) = self.supervision.clone() else {
+        let Some(sup) = self.supervision.clone().filter(|_| self.is_ours()) else {
             return Ok(());
         };
         tokio::task::spawn_blocking(move || sup.stop(STOP_GRACE))
@@ -171,9 +174,15 @@ impl LocalServer {
 
     /// [`LocalServer::stop`] without a runtime (blocks the thread).
     pub fn stop_blocking(&self) {
-        if let Some(sup) = &self.supervision {
+        if let Some(sup) = self.supervision.as_ref().filter(|_| self.is_ours()) {
             sup.stop(STOP_GRACE);
         }
+    }
+
+    /// Whether this process is the one that attached or spawned it (not a
+    /// forked child, where stopping or dropping it leaves it running).
+    fn is_ours(&self) -> bool {
+        std::process::id() == self.owner_pid
     }
 
     /// Stops a spawned server and waits until it is gone; an attached one
@@ -185,6 +194,13 @@ impl LocalServer {
 
 impl Drop for LocalServer {
     fn drop(&mut self) {
+        if !self.is_ours() {
+            // A forked child: the server, its supervisor and its directory
+            // belong to the parent. Leave them untouched.
+            std::mem::forget(self.supervision.take());
+            std::mem::forget(self._run_dir.take());
+            return;
+        }
         self.stop_blocking();
     }
 }
@@ -298,6 +314,7 @@ fn attached(cfg: &ServerConfig, addr: ServerAddr) -> LocalServer {
         supervision: None,
         status,
         log: None,
+        owner_pid: std::process::id(),
         _run_dir: None,
     }
 }
@@ -394,6 +411,7 @@ fn spawn(
         supervision: Some(supervision),
         status,
         log: Some(log),
+        owner_pid: std::process::id(),
         _run_dir: Some(run_dir),
     })
 }
