@@ -176,7 +176,7 @@ fn bad_usage_exits_2() {
 }
 
 #[test]
-fn a_missing_binary_names_path_and_env_var() {
+fn a_missing_binary_names_every_place_it_looked() {
     let out = redkeep()
         .args(["run", "-q", "--", "true"])
         .env("PATH", "/nonexistent-bin")
@@ -185,15 +185,15 @@ fn a_missing_binary_names_path_and_env_var() {
         .expect("run");
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("no `redis-server` on PATH (/nonexistent-bin)"),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("REDKEEP_REDIS_SERVER is not set"),
-        "{stderr}"
-    );
-    assert!(stderr.contains("apt-get install redis-server"), "{stderr}");
+    for needle in [
+        "--redis-server (not set)",
+        "REDKEEP_REDIS_SERVER (not set)",
+        "`redis-server` and `valkey-server` on PATH (/nonexistent-bin)",
+        "apt-get install redis-server",
+        "apt-get install valkey-server",
+    ] {
+        assert!(stderr.contains(needle), "missing {needle:?} in: {stderr}");
+    }
 
     let out = redkeep()
         .args(["run", "-q", "--", "true"])
@@ -248,4 +248,39 @@ fn errors_name_the_cli_flag_not_the_rust_field() {
     let stderr = failing_run(&["--dir", "/nonexistent-redkeep-dir"]);
     assert!(stderr.contains("check --dir"), "{stderr}");
     assert!(!stderr.contains("ServerConfig"), "{stderr}");
+}
+
+/// The real `redis-server`, found on this test's own `PATH`.
+fn real_redis_server() -> std::path::PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|dir| dir.join("redis-server"))
+        .find(|p| p.is_file())
+        .expect("redis-server on PATH")
+}
+
+#[test]
+fn valkey_server_on_path_is_used_when_there_is_no_redis_server() {
+    // A PATH holding only `valkey-server` (a symlink to the real binary:
+    // discovery goes by name). CMD is named by absolute path, since it runs
+    // with the same PATH.
+    let dir = std::env::temp_dir().join(format!("redkeep-cli-valkey-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir(&dir).expect("temp dir");
+    std::os::unix::fs::symlink(real_redis_server(), dir.join("valkey-server")).expect("symlink");
+    let out = redkeep()
+        .args(["run", "-v", "--", "/bin/sh", "-c", "echo \"$REDIS_URL\""])
+        .env("PATH", &dir)
+        .env_remove("REDKEEP_REDIS_SERVER")
+        .output()
+        .expect("run");
+    let _ = std::fs::remove_dir_all(&dir);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let url = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    assert!(url.starts_with("redis://127.0.0.1:"), "{url}");
+    assert!(
+        stderr.contains(&format!("{}", dir.join("valkey-server").display())),
+        "spawned through valkey-server: {stderr}"
+    );
 }

@@ -47,8 +47,9 @@ pub struct ServerConfig {
     ///
     /// Default: TCP `127.0.0.1:6379`.
     pub addr: ServerAddr,
-    /// The `redis-server` binary. `None` looks at the `REDKEEP_REDIS_SERVER`
-    /// environment variable, then for `redis-server` on `PATH`.
+    /// The `redis-server` (or `valkey-server`) binary. `None` looks at the
+    /// `REDKEEP_REDIS_SERVER` environment variable, then for `redis-server`
+    /// on `PATH`, then for `valkey-server` on `PATH`.
     ///
     /// Default: `None`.
     pub binary: Option<PathBuf>,
