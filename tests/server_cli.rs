@@ -176,6 +176,22 @@ fn bad_usage_exits_2() {
 }
 
 #[test]
+fn run_without_the_double_dash_prints_a_one_line_hint() {
+    let out = redkeep().args(["run", "true"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr.lines().count(),
+        1,
+        "one line, not the usage: {stderr}"
+    );
+    assert!(
+        stderr.contains("the command goes after `--`: redkeep run [OPTIONS] -- true"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn a_missing_binary_names_every_place_it_looked() {
     let out = redkeep()
         .args(["run", "-q", "--", "true"])
@@ -283,4 +299,229 @@ fn valkey_server_on_path_is_used_when_there_is_no_redis_server() {
         stderr.contains(&format!("{}", dir.join("valkey-server").display())),
         "spawned through valkey-server: {stderr}"
     );
+}
+
+/// A redis-server the test starts itself, on its own free port, holding
+/// the key `owner` = `the test`; killed on drop.
+struct OtherServer {
+    child: Child,
+    port: u16,
+}
+
+impl OtherServer {
+    fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let child = Command::new(real_redis_server())
+            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start redis-server");
+        let server = Self { child, port };
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while ping(&server.url()).is_err() {
+            assert!(std::time::Instant::now() < deadline, "redis-server not up");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _: () = redis::cmd("SET")
+            .arg("owner")
+            .arg("the test")
+            .query(&mut server.connection())
+            .expect("SET");
+        server
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    fn connection(&self) -> redis::Connection {
+        redis::Client::open(self.url())
+            .expect("url")
+            .get_connection_with_timeout(Duration::from_secs(2))
+            .expect("connect")
+    }
+
+    /// Its keys and values, sorted.
+    fn contents(&self) -> Vec<(String, String)> {
+        let mut con = self.connection();
+        let keys: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut con).expect("KEYS");
+        let mut pairs: Vec<(String, String)> = keys
+            .into_iter()
+            .map(|k| {
+                let v: String = redis::cmd("GET").arg(&k).query(&mut con).expect("GET");
+                (k, v)
+            })
+            .collect();
+        pairs.sort();
+        pairs
+    }
+}
+
+impl Drop for OtherServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn stdout_of(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+#[test]
+fn run_starts_its_own_server_while_another_redis_runs_and_substitutes_url() {
+    let other = OtherServer::start();
+    let before = other.contents();
+    let out = redkeep()
+        .args(["run", "-q", "--", "redis-cli", "-u", "{url}", "ping"])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout_of(&out), "PONG");
+    // Its own server: the other one's key is not there, and `{url}` is
+    // replaced inside an argument too.
+    let out = redkeep()
+        .args([
+            "run",
+            "-q",
+            "--",
+            "sh",
+            "-c",
+            "redis-cli -u {url} get owner; echo \"$REDIS_URL\"",
+        ])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let mut lines = stdout.lines();
+    assert_eq!(
+        lines.next(),
+        Some(""),
+        "a fresh server has no `owner`: {stdout}"
+    );
+    let url = lines.next().expect("REDIS_URL");
+    assert!(url.starts_with("redis://127.0.0.1:"), "{url}");
+    assert_ne!(url, other.url());
+    assert_eq!(other.contents(), before, "the other server is untouched");
+    assert_eq!(ping(&other.url()).expect("still up"), "PONG");
+}
+
+#[test]
+fn run_refuses_a_redis_it_did_not_start_unless_attach_is_given() {
+    let other = OtherServer::start();
+    let before = other.contents();
+    let port = other.port.to_string();
+    let out = redkeep()
+        .args(["run", "--port", &port, "--", "true"])
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("a Redis already answers at 127.0.0.1:{port}")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("pass --attach"), "{stderr}");
+    assert!(stderr.contains("another --port"), "{stderr}");
+
+    let out = redkeep()
+        .args(["run", "-q", "--port", &port, "--attach", "--"])
+        .args(["redis-cli", "-u", "{url}", "get", "owner"])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout_of(&out), "the test", "attached to the other server");
+    assert_eq!(ping(&other.url()).expect("left running"), "PONG");
+    assert_eq!(other.contents(), before, "the other server is untouched");
+}
+
+#[test]
+fn server_args_reach_redis_server() {
+    let out = redkeep()
+        .args([
+            "run",
+            "-q",
+            "--server-arg",
+            "--maxmemory",
+            "--server-arg",
+            "5mb",
+            "--",
+        ])
+        .args(["redis-cli", "-u", "{url}", "config", "get", "maxmemory"])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = stdout_of(&out);
+    assert_eq!(
+        stdout.lines().collect::<Vec<_>>(),
+        ["maxmemory", "5242880"],
+        "{stdout}"
+    );
+}
+
+#[test]
+fn piped_output_has_no_colour_codes() {
+    let out = redkeep()
+        .args(["run", "-v", "--", "true"])
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("redis-server ready"),
+        "logs are there: {stderr}"
+    );
+    assert!(!stderr.contains("\x1b["), "no escape codes: {stderr:?}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("\x1b["));
+}
+
+/// Runs `redkeep ARGS` on a pseudo-terminal (util-linux `script`), returns
+/// what the terminal showed.
+fn on_a_terminal(args: &str, no_color: Option<&str>) -> String {
+    let mut cmd = Command::new("script");
+    cmd.args(["-qec", &format!("{} {args}", env!("CARGO_BIN_EXE_redkeep"))])
+        .arg("/dev/null")
+        .env_remove("REDKEEP_PASSWORD")
+        .env_remove("NO_COLOR");
+    if let Some(v) = no_color {
+        cmd.env("NO_COLOR", v);
+    }
+    let out = cmd.output().expect("run script");
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn a_terminal_gets_colour_unless_no_color_is_set() {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: no `script` to make a terminal");
+        return;
+    }
+    let shown = on_a_terminal("run -- true", None);
+    assert!(shown.contains("redis-server ready"), "{shown}");
+    assert!(shown.contains("\x1b["), "colour on a terminal: {shown:?}");
+    let shown = on_a_terminal("run -- true", Some("1"));
+    assert!(shown.contains("redis-server ready"), "{shown}");
+    assert!(!shown.contains("\x1b["), "NO_COLOR honoured: {shown:?}");
 }

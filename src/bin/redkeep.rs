@@ -1,6 +1,7 @@
 //! `redkeep`: a supervised local Redis in the foreground, or a throwaway one
 //! around a command. Built with the `cli` feature.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -21,16 +22,22 @@ USAGE:
 
     redkeep run [OPTIONS] -- CMD [ARGS...]
         Start a throwaway Redis (a free port unless --port is given), run CMD
-        with REDIS_URL set to it, stop the server afterwards, and exit with
-        CMD's exit code. The server (and, on Linux, CMD) dies even if redkeep
-        is killed with SIGKILL.
+        with REDIS_URL set to it and every `{url}` in ARGS replaced by it,
+        stop the server afterwards, and exit with CMD's exit code. The server
+        (and, on Linux, CMD) dies even if redkeep is killed with SIGKILL.
+        A Redis already answering at --port is an error unless --attach.
 
 OPTIONS:
     --port N            TCP port on 127.0.0.1 (ensure: 6379; run: 0 = a free one)
     --bind HOST         loopback host to bind (default 127.0.0.1)
     --unix              listen on a unix socket in a private directory instead
     --password PW       requirepass (visible to `ps`; prefer REDKEEP_PASSWORD)
-    --redis-server PATH the binary (default: $REDKEEP_REDIS_SERVER, then PATH)
+    --redis-server PATH the binary (default: $REDKEEP_REDIS_SERVER, then
+                        redis-server on PATH, then valkey-server on PATH)
+    --server-arg ARG    one argument for redis-server, repeatable:
+                        --server-arg --maxmemory --server-arg 64mb
+    --attach            (run) use a Redis already answering at --port instead
+                        of failing; it is left running afterwards
     --dir DIR           data directory (default: a private temporary one)
     --persist           keep redis-server's snapshot settings (default: none)
     --ready-timeout S   seconds a spawned server may take to answer PONG (default 10)
@@ -41,7 +48,8 @@ OPTIONS:
 
 ENVIRONMENT:
     REDKEEP_PASSWORD      password, when --password is not given
-    REDKEEP_REDIS_SERVER  the redis-server binary
+    REDKEEP_REDIS_SERVER  the redis-server (or valkey-server) binary
+    NO_COLOR              no colour on stderr (there is none unless it is a terminal)
 ";
 
 #[derive(Debug, PartialEq)]
@@ -61,6 +69,10 @@ struct Options {
     dir: Option<PathBuf>,
     persist: bool,
     ready_timeout: Option<Duration>,
+    /// `run`: use a Redis already at the address instead of failing.
+    attach: bool,
+    /// `--server-arg`s, in order (before the args after `--` of `ensure`).
+    server_args: Vec<String>,
     level: tracing::Level,
     /// After `--`: redis-server args (ensure) or the command (run).
     rest: Vec<String>,
@@ -97,6 +109,8 @@ fn parse(args: Vec<String>) -> Result<Parsed, String> {
         dir: None,
         persist: false,
         ready_timeout: None,
+        attach: false,
+        server_args: Vec::new(),
         level: tracing::Level::INFO,
         rest: Vec::new(),
     };
@@ -117,6 +131,8 @@ fn parse(args: Vec<String>) -> Result<Parsed, String> {
             "--redis-server" => o.binary = Some(value("--redis-server")?.into()),
             "--dir" => o.dir = Some(value("--dir")?.into()),
             "--persist" => o.persist = true,
+            "--attach" => o.attach = true,
+            "--server-arg" => o.server_args.push(value("--server-arg")?),
             "--ready-timeout" => {
                 let v = value("--ready-timeout")?;
                 let secs = v
@@ -132,11 +148,30 @@ fn parse(args: Vec<String>) -> Result<Parsed, String> {
                 print!("{USAGE}");
                 return Ok(Parsed::Exit(ExitCode::SUCCESS));
             }
-            other => return Err(format!("unknown option {other:?}")),
+            other if other.starts_with('-') => {
+                return Err(format!("unknown option {other:?}"));
+            }
+            other => {
+                return Err(match o.command {
+                    Command::Run => format!(
+                        "{other:?} is not an option; the command goes after `--`: \
+                         redkeep run [OPTIONS] -- {other} ..."
+                    ),
+                    Command::Ensure => format!(
+                        "{other:?} is not an option; redis-server arguments go after `--` \
+                         (redkeep ensure [OPTIONS] -- {other} ...) or in --server-arg"
+                    ),
+                });
+            }
         }
     }
     if o.command == Command::Run && o.rest.is_empty() {
-        return Err("run needs a command after `--`".to_owned());
+        return Err(
+            "run needs a command after `--`: redkeep run [OPTIONS] -- CMD [ARGS...]".to_owned(),
+        );
+    }
+    if o.command == Command::Ensure && o.attach {
+        return Err("--attach is for run; ensure always uses a Redis already there".to_owned());
     }
     if o.password.is_none() {
         o.password = std::env::var("REDKEEP_PASSWORD")
@@ -163,10 +198,9 @@ fn server_config(o: &Options) -> ServerConfig {
     ServerConfig {
         addr,
         binary: o.binary.clone(),
-        args: if o.command == Command::Ensure {
-            o.rest.clone()
-        } else {
-            Vec::new()
+        args: match o.command {
+            Command::Ensure => [&o.server_args[..], &o.rest[..]].concat(),
+            Command::Run => o.server_args.clone(),
         },
         dir: o.dir.clone(),
         persistence: o.persist,
@@ -181,13 +215,18 @@ fn main() -> ExitCode {
         Ok(Parsed::Go(o)) => o,
         Ok(Parsed::Exit(code)) => return code,
         Err(e) => {
-            eprintln!("redkeep: {e}\n\n{USAGE}");
+            // One line: the mistake and its fix, not the whole usage.
+            eprintln!("redkeep: {e} (redkeep --help for usage)");
             return ExitCode::from(2);
         }
     };
     tracing_subscriber::fmt()
         .with_max_level(options.level)
         .with_writer(std::io::stderr)
+        .with_ansi(colour(
+            std::io::stderr().is_terminal(),
+            std::env::var_os("NO_COLOR"),
+        ))
         .with_target(false)
         .init();
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -208,11 +247,28 @@ fn main() -> ExitCode {
     })
 }
 
+/// Colour codes on stderr only when it is a terminal and `NO_COLOR` is
+/// unset or empty (<https://no-color.org>).
+fn colour(stderr_is_terminal: bool, no_color: Option<std::ffi::OsString>) -> bool {
+    stderr_is_terminal && no_color.is_none_or(|v| v.is_empty())
+}
+
 async fn start(o: &Options) -> Result<LocalServer, ExitCode> {
-    ensure_server(server_config(o)).await.map_err(|e| {
+    let server = ensure_server(server_config(o)).await.map_err(|e| {
         eprintln!("redkeep: {}", e.message_in(Language::Cli));
         ExitCode::FAILURE
-    })
+    })?;
+    if o.command == Command::Run && !o.attach && server.origin() == Origin::Attached {
+        // Dropping an attached server leaves it alone.
+        eprintln!(
+            "redkeep: a Redis already answers at {}, and run uses only a server \
+             it started; pass --attach to use that one, or choose another --port \
+             (the default, 0, picks a free one)",
+            server.addr()
+        );
+        return Err(ExitCode::FAILURE);
+    }
+    Ok(server)
 }
 
 /// Resolves when SIGINT (Ctrl-C) or SIGTERM arrives; returns its name.
@@ -290,8 +346,10 @@ async fn run(o: Options) -> ExitCode {
         Ok(s) => s,
         Err(code) => return code,
     };
+    let url = server.url();
     let mut cmd = std::process::Command::new(&o.rest[0]);
-    cmd.args(&o.rest[1..]).env("REDIS_URL", server.url());
+    cmd.args(o.rest[1..].iter().map(|a| a.replace("{url}", &url)))
+        .env("REDIS_URL", &url);
     let child = match OwnedChild::spawn(cmd) {
         Ok(c) => std::sync::Arc::new(c),
         Err(e) => {
