@@ -437,14 +437,16 @@ fn run_refuses_a_redis_it_did_not_start_unless_attach_is_given() {
     assert!(stderr.contains("another --port"), "{stderr}");
 
     let out = redkeep()
-        .args(["run", "-q", "--port", &port, "--attach", "--"])
+        .args(["run", "-q", "--port", &port, "--attach"])
+        .args(["--server-arg", "--maxmemory", "--server-arg", "5mb", "--"])
         .args(["redis-cli", "-u", "{url}", "get", "owner"])
         .output()
         .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
     assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        stderr.contains("redis-server arguments ignored"),
+        "an attached server keeps its settings, and says so: {stderr}"
     );
     assert_eq!(stdout_of(&out), "the test", "attached to the other server");
     assert_eq!(ping(&other.url()).expect("left running"), "PONG");

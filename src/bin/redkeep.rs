@@ -268,6 +268,13 @@ async fn start(o: &Options) -> Result<LocalServer, ExitCode> {
         );
         return Err(ExitCode::FAILURE);
     }
+    if server.origin() == Origin::Attached && !server_config(o).args.is_empty() {
+        eprintln!(
+            "redkeep: warning: redis-server arguments ignored: the Redis at {} \
+             was already running",
+            server.addr()
+        );
+    }
     Ok(server)
 }
 
