@@ -97,7 +97,7 @@ type ServerOptions struct {
 	// UnixPath is the socket path, with UnixSocket.
 	UnixPath string
 	// Binary is the redis-server binary. Default: $REDKEEP_REDIS_SERVER,
-	// then redis-server on PATH.
+	// then redis-server, then valkey-server on PATH.
 	Binary string
 	// Dir is the working directory. Default: a private temporary
 	// directory removed on Close.

@@ -438,7 +438,7 @@ typedef struct redkeep_server_options {
     const char *unix_path;
     /**
      * The `redis-server` binary. Default: `NULL` = `$REDKEEP_REDIS_SERVER`,
-     * then `redis-server` on `PATH`.
+     * then `redis-server`, then `valkey-server` on `PATH`.
      */
     const char *binary;
     /**

@@ -26,7 +26,7 @@ pub struct redkeep_server_options {
     /// in a private (0700) temporary directory removed on shutdown.
     pub unix_path: *const c_char,
     /// The `redis-server` binary. Default: `NULL` = `$REDKEEP_REDIS_SERVER`,
-    /// then `redis-server` on `PATH`.
+    /// then `redis-server`, then `valkey-server` on `PATH`.
     pub binary: *const c_char,
     /// Working directory for data and the log. Default: `NULL` = a private
     /// temporary directory removed on shutdown.

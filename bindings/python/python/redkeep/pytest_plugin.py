@@ -40,7 +40,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store",
         default=None,
         help="redis-server binary for the redkeep fixtures "
-        "(default: $REDKEEP_REDIS_SERVER, then redis-server on PATH)",
+        "(default: $REDKEEP_REDIS_SERVER, then redis-server, then valkey-server on PATH)",
     )
     group.addoption(
         "--redis-server-arg",
