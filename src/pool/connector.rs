@@ -41,6 +41,8 @@ pub(crate) enum Use {
 impl Connector {
     pub(crate) fn new(config: &Config) -> Result<Self> {
         let info = config.connection_info()?;
+        #[cfg(feature = "tls")]
+        install_crypto_provider();
         let client = redis::Client::open(info.clone()).map_err(|e| {
             Error::config(format!(
                 "invalid redis URL {:?}: {e}",
@@ -91,6 +93,17 @@ impl Connector {
         match self {
             Connector::Single(server) => ThreadTarget::from_info(&server.info),
         }
+    }
+}
+
+/// Makes rustls's process-wide crypto provider the one this crate builds
+/// with (ring), unless the program installed one already: a TLS connect
+/// then never panics for want of a provider.
+#[cfg(feature = "tls")]
+fn install_crypto_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Err only if another thread installed one meanwhile: fine.
+        let _ = rustls::crypto::ring::default_provider().install_default();
     }
 }
 

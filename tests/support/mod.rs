@@ -148,6 +148,8 @@ pub fn redis_server_binary() -> PathBuf {
 pub struct ServerOptions {
     /// `--requirepass`.
     pub password: Option<String>,
+    /// More arguments for redis-server (e.g. `--tls-port`).
+    pub args: Vec<String>,
 }
 
 /// A real `redis-server` on a free 127.0.0.1 port, in a private temporary
@@ -173,6 +175,7 @@ impl RedisServer {
     pub fn with_password(password: &str) -> Self {
         Self::start_with(ServerOptions {
             password: Some(password.to_owned()),
+            ..ServerOptions::default()
         })
     }
 
@@ -336,6 +339,7 @@ impl RedisServer {
         if let Some(pw) = &self.options.password {
             cmd.args(["--requirepass", pw]);
         }
+        cmd.args(&self.options.args);
         cmd.stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());

@@ -1,0 +1,167 @@
+//! TLS against a real redis-server started with `--tls-port`: the `tls`
+//! feature connects without panicking (it brings its own crypto provider),
+//! every path works over TLS, and an untrusted certificate is a typed
+//! `Connection` error within `timeouts.connect`.
+#![cfg(feature = "tls")]
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use redkeep::{redis, ErrorKind, Pool};
+use support::{fast_config, free_port, within, RedisServer, ServerOptions};
+
+/// A throwaway CA and a server certificate for 127.0.0.1, made with openssl.
+fn make_certs(dir: &Path) {
+    let run = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl runs");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=redkeep test CA",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+    ]);
+    std::fs::write(dir.join("ext.cnf"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "1",
+        "-extfile",
+        "ext.cnf",
+        "-out",
+        "server.crt",
+    ]);
+}
+
+/// A redis-server with plain TCP (for the harness) and TLS on `tls_port`.
+fn tls_server(dir: &Path, tls_port: u16) -> RedisServer {
+    let file = |name: &str| dir.join(name).display().to_string();
+    RedisServer::start_with(ServerOptions {
+        args: vec![
+            "--tls-port".into(),
+            tls_port.to_string(),
+            "--tls-cert-file".into(),
+            file("server.crt"),
+            "--tls-key-file".into(),
+            file("server.key"),
+            "--tls-ca-cert-file".into(),
+            file("ca.crt"),
+            "--tls-auth-clients".into(),
+            "no".into(),
+        ],
+        ..ServerOptions::default()
+    })
+}
+
+fn temp_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "redkeep-tls-test-{}-{}",
+        std::process::id(),
+        free_port()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tls_pool_serves_every_path_without_panicking() {
+    let dir = temp_dir();
+    make_certs(&dir);
+    let tls_port = free_port();
+    let _server = tls_server(&dir, tls_port);
+    let url = format!("rediss://127.0.0.1:{tls_port}/#insecure");
+    let pool = within(
+        Duration::from_secs(5),
+        "TLS connect",
+        Pool::connect(fast_config(url)),
+    )
+    .await
+    .expect("a TLS pool connects");
+
+    let _: () = pool
+        .query(redis::cmd("SET").arg("k").arg("over tls"))
+        .await
+        .unwrap();
+    let v: String = pool.query(redis::cmd("GET").arg("k")).await.unwrap();
+    assert_eq!(v, "over tls");
+    let popped: Option<(String, String)> = pool
+        .query(redis::cmd("BLPOP").arg("q").arg(0.1))
+        .await
+        .unwrap();
+    assert_eq!(popped, None);
+    let mut conn = pool.get().await.unwrap();
+    let pong: String = redis::cmd("PING").query_async(&mut *conn).await.unwrap();
+    assert_eq!(pong, "PONG");
+    drop(conn);
+    // The calling-thread path hands TLS to the runtime.
+    let p = pool.clone();
+    let v: String =
+        tokio::task::spawn_blocking(move || p.query_blocking(redis::cmd("GET").arg("k"), None))
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(v, "over tls");
+    pool.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_untrusted_certificate_is_a_typed_connection_error_within_the_connect_timeout() {
+    let dir = temp_dir();
+    make_certs(&dir);
+    let tls_port = free_port();
+    let _server = tls_server(&dir, tls_port);
+    // Verified TLS against a CA nobody trusts.
+    let mut cfg = fast_config(format!("rediss://127.0.0.1:{tls_port}"));
+    cfg.timeouts.connect = Duration::from_secs(1);
+    let started = Instant::now();
+    let err = within(Duration::from_secs(5), "TLS connect", Pool::connect(cfg))
+        .await
+        .expect_err("an untrusted certificate must not connect");
+    let took = started.elapsed();
+    println!("untrusted certificate refused after {took:?}: {err}");
+    assert_eq!(err.kind(), ErrorKind::Connection, "{err}");
+    assert!(took < Duration::from_millis(1100), "took {took:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
