@@ -40,6 +40,12 @@ pub struct Config {
     ///
     /// Default: `None`.
     pub spawn: Option<crate::server::ServerConfig>,
+    /// TLS settings beyond the URL: the CA to trust, a client certificate
+    /// (crate feature `tls`). Setting it makes the connection TLS even for
+    /// a `redis://` URL.
+    ///
+    /// Default: `None` (a `rediss://` URL verifies against the web roots).
+    pub tls: Option<crate::tls::TlsConfig>,
 }
 
 impl Config {
@@ -58,6 +64,9 @@ impl Config {
     /// [`Error::message_in`] names it the caller's way.
     pub fn validate(&self) -> Result<()> {
         self.connection_info()?;
+        if let Some(tls) = &self.tls {
+            tls.validate()?;
+        }
         if self.pool.max_size == 0 {
             return Err(
                 Error::config("pool.max_size must be at least 1").with_param(Param::PoolMaxSize)
@@ -175,6 +184,7 @@ impl Default for Config {
             backoff: Backoff::default(),
             health: HealthConfig::default(),
             spawn: None,
+            tls: None,
         }
     }
 }
@@ -188,6 +198,7 @@ impl fmt::Debug for Config {
             .field("backoff", &self.backoff)
             .field("health", &self.health)
             .field("spawn", &self.spawn)
+            .field("tls", &self.tls)
             .finish()
     }
 }

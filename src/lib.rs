@@ -10,6 +10,7 @@ mod pool;
 pub mod runtime;
 pub mod server;
 mod stats;
+mod tls;
 mod util;
 
 pub use backoff::Backoff;
@@ -23,6 +24,7 @@ pub use server::{
     ServerConfig, ServerStatus,
 };
 pub use stats::Stats;
+pub use tls::{Pem, TlsConfig};
 
 /// The redis-rs version redkeep is built on, so callers build commands with it.
 pub use redis;

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use redkeep::{redis, ErrorKind, Pool};
+use redkeep::{redis, Config, ErrorKind, Pem, Pool, TlsConfig};
 use support::{fast_config, free_port, within, RedisServer, ServerOptions};
 
 /// A throwaway CA and a server certificate for 127.0.0.1, made with openssl.
@@ -72,10 +72,42 @@ fn make_certs(dir: &Path) {
         "-out",
         "server.crt",
     ]);
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=redkeep test client",
+        "-keyout",
+        "client.key",
+        "-out",
+        "client.csr",
+    ]);
+    // An extension makes it an X.509 v3 certificate, as rustls requires.
+    std::fs::write(dir.join("client.cnf"), "extendedKeyUsage=clientAuth\n").unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "client.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "1",
+        "-extfile",
+        "client.cnf",
+        "-out",
+        "client.crt",
+    ]);
 }
 
-/// A redis-server with plain TCP (for the harness) and TLS on `tls_port`.
-fn tls_server(dir: &Path, tls_port: u16) -> RedisServer {
+/// A redis-server with plain TCP (for the harness) and TLS on `tls_port`;
+/// `mutual`: clients must show a certificate signed by the test CA.
+fn tls_server(dir: &Path, tls_port: u16, mutual: bool) -> RedisServer {
     let file = |name: &str| dir.join(name).display().to_string();
     RedisServer::start_with(ServerOptions {
         args: vec![
@@ -88,7 +120,7 @@ fn tls_server(dir: &Path, tls_port: u16) -> RedisServer {
             "--tls-ca-cert-file".into(),
             file("ca.crt"),
             "--tls-auth-clients".into(),
-            "no".into(),
+            if mutual { "yes" } else { "no" }.into(),
         ],
         ..ServerOptions::default()
     })
@@ -109,7 +141,7 @@ async fn a_tls_pool_serves_every_path_without_panicking() {
     let dir = temp_dir();
     make_certs(&dir);
     let tls_port = free_port();
-    let _server = tls_server(&dir, tls_port);
+    let _server = tls_server(&dir, tls_port, false);
     let url = format!("rediss://127.0.0.1:{tls_port}/#insecure");
     let pool = within(
         Duration::from_secs(5),
@@ -151,7 +183,7 @@ async fn an_untrusted_certificate_is_a_typed_connection_error_within_the_connect
     let dir = temp_dir();
     make_certs(&dir);
     let tls_port = free_port();
-    let _server = tls_server(&dir, tls_port);
+    let _server = tls_server(&dir, tls_port, false);
     // Verified TLS against a CA nobody trusts.
     let mut cfg = fast_config(format!("rediss://127.0.0.1:{tls_port}"));
     cfg.timeouts.connect = Duration::from_secs(1);
@@ -164,4 +196,75 @@ async fn an_untrusted_certificate_is_a_typed_connection_error_within_the_connect
     assert_eq!(err.kind(), ErrorKind::Connection, "{err}");
     assert!(took < Duration::from_millis(1100), "took {took:?}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn with_tls(url: String, tls: TlsConfig) -> Config {
+    let mut cfg = fast_config(url);
+    cfg.tls = Some(tls);
+    cfg
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_configured_ca_verifies_the_server_and_mutual_tls_needs_the_client_certificate() {
+    let dir = temp_dir();
+    make_certs(&dir);
+    let tls_port = free_port();
+    let _server = tls_server(&dir, tls_port, true);
+    let url = format!("rediss://127.0.0.1:{tls_port}");
+    let ca = || Some(Pem::File(dir.join("ca.crt")));
+
+    // The CA alone: verified, but the server wants a client certificate.
+    let err = within(
+        Duration::from_secs(5),
+        "connect without a client certificate",
+        Pool::connect(with_tls(
+            url.clone(),
+            TlsConfig {
+                ca_cert: ca(),
+                ..TlsConfig::default()
+            },
+        )),
+    )
+    .await
+    .expect_err("mutual TLS refuses a client without a certificate");
+    assert_eq!(err.kind(), ErrorKind::Connection, "{err}");
+
+    // With the client certificate (its key given as PEM text).
+    let key = std::fs::read_to_string(dir.join("client.key")).unwrap();
+    let tls = TlsConfig {
+        ca_cert: ca(),
+        client_cert: Some(Pem::File(dir.join("client.crt"))),
+        client_key: Some(Pem::Text(key.clone())),
+        insecure: false,
+    };
+    let cfg = with_tls(url, tls);
+    assert!(
+        !format!("{cfg:?}").contains(key.trim()),
+        "the key shows in Debug"
+    );
+    let pool = within(
+        Duration::from_secs(5),
+        "mutual TLS connect",
+        Pool::connect(cfg),
+    )
+    .await
+    .expect("mutual TLS connects");
+    let pong: String = pool.query(&redis::cmd("PING")).await.unwrap();
+    assert_eq!(pong, "PONG");
+    pool.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_ca_file_is_a_config_error_naming_the_file() {
+    let cfg = with_tls(
+        "rediss://127.0.0.1:1".into(),
+        TlsConfig {
+            ca_cert: Some(Pem::File("/nonexistent/ca.crt".into())),
+            ..TlsConfig::default()
+        },
+    );
+    let err = Pool::connect(cfg).await.expect_err("no CA file");
+    assert_eq!(err.kind(), ErrorKind::Config, "{err}");
+    assert!(err.to_string().contains("/nonexistent/ca.crt"), "{err}");
 }

@@ -43,12 +43,16 @@ impl Connector {
         let info = config.connection_info()?;
         #[cfg(feature = "tls")]
         install_crypto_provider();
-        let client = redis::Client::open(info.clone()).map_err(|e| {
+        let invalid = |e: redis::RedisError| {
             Error::config(format!(
                 "invalid redis URL {:?}: {e}",
                 config.redacted_url()
             ))
-        })?;
+        };
+        let (client, info) = match &config.tls {
+            None => (redis::Client::open(info.clone()).map_err(invalid)?, info),
+            Some(tls) => tls_client(info, tls, invalid)?,
+        };
         let base = redis::AsyncConnectionConfig::new()
             .set_connection_timeout(Some(config.timeouts.connect));
         Ok(Connector::Single(SingleServer {
@@ -94,6 +98,70 @@ impl Connector {
             Connector::Single(server) => ThreadTarget::from_info(&server.info),
         }
     }
+}
+
+/// A client for `info` with the CA and client certificate of `tls`: the
+/// address becomes TLS (`insecure` as asked), the documents are read now.
+#[cfg(feature = "tls")]
+fn tls_client(
+    info: redis::ConnectionInfo,
+    tls: &crate::tls::TlsConfig,
+    invalid: impl Fn(redis::RedisError) -> Error,
+) -> Result<(redis::Client, redis::ConnectionInfo)> {
+    let (host, port) = match info.addr() {
+        redis::ConnectionAddr::Tcp(host, port) => (host.clone(), *port),
+        redis::ConnectionAddr::TcpTls { host, port, .. } => (host.clone(), *port),
+        _ => {
+            return Err(Error::config(
+                "Config::tls needs a TCP address (redis:// or rediss://), not a unix socket",
+            ))
+        }
+    };
+    let info = info.set_addr(redis::ConnectionAddr::TcpTls {
+        host,
+        port,
+        insecure: tls.insecure,
+        tls_params: None,
+    });
+    let client_tls = match (&tls.client_cert, &tls.client_key) {
+        (Some(cert), Some(key)) => Some(redis::ClientTlsConfig {
+            client_cert: cert.read("TLS client certificate")?,
+            client_key: key.read("TLS client key")?,
+        }),
+        _ => None,
+    };
+    let root_cert = match &tls.ca_cert {
+        Some(ca) => Some(ca.read("TLS CA certificate")?),
+        None => None,
+    };
+    let certs = redis::TlsCertificates {
+        client_tls,
+        root_cert,
+    };
+    let client = redis::Client::build_with_tls(info, certs).map_err(|e| {
+        // The documents did not parse: say which setting, never their text.
+        if e.kind() == redis::ErrorKind::InvalidClientConfig {
+            Error::config(format!(
+                "the TLS certificates in Config::tls are not usable: {e}"
+            ))
+        } else {
+            invalid(e)
+        }
+    })?;
+    let info = client.get_connection_info().clone();
+    Ok((client, info))
+}
+
+/// Without the `tls` feature `Config::validate` refuses `Config::tls`.
+#[cfg(not(feature = "tls"))]
+fn tls_client(
+    _: redis::ConnectionInfo,
+    _: &crate::tls::TlsConfig,
+    _: impl Fn(redis::RedisError) -> Error,
+) -> Result<(redis::Client, redis::ConnectionInfo)> {
+    Err(Error::config(
+        "Config::tls is set, but redkeep was built without its `tls` feature",
+    ))
 }
 
 /// Makes rustls's process-wide crypto provider the one this crate builds
