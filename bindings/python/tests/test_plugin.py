@@ -90,8 +90,10 @@ HANGING_TEST = textwrap.dedent(
 )
 
 
-def _start_hanging(pytester: pytest.Pytester, tmp_path: Path, *extra: str) -> subprocess.Popen[bytes]:
-    pytester.makepyfile(test_hang=HANGING_TEST)
+def _start_hanging(
+    pytester: pytest.Pytester, tmp_path: Path, *extra: str, test: str = HANGING_TEST
+) -> subprocess.Popen[bytes]:
+    pytester.makepyfile(test_hang=test)
     env = dict(os.environ, REDKEEP_PID_DIR=str(tmp_path))
     proc = subprocess.Popen(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *extra],
@@ -146,6 +148,33 @@ def test_killed_xdist_worker_leaves_nothing_behind(
 def test_plugin_is_registered(pytestconfig: pytest.Config) -> None:
     assert pytestconfig.pluginmanager.has_plugin("redkeep")
     assert redkeep.__version__
+
+
+@linux_only
+def test_killed_xdist_controller_takes_workers_and_servers_down(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    pytest.importorskip("xdist")
+    # SIGINT ignored, as by a test stuck in native code: execnet alone would
+    # end the orphaned worker only after 5 s (SIGINT) + 10 s (os._exit).
+    stuck = HANGING_TEST.replace(
+        "def test_hangs(redis_server):",
+        "import signal\n\ndef test_hangs(redis_server):\n"
+        "    signal.signal(signal.SIGINT, signal.SIG_IGN)",
+    )
+    proc = _start_hanging(pytester, tmp_path, "-n", "2", "--dist", "each", test=stuck)
+    try:
+        assert wait_until(lambda: len(list(tmp_path.iterdir())) == 2, timeout=30)
+        workers = [int(f.name) for f in tmp_path.iterdir()]
+        pids = _recorded(tmp_path)
+        assert len(pids) == 2 and all(pid_alive(p) for p in [*pids, *workers])
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+    # Workers poll their parent: they exit within a second, not when the test ends.
+    assert wait_until(lambda: not any(pid_alive(p) for p in [*pids, *workers]), timeout=3), [
+        p for p in [*pids, *workers] if pid_alive(p)
+    ]
 
 
 # A plugin that, like redis-py's own suite, reads its --redis-url at

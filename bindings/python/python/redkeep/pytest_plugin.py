@@ -26,7 +26,9 @@ restored at the end), and ``--redkeep-fill-option=DEST`` (repeatable; ini
 ``--redkeep-fill-option=redis_url`` for redis-py's own ``--redis-url``.
 If it cannot start, ``$REDIS_URL`` is left alone and the fixtures raise the
 error (a fill option makes it a usage error at once). With xdist, the
-controller and each worker have their own session server.
+controller and each worker have their own session server, and a worker
+exits within a fraction of a second if the controller dies (it polls its
+parent pid), taking its servers with it.
 
 Options: ``--redis-server-binary PATH`` (or the ini option
 ``redkeep_redis_server``, or ``$REDKEEP_REDIS_SERVER``) picks the binary;
@@ -37,6 +39,8 @@ Options: ``--redis-server-binary PATH`` (or the ini option
 from __future__ import annotations
 
 import os
+import threading
+import time
 from dataclasses import dataclass
 from typing import Iterator, Optional
 
@@ -115,6 +119,10 @@ def _start(config: pytest.Config) -> redkeep.Server:
 ENV_VAR = "REDIS_URL"
 """The environment variable set to the session server's URL during the run."""
 
+# How often an xdist worker checks that its controller still runs.
+_PARENT_POLL_SECONDS = 0.2
+
+
 @dataclass
 class _Session:
     server: Optional[redkeep.Server]
@@ -138,6 +146,24 @@ def _fill_dests(config: pytest.Config) -> list[str]:
             )
         dests.append(dest)
     return dests
+
+
+def _exit_with_parent(ppid: int, server: redkeep.Server) -> None:
+    """Ends this process (an xdist worker) once its parent is gone. Alone,
+    execnet ends a worker whose controller was killed 5 s later with SIGINT,
+    or 15 s later with ``os._exit`` if the test does not stop on SIGINT
+    (native code, a handler): that long its servers would outlive the run."""
+
+    def watch() -> None:
+        while os.getppid() == ppid:
+            time.sleep(_PARENT_POLL_SECONDS)
+        try:
+            server.close()
+        except Exception:  # exiting anyway; the guard kills what is left
+            pass
+        os._exit(1)
+
+    threading.Thread(target=watch, name="redkeep-parent-watch", daemon=True).start()
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -168,6 +194,8 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ[ENV_VAR] = server.url
     for dest in dests:
         setattr(config.option, dest, server.url)
+    if hasattr(config, "workerinput") and os.name == "posix":
+        _exit_with_parent(os.getppid(), server)
 
 
 @pytest.fixture(scope="session")
