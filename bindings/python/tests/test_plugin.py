@@ -279,3 +279,25 @@ def test_a_server_that_cannot_start_fails_only_the_tests_using_it(
             os.environ["REDIS_URL"] = env_url
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines(["*SpawnError*"])
+
+
+def test_redis_url_is_restored_after_the_run(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_env="""
+        import os
+
+        def test_env(redis_server):
+            assert os.environ["REDIS_URL"] == redis_server.url
+        """
+    )
+    before = os.environ.get("REDIS_URL")
+    os.environ["REDIS_URL"] = "redis://example.invalid:1/0"
+    try:
+        result = pytester.runpytest_inprocess("-q", "-p", "no:cacheprovider")
+        result.assert_outcomes(passed=1)
+        assert os.environ["REDIS_URL"] == "redis://example.invalid:1/0"
+    finally:
+        if before is None:
+            os.environ.pop("REDIS_URL", None)
+        else:
+            os.environ["REDIS_URL"] = before
