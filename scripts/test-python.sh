@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The Python package's checks: builds and installs bindings/python into a
-# virtualenv (pip fetches maturin as the build backend; one release build),
-# then runs the pytest suite and `mypy --strict` on a typed usage file. The
-# tests start their own redis-servers on free ports.
+# The Python package's checks: builds the abi3 wheel once (maturin, one
+# release build), installs that wheel into a virtualenv -- the file users
+# get, not a from-source install -- then runs the pytest suite and
+# `mypy --strict` on a typed usage file. The tests start their own
+# redis-servers on free ports.
 #
 #   bash scripts/test-python.sh            # build, install, test
 #   bash scripts/test-python.sh --bench    # ... then the benchmark vs redis-py
@@ -38,11 +39,27 @@ if [[ ! -x "$venv/bin/python" ]]; then
 fi
 py="$venv/bin/python"
 
-step "pip install ./bindings/python (maturin, release build)"
+step "maturin build --release (the abi3 wheel)"
+"$py" -m pip install -q "maturin>=1.7,<2"
+wheels="$repo/target/py-wheel"  # this run's wheel only
+rm -rf "$wheels"
 start=$SECONDS
+(cd bindings/python && "$venv/bin/maturin" build --release --out "$wheels")
+echo "built in $((SECONDS - start)) s"
+shopt -s nullglob
+wheel=("$wheels"/redkeep-*-abi3-*.whl)
+shopt -u nullglob
+if [[ ${#wheel[@]} != 1 ]]; then
+  echo "expected one abi3 wheel in $wheels, found: $(ls "$wheels")" >&2
+  exit 1
+fi
+
+step "pip install ${wheel[0]#"$repo/"}"
+start=$(date +%s.%N)
 # --force-reinstall: the version does not change between edits.
-"$py" -m pip install -q --force-reinstall --no-deps ./bindings/python
-echo "built and installed in $((SECONDS - start)) s"
+"$py" -m pip install -q --force-reinstall --no-deps --no-index "${wheel[0]}"
+"$py" -c 'import redkeep' # from the venv's site-packages (the cwd has no redkeep/)
+echo "installed in $("$py" -c "import sys, time; print(f'{time.time() - float(sys.argv[1]):.1f}')" "$start") s"
 
 step "test dependencies"
 "$py" -m pip install -q "pytest>=7" "pytest-xdist>=3" "mypy>=1.8" "redis>=5"

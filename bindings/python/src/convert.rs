@@ -32,7 +32,9 @@ fn encode(arg: &Bound<'_, PyAny>, index: usize) -> PyResult<Vec<u8>> {
         return Ok(b.as_bytes().to_vec());
     }
     if let Ok(s) = arg.cast::<PyString>() {
-        return Ok(s.to_str()?.as_bytes().to_vec());
+        // `to_cow`, not `to_str`: the limited API (abi3-py39) has no borrowed
+        // UTF-8 view before 3.10; there it encodes once into an owned String.
+        return Ok(s.to_cow()?.into_owned().into_bytes());
     }
     if arg.is_instance_of::<PyBool>() {
         return Err(PyTypeError::new_err(format!(
@@ -43,10 +45,10 @@ fn encode(arg: &Bound<'_, PyAny>, index: usize) -> PyResult<Vec<u8>> {
         if let Ok(v) = i.extract::<i64>() {
             return Ok(v.to_string().into_bytes());
         }
-        return Ok(i.str()?.to_str()?.as_bytes().to_vec());
+        return Ok(i.str()?.to_cow()?.into_owned().into_bytes());
     }
     if arg.is_instance_of::<PyFloat>() {
-        return Ok(arg.repr()?.to_str()?.as_bytes().to_vec());
+        return Ok(arg.repr()?.to_cow()?.into_owned().into_bytes());
     }
     if let Ok(b) = arg.cast::<PyByteArray>() {
         return Ok(b.to_vec());
