@@ -43,6 +43,7 @@
 
 mod addr;
 mod binary;
+mod certs;
 mod config;
 mod diagnose;
 mod guard;
