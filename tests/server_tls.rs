@@ -154,3 +154,78 @@ fn tls_needs_a_tcp_address() {
     assert_eq!(e.kind(), ErrorKind::Config);
     assert!(e.message().contains("ServerConfig::tls"), "{e}");
 }
+
+#[cfg(feature = "cli")]
+#[test]
+fn redkeep_run_tls_gives_the_command_a_rediss_url_and_the_ca() {
+    let redis_cli = std::process::Command::new("redis-cli")
+        .arg("--version")
+        .output();
+    if redis_cli.is_err() {
+        eprintln!("skipped: no redis-cli on PATH");
+        return;
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_redkeep"))
+        .args([
+            "run",
+            "--tls",
+            "-q",
+            "--",
+            "sh",
+            "-c",
+            "echo {url}; echo \"$REDIS_CA_CERT\"; \
+             redis-cli --tls --cacert \"$REDIS_CA_CERT\" -u \"$REDIS_URL\" ping",
+        ])
+        .env_remove("REDKEEP_PASSWORD")
+        .output()
+        .expect("run redkeep");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(lines[0].starts_with("rediss://127.0.0.1:"), "{stdout}");
+    let ca = Path::new(lines[1]);
+    assert!(ca.is_absolute(), "{stdout}");
+    assert_eq!(lines[2], "PONG", "{stdout}");
+    assert!(!ca.exists(), "the CA outlived redkeep: {}", ca.display());
+}
+
+#[cfg(feature = "cli")]
+#[test]
+fn redkeep_ensure_tls_prints_the_ca_and_removes_it_on_sigterm() {
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_redkeep"))
+        .args(["ensure", "--tls", "--port", "0", "-q"])
+        .env_remove("REDKEEP_PASSWORD")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start redkeep");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let ready = lines.next().expect("a line").unwrap();
+    let url = ready
+        .split("ready at ")
+        .nth(1)
+        .and_then(|r| r.split(';').next())
+        .expect("url")
+        .to_owned();
+    assert!(url.starts_with("rediss://127.0.0.1:"), "{ready}");
+    let ca_line = lines.next().expect("a line").unwrap();
+    let ca = ca_line
+        .split("CA certificate is ")
+        .nth(1)
+        .expect("the CA path")
+        .to_owned();
+    let pong = std::process::Command::new("redis-cli")
+        .args(["--tls", "--cacert", &ca, "-u", &url, "ping"])
+        .output();
+    if let Ok(pong) = pong {
+        assert_eq!(String::from_utf8_lossy(&pong.stdout).trim(), "PONG");
+    }
+    signal(child.id(), "TERM");
+    assert!(child.wait().expect("wait").success());
+    assert!(!Path::new(&ca).exists(), "{ca} outlived redkeep");
+}
