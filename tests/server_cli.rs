@@ -176,6 +176,19 @@ fn bad_usage_exits_2() {
 }
 
 #[test]
+fn tls_with_attach_or_a_unix_socket_is_a_usage_error() {
+    for (extra, says) in [("--attach", "cannot --attach"), ("--unix", "needs TCP")] {
+        let out = redkeep()
+            .args(["run", "--tls", extra, "--", "true"])
+            .output()
+            .expect("run");
+        assert_eq!(out.status.code(), Some(2), "{extra}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(says), "{extra}: {stderr}");
+    }
+}
+
+#[test]
 fn run_without_the_double_dash_prints_a_one_line_hint() {
     let out = redkeep().args(["run", "true"]).output().expect("run");
     assert_eq!(out.status.code(), Some(2));

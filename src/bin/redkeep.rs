@@ -26,6 +26,7 @@ USAGE:
         stop the server afterwards, and exit with CMD's exit code. The server
         (and, on Linux, CMD) dies even if redkeep is killed with SIGKILL.
         A Redis already answering at --port is an error unless --attach.
+        With --tls, REDIS_URL is rediss://... and REDIS_CA_CERT the CA file.
 
 OPTIONS:
     --port N            TCP port on 127.0.0.1 (ensure: 6379; run: 0 = a free one)
@@ -38,6 +39,10 @@ OPTIONS:
                         --server-arg --maxmemory --server-arg 64mb
     --attach            (run) use a Redis already answering at --port instead
                         of failing; it is left running afterwards
+    --tls               serve TLS only, with a throwaway CA and server certificate
+                        in the private directory (needs a build with the `tls`
+                        feature); always starts a server (not with --attach or
+                        --unix); run sets REDIS_CA_CERT to the CA file
     --dir DIR           data directory (default: a private temporary one)
     --persist           keep redis-server's snapshot settings (default: none)
     --ready-timeout S   seconds a spawned server may take to answer PONG (default 10)
@@ -71,6 +76,8 @@ struct Options {
     ready_timeout: Option<Duration>,
     /// `run`: use a Redis already at the address instead of failing.
     attach: bool,
+    /// `--tls`: a TLS-only server with a throwaway CA.
+    tls: bool,
     /// `--server-arg`s, in order (before the args after `--` of `ensure`).
     server_args: Vec<String>,
     level: tracing::Level,
@@ -110,6 +117,7 @@ fn parse(args: Vec<String>) -> Result<Parsed, String> {
         persist: false,
         ready_timeout: None,
         attach: false,
+        tls: false,
         server_args: Vec::new(),
         level: tracing::Level::INFO,
         rest: Vec::new(),
@@ -132,6 +140,7 @@ fn parse(args: Vec<String>) -> Result<Parsed, String> {
             "--dir" => o.dir = Some(value("--dir")?.into()),
             "--persist" => o.persist = true,
             "--attach" => o.attach = true,
+            "--tls" => o.tls = true,
             "--server-arg" => o.server_args.push(value("--server-arg")?),
             "--ready-timeout" => {
                 let v = value("--ready-timeout")?;
@@ -173,6 +182,20 @@ fn parse(args: Vec<String>) -> Result<Parsed, String> {
     if o.command == Command::Ensure && o.attach {
         return Err("--attach is for run; ensure always uses a Redis already there".to_owned());
     }
+    if o.tls && o.attach {
+        return Err(
+            "--tls always starts a server (it makes the certificates), so it cannot --attach"
+                .to_owned(),
+        );
+    }
+    if o.tls && o.unix {
+        return Err("--tls needs TCP: redis-server serves TLS on no unix socket".to_owned());
+    }
+    if o.tls && !cfg!(feature = "tls") {
+        return Err(
+            "--tls needs a redkeep built with the `tls` feature (--features cli,tls)".to_owned(),
+        );
+    }
     if o.password.is_none() {
         o.password = std::env::var("REDKEEP_PASSWORD")
             .ok()
@@ -206,6 +229,7 @@ fn server_config(o: &Options) -> ServerConfig {
         persistence: o.persist,
         password: o.password.clone(),
         ready_timeout: o.ready_timeout.unwrap_or(defaults.ready_timeout),
+        tls: o.tls,
         ..defaults
     }
 }
@@ -313,6 +337,9 @@ async fn ensure(o: Options) -> ExitCode {
         "redkeep: redis-server pid {pid} ready at {}; Ctrl-C to stop",
         server.redacted_url()
     );
+    if let Some(ca) = server.ca_cert_path() {
+        println!("redkeep: TLS only; its CA certificate is {}", ca.display());
+    }
     let mut status = server.watch();
     let stop = stop_signal();
     tokio::pin!(stop);
@@ -357,6 +384,11 @@ async fn run(o: Options) -> ExitCode {
     let mut cmd = std::process::Command::new(&o.rest[0]);
     cmd.args(o.rest[1..].iter().map(|a| a.replace("{url}", &url)))
         .env("REDIS_URL", &url);
+    match server.ca_cert_path() {
+        Some(ca) => cmd.env("REDIS_CA_CERT", ca),
+        // Not one inherited from redkeep's own environment.
+        None => cmd.env_remove("REDIS_CA_CERT"),
+    };
     let child = match OwnedChild::spawn(cmd) {
         Ok(c) => std::sync::Arc::new(c),
         Err(e) => {

@@ -78,6 +78,18 @@ pub struct ServerConfig {
     pub ready_timeout: Duration,
     /// What to do when a spawned server crashes.
     pub restart: RestartPolicy,
+    /// Serve TLS only (crate feature `tls`): a throwaway CA and server
+    /// certificate are made in the private directory, and the server
+    /// listens with `port 0` and `tls-port` on the TCP address (clients need
+    /// no certificate of their own). A TLS config always spawns: it never
+    /// attaches to a Redis already at the address (a fixed port that is
+    /// taken is an "address in use" error). Clients connect with
+    /// [`LocalServer::url`](super::LocalServer::url) (`rediss://`) and
+    /// [`LocalServer::client_tls`](super::LocalServer::client_tls) (the CA).
+    /// TCP only: redis-server serves TLS on no unix socket.
+    ///
+    /// Default: `false`.
+    pub tls: bool,
 }
 
 impl Default for ServerConfig {
@@ -91,6 +103,7 @@ impl Default for ServerConfig {
             password: None,
             ready_timeout: Duration::from_secs(10),
             restart: RestartPolicy::default(),
+            tls: false,
         }
     }
 }
@@ -109,6 +122,15 @@ impl ServerConfig {
 }
 
 impl ServerConfig {
+    /// A TLS-only server on a free port of `127.0.0.1`, with a throwaway CA
+    /// (crate feature `tls`; see [`ServerConfig::tls`](#structfield.tls)).
+    pub fn tls() -> Self {
+        Self {
+            tls: true,
+            ..Self::tcp(0)
+        }
+    }
+
     /// A server on a unix socket named `redis.sock` in a private (0700)
     /// temporary directory, removed on shutdown.
     pub fn unix() -> Self {
@@ -139,6 +161,19 @@ impl ServerConfig {
                 "ServerAddr::Unix: unix sockets are not supported on this platform",
             )
             .with_param(Param::ServerUnixSocket));
+        }
+        if self.tls {
+            if !cfg!(feature = "tls") {
+                return Err(Error::config(
+                    "ServerConfig::tls is set, but redkeep was built without its `tls` feature",
+                ));
+            }
+            if let ServerAddr::Unix(_) = &self.addr {
+                return Err(Error::config(
+                    "ServerConfig::tls needs a TCP address: redis-server serves TLS on TCP only, \
+                     not on ServerAddr::Unix",
+                ));
+            }
         }
         if self.password.as_deref() == Some("") {
             return Err(Error::config(
@@ -173,6 +208,7 @@ impl fmt::Debug for ServerConfig {
             .field("password", &self.password.as_ref().map(|_| "***"))
             .field("ready_timeout", &self.ready_timeout)
             .field("restart", &self.restart)
+            .field("tls", &self.tls)
             .finish()
     }
 }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::addr::ServerAddr;
+use super::certs::TlsFiles;
 use super::diagnose::{self, Cause};
 use super::guard::{self, Killer};
 use super::resp::{Conn, Reply};
@@ -31,6 +32,8 @@ pub(crate) struct Plan {
     pub(crate) password: Option<String>,
     pub(crate) persistence: bool,
     pub(crate) ready_timeout: Duration,
+    /// TLS only, with these files (inside `run_dir`).
+    pub(crate) tls: Option<Arc<TlsFiles>>,
 }
 
 /// A started, ready server.
@@ -63,7 +66,19 @@ impl Plan {
         match &self.addr {
             ServerAddr::Tcp { host, port } => {
                 let _ = writeln!(c, "bind {}", quote(host));
-                let _ = writeln!(c, "port {port}");
+                match &self.tls {
+                    None => {
+                        let _ = writeln!(c, "port {port}");
+                    }
+                    Some(tls) => {
+                        let _ = writeln!(c, "port 0\ntls-port {port}");
+                        let file = |p: &std::path::Path| quote(&p.to_string_lossy());
+                        let _ = writeln!(c, "tls-cert-file {}", file(&tls.cert));
+                        let _ = writeln!(c, "tls-key-file {}", file(&tls.key));
+                        let _ = writeln!(c, "tls-ca-cert-file {}", file(&tls.ca));
+                        c.push_str("tls-auth-clients no\n");
+                    }
+                }
             }
             ServerAddr::Unix(path) => {
                 c.push_str("port 0\n");
@@ -222,10 +237,11 @@ impl Plan {
         )
     }
 
-    /// `PONG` from the process `pid` (checked with `INFO server`, so another
+    /// `PONG` (over TLS for a TLS server) from the process `pid` (checked with `INFO server`, so another
     /// server that won a port race is never taken for ours).
     fn is_ready(&self, pid: u32) -> bool {
-        let Ok(mut conn) = Conn::connect(&self.addr, Duration::from_secs(1)) else {
+        let Ok(mut conn) = Conn::open(&self.addr, self.tls.as_deref(), Duration::from_secs(1))
+        else {
             return false;
         };
         let mut check = || -> std::io::Result<bool> {

@@ -9,6 +9,7 @@ use tokio::sync::watch;
 
 use super::addr::ServerAddr;
 use super::binary;
+use super::certs::{self, TlsFiles};
 use super::config::ServerConfig;
 use super::diagnose::Cause;
 use super::launch::Plan;
@@ -63,6 +64,8 @@ pub struct LocalServer {
     supervision: Option<Arc<Supervision>>,
     status: watch::Receiver<ServerStatus>,
     log: Option<PathBuf>,
+    /// A TLS server's certificates (inside the run dir).
+    tls: Option<Arc<TlsFiles>>,
     /// The process that attached or spawned it: a forked child inherits
     /// the value but not the server, and never stops it.
     owner_pid: u32,
@@ -73,8 +76,9 @@ pub struct LocalServer {
 impl LocalServer {
     /// The URL to connect with, password included
     /// (`redis://:password@127.0.0.1:6379` or
-    /// `redis+unix:///path/redis.sock?pass=password`). Do not log it: use
-    /// [`LocalServer::redacted_url`] for that.
+    /// `redis+unix:///path/redis.sock?pass=password`; `rediss://` for a TLS
+    /// server, whose CA clients need: [`LocalServer::client_tls`]). Do not
+    /// log it: use [`LocalServer::redacted_url`] for that.
     pub fn url(&self) -> String {
         self.url_with_db(0)
     }
@@ -82,12 +86,46 @@ impl LocalServer {
     /// [`LocalServer::url`] selecting database `db` (`/db` for TCP,
     /// `db=` in the query of a unix socket URL; `0` adds nothing).
     pub fn url_with_db(&self, db: i64) -> String {
-        self.addr.url(self.password.as_deref(), db)
+        self.scheme(self.addr.url(self.password.as_deref(), db))
     }
 
     /// [`LocalServer::url`] with the password replaced by `***`.
     pub fn redacted_url(&self) -> String {
-        self.addr.redacted_url(self.password.is_some(), 0)
+        self.scheme(self.addr.redacted_url(self.password.is_some(), 0))
+    }
+
+    /// `rediss://` for a TLS server.
+    fn scheme(&self, url: String) -> String {
+        match &self.tls {
+            Some(_) => url.replacen("redis://", "rediss://", 1),
+            None => url,
+        }
+    }
+
+    /// Whether it serves TLS only ([`ServerConfig::tls`](super::ServerConfig::tls)).
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
+    }
+
+    /// A TLS server's throwaway CA certificate (PEM), inside its private
+    /// directory and removed with it; `None` without TLS. Give it to
+    /// clients that are not redkeep (`redis-cli --tls --cacert PATH`).
+    pub fn ca_cert_path(&self) -> Option<&Path> {
+        self.tls.as_deref().map(|t| t.ca.as_path())
+    }
+
+    /// What a redkeep client needs to trust a TLS server (its CA, no client
+    /// certificate), for [`Config::tls`](crate::Config::tls); `None`
+    /// without TLS.
+    pub fn client_tls(&self) -> Option<crate::TlsConfig> {
+        self.ca_cert_path().map(|ca| crate::TlsConfig {
+            ca_cert: Some(crate::Pem::File(ca.to_owned())),
+            ..crate::TlsConfig::default()
+        })
+    }
+
+    pub(crate) fn tls_files(&self) -> Option<&TlsFiles> {
+        self.tls.as_deref()
     }
 
     pub(crate) fn password(&self) -> Option<&str> {
@@ -233,6 +271,11 @@ impl fmt::Debug for LocalServer {
 ///   directive, permission, version) and carries the tail of its log. With
 ///   port `0` a free port is picked, and a new one is tried (up to 8 times)
 ///   when another process takes it first.
+/// - **TLS** ([`ServerConfig::tls`]): always spawned, never attached —
+///   a Redis already at a fixed port makes the start fail with "address in
+///   use". The server listens with TLS only, readiness is a `PONG` over TLS
+///   verified against its throwaway CA, and [`LocalServer::url`] is
+///   `rediss://`.
 /// - A spawned server binds only the configured loopback host (or a unix
 ///   socket with mode 0700 in a private 0700 directory), keeps no data
 ///   unless `persistence` is set, and dies with its owner (see the
@@ -255,11 +298,13 @@ pub fn ensure_server_blocking(cfg: ServerConfig) -> Result<LocalServer> {
     cfg.validate()?;
     match cfg.addr.normalized() {
         ServerAddr::Tcp { host, port: 0 } => spawn_on_free_port(&cfg, &host),
+        // A TLS config always spawns: a server already there is "in use".
+        addr @ ServerAddr::Tcp { .. } if cfg.tls => spawn_at(&cfg, addr),
         addr @ (ServerAddr::Tcp { .. } | ServerAddr::Unix(Some(_))) => attach_or_spawn(&cfg, addr),
         ServerAddr::Unix(None) => {
             let run_dir = Arc::new(private_dir()?);
             let addr = ServerAddr::Unix(Some(run_dir.path().join("redis.sock")));
-            spawn(&cfg, addr, run_dir).map_err(|e| e.error)
+            spawn(&cfg, addr, run_dir, None).map_err(|e| e.error)
         }
     }
 }
@@ -302,8 +347,23 @@ fn attach_or_spawn(cfg: &ServerConfig, addr: ServerAddr) -> Result<LocalServer> 
             }
         }
     }
+    spawn_at(cfg, addr)
+}
+
+/// Spawns at a resolved address, in a new private directory.
+fn spawn_at(cfg: &ServerConfig, addr: ServerAddr) -> Result<LocalServer> {
     let run_dir = Arc::new(private_dir()?);
-    spawn(cfg, addr, run_dir).map_err(|e| e.error)
+    let tls = tls_files(cfg, &run_dir)?;
+    spawn(cfg, addr, run_dir, tls).map_err(|e| e.error)
+}
+
+/// The certificates of a TLS server, made once per run dir (restarts and
+/// new port attempts reuse them).
+fn tls_files(cfg: &ServerConfig, run_dir: &PrivateDir) -> Result<Option<Arc<TlsFiles>>> {
+    if !cfg.tls {
+        return Ok(None);
+    }
+    certs::make(run_dir.path()).map(|t| Some(Arc::new(t)))
 }
 
 fn attached(cfg: &ServerConfig, addr: ServerAddr) -> LocalServer {
@@ -314,6 +374,7 @@ fn attached(cfg: &ServerConfig, addr: ServerAddr) -> LocalServer {
         supervision: None,
         status,
         log: None,
+        tls: None,
         owner_pid: std::process::id(),
         _run_dir: None,
     }
@@ -321,6 +382,7 @@ fn attached(cfg: &ServerConfig, addr: ServerAddr) -> LocalServer {
 
 fn spawn_on_free_port(cfg: &ServerConfig, host: &str) -> Result<LocalServer> {
     let run_dir = Arc::new(private_dir()?);
+    let tls = tls_files(cfg, &run_dir)?;
     let mut last = None;
     for attempt in 1..=PORT_ATTEMPTS {
         let port = free_port(host)?;
@@ -328,7 +390,7 @@ fn spawn_on_free_port(cfg: &ServerConfig, host: &str) -> Result<LocalServer> {
             host: host.to_owned(),
             port,
         };
-        match spawn(cfg, addr, run_dir.clone()) {
+        match spawn(cfg, addr, run_dir.clone(), tls.clone()) {
             Ok(server) => return Ok(server),
             Err(e) if e.cause == Cause::AddressInUse => {
                 tracing::debug!(port, attempt, "picked port was taken first, trying another");
@@ -371,6 +433,7 @@ fn spawn(
     cfg: &ServerConfig,
     addr: ServerAddr,
     run_dir: Arc<PrivateDir>,
+    tls: Option<Arc<TlsFiles>>,
 ) -> std::result::Result<LocalServer, super::launch::StartError> {
     debug_assert!(addr.is_resolved());
     let binary =
@@ -388,6 +451,7 @@ fn spawn(
         password: cfg.password.clone(),
         persistence: cfg.persistence,
         ready_timeout: cfg.ready_timeout,
+        tls: tls.clone(),
     };
     tracing::info!(binary = %plan.binary.display(), addr = %addr, "spawning redis-server");
     let started = Instant::now();
@@ -411,6 +475,7 @@ fn spawn(
         supervision: Some(supervision),
         status,
         log: Some(log),
+        tls,
         owner_pid: std::process::id(),
         _run_dir: Some(run_dir),
     })

@@ -40,9 +40,13 @@
 //! A spawned server is always reaped (no zombies), binds only loopback or a
 //! unix socket in a private 0700 directory, and its password is written only
 //! to a 0600 config file in that directory, removed once the server is up.
+//! With [`ServerConfig::tls`](ServerConfig#structfield.tls) (crate feature
+//! `tls`) it serves TLS only, with a throwaway CA and server certificate
+//! made in that directory (the server key 0600, the CA key never written).
 
 mod addr;
 mod binary;
+mod certs;
 mod config;
 mod diagnose;
 mod guard;

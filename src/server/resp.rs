@@ -6,11 +6,16 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
 use super::addr::ServerAddr;
+use super::certs::TlsFiles;
 
 enum Stream {
     Tcp(TcpStream),
     #[cfg(unix)]
     Unix(std::os::unix::net::UnixStream),
+    /// TLS over TCP; the handshake happens on the first read or write,
+    /// bounded by the socket's timeouts.
+    #[cfg(feature = "tls")]
+    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
 }
 
 impl Read for Stream {
@@ -19,6 +24,8 @@ impl Read for Stream {
             Stream::Tcp(s) => s.read(buf),
             #[cfg(unix)]
             Stream::Unix(s) => s.read(buf),
+            #[cfg(feature = "tls")]
+            Stream::Tls(s) => s.read(buf),
         }
     }
 }
@@ -29,10 +36,16 @@ impl Write for Stream {
             Stream::Tcp(s) => s.write(buf),
             #[cfg(unix)]
             Stream::Unix(s) => s.write(buf),
+            #[cfg(feature = "tls")]
+            Stream::Tls(s) => s.write(buf),
         }
     }
     fn flush(&mut self) -> io::Result<()> {
-        Ok(())
+        match self {
+            #[cfg(feature = "tls")]
+            Stream::Tls(s) => s.flush(),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -57,6 +70,46 @@ pub(crate) struct Conn {
 const MAX_FRAME: usize = 1 << 20;
 
 impl Conn {
+    /// [`Conn::connect`], over TLS trusting only `tls`'s CA when given.
+    pub(crate) fn open(
+        addr: &ServerAddr,
+        tls: Option<&TlsFiles>,
+        timeout: Duration,
+    ) -> io::Result<Conn> {
+        let conn = Conn::connect(addr, timeout)?;
+        match tls {
+            None => Ok(conn),
+            #[cfg(feature = "tls")]
+            Some(tls) => conn.into_tls(addr, tls),
+            #[cfg(not(feature = "tls"))]
+            Some(_) => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "redkeep was built without its `tls` feature",
+            )),
+        }
+    }
+
+    #[cfg(feature = "tls")]
+    fn into_tls(self, addr: &ServerAddr, tls: &TlsFiles) -> io::Result<Conn> {
+        let (Stream::Tcp(tcp), ServerAddr::Tcp { host, .. }) = (self.reader.into_inner(), addr)
+        else {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "TLS needs a TCP address",
+            ));
+        };
+        let name = rustls::pki_types::ServerName::try_from(host.trim_matches(['[', ']']))
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?
+            .to_owned();
+        let session =
+            rustls::ClientConnection::new(tls.client.clone(), name).map_err(io::Error::other)?;
+        Ok(Conn {
+            reader: BufReader::new(Stream::Tls(Box::new(rustls::StreamOwned::new(
+                session, tcp,
+            )))),
+        })
+    }
+
     /// Connects with `timeout` for the connect and for every read and write.
     /// An unresolved unix address (no path) is `InvalidInput`.
     pub(crate) fn connect(addr: &ServerAddr, timeout: Duration) -> io::Result<Conn> {
@@ -123,7 +176,9 @@ impl Conn {
                 buf.extend_from_slice(b"\r\n");
             }
         }
-        self.reader.get_mut().write_all(&buf)
+        let stream = self.reader.get_mut();
+        stream.write_all(&buf)?;
+        stream.flush()
     }
 
     /// Reads one reply. Anything that is not RESP is `InvalidData` with the

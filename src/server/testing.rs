@@ -45,6 +45,37 @@ impl TestServer {
         }
     }
 
+    /// [`TestServer::config`] serving TLS only, with a throwaway CA (crate
+    /// feature `tls`; see [`ServerConfig::tls`](ServerConfig#structfield.tls)).
+    pub fn config_tls() -> ServerConfig {
+        ServerConfig {
+            tls: true,
+            ..TestServer::config()
+        }
+    }
+
+    /// A TLS-only server with a throwaway CA, blocking the thread until it
+    /// answers `PONG` over TLS (crate feature `tls`). Connect with
+    /// [`TestServer::pool_config`] (it trusts the CA), or with
+    /// [`TestServer::url`] (`rediss://`) and [`TestServer::ca_cert_path`].
+    ///
+    /// ```no_run
+    /// # async fn demo() {
+    /// let server = redkeep::testing::TestServer::start_tls();
+    /// let pool = redkeep::Pool::connect(server.pool_config()).await.unwrap();
+    /// # }
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If it cannot be started, as [`TestServer::start`].
+    pub fn start_tls() -> TestServer {
+        match TestServer::try_start(TestServer::config_tls()) {
+            Ok(server) => server,
+            Err(e) => panic!("redkeep::testing: {e}"),
+        }
+    }
+
     /// Starts a server, blocking the thread until it answers `PONG`.
     ///
     /// # Panics
@@ -94,7 +125,13 @@ impl TestServer {
             .map_err(|e| crate::error::Error::new(crate::error::ErrorKind::Spawn, e.to_string()))?
     }
 
-    /// The URL to connect with (password included, if one was set).
+    /// A TLS server's CA certificate (PEM file); `None` without TLS.
+    pub fn ca_cert_path(&self) -> Option<&std::path::Path> {
+        self.server.ca_cert_path()
+    }
+
+    /// The URL to connect with (password included, if one was set;
+    /// `rediss://` for a TLS server).
     pub fn url(&self) -> String {
         self.server.url()
     }
@@ -114,16 +151,24 @@ impl TestServer {
         &self.server
     }
 
-    /// A redkeep pool [`Config`](crate::Config) pointing at this server.
+    /// A redkeep pool [`Config`](crate::Config) pointing at this server
+    /// (trusting its CA if it serves TLS).
     pub fn pool_config(&self) -> crate::Config {
-        crate::Config::from_url(self.url())
+        crate::Config {
+            tls: self.server.client_tls(),
+            ..crate::Config::from_url(self.url())
+        }
     }
 }
 
 impl Drop for TestServer {
     fn drop(&mut self) {
         if self.server.pid().is_some() {
-            if let Ok(mut conn) = Conn::connect(self.server.addr(), Duration::from_millis(500)) {
+            if let Ok(mut conn) = Conn::open(
+                self.server.addr(),
+                self.server.tls_files(),
+                Duration::from_millis(500),
+            ) {
                 let password = self.server_password();
                 let _ = match password.as_deref() {
                     Some(pw) => conn.send(&[&[b"AUTH", pw.as_bytes()], &[b"FLUSHALL"]]),
