@@ -29,6 +29,7 @@ if ! command -v openssl >/dev/null 2>&1; then
   fi
 fi
 cargo test -p redkeep --features tls --test pool_tls
+cargo test -p redkeep --features cli,tls --test server_tls
 
 for part in c go python windows; do
   if [[ -f "scripts/test-$part.sh" ]]; then

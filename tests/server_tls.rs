@@ -229,3 +229,28 @@ fn redkeep_ensure_tls_prints_the_ca_and_removes_it_on_sigterm() {
     assert!(child.wait().expect("wait").success());
     assert!(!Path::new(&ca).exists(), "{ca} outlived redkeep");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pool_that_spawns_a_tls_server_trusts_its_ca_and_stops_it() {
+    let mut cfg = Config::from_url("redis://127.0.0.1:6379");
+    cfg.spawn = Some(ServerConfig::tls());
+    let pool = within(Duration::from_secs(10), "connect", Pool::connect(cfg))
+        .await
+        .expect("a pool spawning a TLS server connects through the server's CA");
+    assert!(
+        pool.config().url.starts_with("rediss://"),
+        "{}",
+        pool.config().redacted_url()
+    );
+    let pong: String = pool.query(&redis::cmd("PING")).await.unwrap();
+    assert_eq!(pong, "PONG");
+    let pid = pool
+        .server()
+        .and_then(|s| s.pid())
+        .expect("spawned, not attached");
+    pool.close().await;
+    assert!(
+        wait_dead(pid, Duration::from_secs(5)).is_some(),
+        "the spawned TLS server outlived close()"
+    );
+}

@@ -129,6 +129,10 @@ impl Pool {
                 config.validate()?;
                 let server = crate::server::ensure_server(spawn).await?;
                 config.url = server_url(&config, &server)?;
+                // A TLS server it started is trusted through its own CA.
+                if config.tls.is_none() {
+                    config.tls = server.client_tls();
+                }
                 Some(Arc::new(server))
             }
             None => None,

@@ -93,6 +93,7 @@ pub(crate) fn ensure_server(
             max_restarts,
             ..RestartPolicy::default()
         },
+        ..ServerConfig::default()
     };
     let server = block_on(py, redkeep::ensure_server(cfg))?.map_err(|e| to_pyerr(py, &e))?;
     Ok(PyServer {
