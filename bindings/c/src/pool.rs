@@ -178,7 +178,8 @@ pub unsafe extern "C" fn redkeep_pool_open(
         let opts = unsafe { opts.as_ref() }.unwrap_or(&defaults);
         // SAFETY: NULL or a live cancel handle per the contract.
         let cancel = unsafe { cancel.as_ref() };
-        let mut config = opts.pool_config(url)?;
+        // SAFETY: the options' strings are valid per the contract.
+        let mut config = unsafe { opts.pool_config(url) }?;
         if opts.spawn_if_absent {
             // SAFETY: the options' strings are valid per the contract.
             config.spawn = Some(unsafe { opts.spawn.server_config() }?);
