@@ -869,7 +869,8 @@ redkeep_status redkeep_server_options_default(struct redkeep_server_options *opt
 
 /**
  * Opens a pool for `url` (`redis://[user[:password]@]host[:port][/db]`,
- * `rediss://...` when built with TLS, `redis+unix:///path?db=N`).
+ * `rediss://...` for TLS, `redis+unix:///path?db=N`); the `tls_*` options
+ * give the CA and a client certificate, and make a `redis://` URL TLS.
  *
  * `opts` may be `NULL` for the defaults. Unless `opts->lazy`, the call
  * blocks until a working connection is made and fails (for example with
