@@ -21,6 +21,9 @@ type testRedis struct {
 	port   int
 	cmd    *exec.Cmd
 	exited chan struct{}
+	// tlsPort, when not 0, is a TLS port configured by tlsArgs.
+	tlsPort int
+	tlsArgs []string
 }
 
 func redisBinary() string {
@@ -36,13 +39,7 @@ func startRedis(t testing.TB) *testRedis {
 	t.Helper()
 	var lastErr error
 	for attempt := 0; attempt < 5; attempt++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		l.Close()
-		r := &testRedis{t: t, port: port}
+		r := &testRedis{t: t, port: freePort(t)}
 		if lastErr = r.start(); lastErr == nil {
 			t.Cleanup(r.Kill)
 			return r
@@ -52,9 +49,25 @@ func startRedis(t testing.TB) *testRedis {
 	return nil
 }
 
+// freePort is a TCP port nothing listened on a moment ago (callers retry
+// on a collision).
+func freePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
 func (r *testRedis) start() error {
 	r.cmd = exec.Command(redisBinary(), "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no")
+	if r.tlsPort != 0 {
+		r.cmd.Args = append(r.cmd.Args, "--tls-port", strconv.Itoa(r.tlsPort))
+		r.cmd.Args = append(r.cmd.Args, r.tlsArgs...)
+	}
 	// Dies with the test process even if it is killed (PR_SET_PDEATHSIG).
 	r.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := r.cmd.Start(); err != nil {

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -55,6 +56,11 @@ type Options struct {
 	// watch connects in the background. Default: false (Open fails if
 	// Redis does not answer within DialTimeout).
 	Lazy bool
+
+	// TLS, when set, makes the connection TLS (a redis:// URL or Addr is
+	// upgraded; a rediss:// URL is TLS without it). Default: nil (TLS only
+	// for a rediss:// URL, verified against the built-in web roots).
+	TLS *TLSOptions
 }
 
 func (o *Options) addr() string {
@@ -67,12 +73,19 @@ func (o *Options) addr() string {
 // url builds the URL the library takes.
 func (o *Options) url() (string, error) {
 	if o.URL != "" {
+		if rest, ok := strings.CutPrefix(o.URL, "redis://"); ok && o.TLS != nil {
+			return "rediss://" + rest, nil
+		}
 		return o.URL, nil
 	}
 	if _, _, err := net.SplitHostPort(o.addr()); err != nil {
 		return "", invalidArgument(fmt.Sprintf("Addr %q: %v", o.addr(), err))
 	}
-	u := url.URL{Scheme: "redis", Host: o.addr()}
+	scheme := "redis"
+	if o.TLS != nil {
+		scheme = "rediss"
+	}
+	u := url.URL{Scheme: scheme, Host: o.addr()}
 	switch {
 	case o.Password != "":
 		u.User = url.UserPassword(o.Username, o.Password)

@@ -109,6 +109,13 @@ func Open(ctx context.Context, opt Options) (*Pool, error) {
 	setMillis(&copts.backoff_max_ms, opt.MaxRetryBackoff)
 	setMillis(&copts.health_interval_ms, opt.HealthCheckInterval)
 	copts.lazy = C.bool(opt.Lazy)
+	if opt.TLS != nil {
+		ctls, err := opt.TLS.toC(&copts)
+		if err != nil {
+			return nil, err
+		}
+		defer ctls.free()
+	}
 	if opt.SpawnIfAbsent {
 		if opt.URL != "" {
 			return nil, invalidArgument("SpawnIfAbsent needs Addr, not URL")

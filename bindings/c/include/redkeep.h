@@ -564,6 +564,34 @@ typedef struct redkeep_pool_options {
      * Default: as [`redkeep_server_options_default`].
      */
     struct redkeep_server_options spawn;
+    /**
+     * TLS: a PEM file with the CA certificate(s) to trust instead of the
+     * built-in web roots. Default: `NULL`.
+     *
+     * Setting any `tls_*` field makes the connection TLS, also for a
+     * `redis://` URL (a `rediss://` URL is TLS without them). A file that
+     * cannot be read makes `redkeep_pool_open` return `REDKEEP_CONFIG`
+     * naming the file; a server certificate the CA does not vouch for,
+     * `REDKEEP_CONNECTION`. Like the other strings, borrowed for the call.
+     */
+    const char *tls_ca_file;
+    /**
+     * TLS: a PEM file with a client certificate, for servers with
+     * `tls-auth-clients yes` (mutual TLS). Needs `tls_key_file`.
+     * Default: `NULL`.
+     */
+    const char *tls_cert_file;
+    /**
+     * TLS: a PEM file with the client certificate's private key. Needs
+     * `tls_cert_file`; the key is never logged or put in errors.
+     * Default: `NULL`.
+     */
+    const char *tls_key_file;
+    /**
+     * TLS without verifying the server's certificate: open to a man in the
+     * middle, so only for tests. Default: `false`.
+     */
+    bool tls_insecure;
 } redkeep_pool_options;
 
 /**
@@ -841,7 +869,8 @@ redkeep_status redkeep_server_options_default(struct redkeep_server_options *opt
 
 /**
  * Opens a pool for `url` (`redis://[user[:password]@]host[:port][/db]`,
- * `rediss://...` when built with TLS, `redis+unix:///path?db=N`).
+ * `rediss://...` for TLS, `redis+unix:///path?db=N`); the `tls_*` options
+ * give the CA and a client certificate, and make a `redis://` URL TLS.
  *
  * `opts` may be `NULL` for the defaults. Unless `opts->lazy`, the call
  * blocks until a working connection is made and fails (for example with

@@ -101,6 +101,26 @@ pub struct redkeep_pool_options {
     /// The server to attach to or start when `spawn_if_absent` is set.
     /// Default: as [`redkeep_server_options_default`].
     pub spawn: redkeep_server_options,
+    /// TLS: a PEM file with the CA certificate(s) to trust instead of the
+    /// built-in web roots. Default: `NULL`.
+    ///
+    /// Setting any `tls_*` field makes the connection TLS, also for a
+    /// `redis://` URL (a `rediss://` URL is TLS without them). A file that
+    /// cannot be read makes `redkeep_pool_open` return `REDKEEP_CONFIG`
+    /// naming the file; a server certificate the CA does not vouch for,
+    /// `REDKEEP_CONNECTION`. Like the other strings, borrowed for the call.
+    pub tls_ca_file: *const c_char,
+    /// TLS: a PEM file with a client certificate, for servers with
+    /// `tls-auth-clients yes` (mutual TLS). Needs `tls_key_file`.
+    /// Default: `NULL`.
+    pub tls_cert_file: *const c_char,
+    /// TLS: a PEM file with the client certificate's private key. Needs
+    /// `tls_cert_file`; the key is never logged or put in errors.
+    /// Default: `NULL`.
+    pub tls_key_file: *const c_char,
+    /// TLS without verifying the server's certificate: open to a man in the
+    /// middle, so only for tests. Default: `false`.
+    pub tls_insecure: bool,
 }
 
 fn ms(v: u32) -> Duration {
@@ -157,6 +177,10 @@ impl Default for redkeep_pool_options {
             lazy: false,
             spawn_if_absent: false,
             spawn: redkeep_server_options::default(),
+            tls_ca_file: std::ptr::null(),
+            tls_cert_file: std::ptr::null(),
+            tls_key_file: std::ptr::null(),
+            tls_insecure: false,
         }
     }
 }
@@ -218,9 +242,14 @@ impl redkeep_server_options {
 
 impl redkeep_pool_options {
     /// The Rust configuration for `url` (`spawn` is added by the caller
-    /// when `spawn_if_absent` is set).
-    pub(crate) fn pool_config(&self, url: &str) -> Result<redkeep::Config, Failure> {
+    /// when `spawn_if_absent` is set); reads the borrowed `tls_*` strings.
+    ///
+    /// # Safety
+    /// The `tls_*` string fields are NULL or valid NUL-terminated strings.
+    pub(crate) unsafe fn pool_config(&self, url: &str) -> Result<redkeep::Config, Failure> {
         let mut cfg = redkeep::Config::from_url(url);
+        // SAFETY: forwarded to the caller.
+        cfg.tls = unsafe { self.tls_config() }?;
         cfg.pool.max_size = self.max_size as usize;
         cfg.pool.min_idle = self.min_idle as usize;
         cfg.pool.multiplexed = self.multiplexed as usize;
@@ -240,6 +269,39 @@ impl redkeep_pool_options {
         // caller's way.
         cfg.validate()?;
         Ok(cfg)
+    }
+
+    /// `Config::tls`: `Some` when any `tls_*` field is set.
+    ///
+    /// # Safety
+    /// As [`Self::pool_config`].
+    unsafe fn tls_config(&self) -> Result<Option<redkeep::TlsConfig>, Failure> {
+        // SAFETY (all three): the caller guarantees the pointers.
+        let file = |ptr, name| {
+            unsafe { opt_str(ptr, name) }
+                .map(|path| path.map(|p| redkeep::Pem::File(PathBuf::from(p))))
+        };
+        if self.tls_cert_file.is_null() != self.tls_key_file.is_null() {
+            // Checked here, not by the core, to name the fields the caller's way.
+            let (cert, key) = match crate::language::current() {
+                redkeep::Language::Go => ("TLSOptions.CertFile", "TLSOptions.KeyFile"),
+                _ => (
+                    "redkeep_pool_options.tls_cert_file",
+                    "redkeep_pool_options.tls_key_file",
+                ),
+            };
+            return Err(Failure::new(
+                redkeep_status::REDKEEP_CONFIG,
+                format!("{cert} and {key} go together (mutual TLS needs both)"),
+            ));
+        }
+        let tls = redkeep::TlsConfig {
+            ca_cert: file(self.tls_ca_file, "pool options tls_ca_file")?,
+            client_cert: file(self.tls_cert_file, "pool options tls_cert_file")?,
+            client_key: file(self.tls_key_file, "pool options tls_key_file")?,
+            insecure: self.tls_insecure,
+        };
+        Ok((tls != redkeep::TlsConfig::default()).then_some(tls))
     }
 }
 

@@ -142,7 +142,8 @@ impl redkeep_health {
 }
 
 /// Opens a pool for `url` (`redis://[user[:password]@]host[:port][/db]`,
-/// `rediss://...` when built with TLS, `redis+unix:///path?db=N`).
+/// `rediss://...` for TLS, `redis+unix:///path?db=N`); the `tls_*` options
+/// give the CA and a client certificate, and make a `redis://` URL TLS.
 ///
 /// `opts` may be `NULL` for the defaults. Unless `opts->lazy`, the call
 /// blocks until a working connection is made and fails (for example with
@@ -178,7 +179,8 @@ pub unsafe extern "C" fn redkeep_pool_open(
         let opts = unsafe { opts.as_ref() }.unwrap_or(&defaults);
         // SAFETY: NULL or a live cancel handle per the contract.
         let cancel = unsafe { cancel.as_ref() };
-        let mut config = opts.pool_config(url)?;
+        // SAFETY: the options' strings are valid per the contract.
+        let mut config = unsafe { opts.pool_config(url) }?;
         if opts.spawn_if_absent {
             // SAFETY: the options' strings are valid per the contract.
             config.spawn = Some(unsafe { opts.spawn.server_config() }?);

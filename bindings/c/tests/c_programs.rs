@@ -1,6 +1,8 @@
 //! Compiles the C test programs in `tests/c/` with the system C compiler
 //! against the static library cargo just built, and runs them against a
-//! real `redis-server` started on a free port.
+//! real `redis-server` started on a free port. That server also listens
+//! for TLS (certificates made here with `openssl`); the program finds it
+//! through `REDKEEP_TEST_TLS_*` environment variables.
 //!
 //! `REDKEEP_C_TEST_WRAPPER` (e.g. `"valgrind --error-exitcode=1"`) runs the
 //! program under a tool; `scripts/test-c.sh` uses it for the leak check.
@@ -15,22 +17,53 @@ use std::time::{Duration, Instant};
 struct RedisServer {
     child: Child,
     port: u16,
+    /// The TLS port, when started with [`RedisServer::start_tls`].
+    tls_port: Option<u16>,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
 }
 
 impl RedisServer {
-    /// Starts one, picking a fresh port again if it loses a bind race.
-    fn start() -> RedisServer {
+    /// Starts one with TLS too, on a second port, with the certificates in
+    /// `certs` (see [`make_certs`]); clients may show a certificate.
+    fn start_tls(certs: &Path) -> RedisServer {
+        let file = |name: &str| certs.join(name).display().to_string();
+        let tls = [
+            "--tls-cert-file".to_owned(),
+            file("server.crt"),
+            "--tls-key-file".to_owned(),
+            file("server.key"),
+            "--tls-ca-cert-file".to_owned(),
+            file("ca.crt"),
+            "--tls-auth-clients".to_owned(),
+            "optional".to_owned(),
+        ];
+        Self::start_with(Some(&tls))
+    }
+
+    /// Starts one, picking fresh ports again if it loses a bind race.
+    fn start_with(tls: Option<&[String]>) -> RedisServer {
         let binary =
             std::env::var("REDKEEP_REDIS_SERVER").unwrap_or_else(|_| "redis-server".into());
         let mut last_log = String::new();
         for _ in 0..5 {
-            let port = TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .expect("a free port")
-                .port();
-            let mut child = Command::new(&binary)
+            let port = free_port();
+            let tls_port = tls.map(|_| free_port());
+            let mut command = Command::new(&binary);
+            command
                 .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-                .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+                .args(["--save", "", "--appendonly", "no", "--daemonize", "no"]);
+            if let (Some(tls), Some(tls_port)) = (tls, tls_port) {
+                command
+                    .args(["--tls-port", &tls_port.to_string()])
+                    .args(tls);
+            }
+            let mut child = command
                 .stdout(Stdio::piped())
                 .stderr(Stdio::null())
                 .spawn()
@@ -41,7 +74,11 @@ impl RedisServer {
                     break;
                 }
                 if ping(port) {
-                    return RedisServer { child, port };
+                    return RedisServer {
+                        child,
+                        port,
+                        tls_port,
+                    };
                 }
                 std::thread::sleep(Duration::from_millis(20));
             }
@@ -64,6 +101,97 @@ impl Drop for RedisServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Runs `openssl` in `dir`.
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run openssl (install it): {e}"));
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Makes, in `dir`, a test CA (`ca.crt`), a server certificate for
+/// 127.0.0.1 signed by it (`server.crt`, `server.key`), a client
+/// certificate signed by it (`client.crt`, `client.key`) and a second CA
+/// nobody signed with (`other-ca.crt`). Extensions make them X.509 v3
+/// certificates, as rustls requires.
+fn make_certs(dir: &Path) {
+    for (name, cn) in [
+        ("ca", "redkeep C test CA"),
+        ("other-ca", "redkeep other CA"),
+    ] {
+        let (key, crt) = (format!("{name}.key"), format!("{name}.crt"));
+        openssl(
+            dir,
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "1",
+                "-subj",
+                &format!("/CN={cn}"),
+                "-keyout",
+                &key,
+                "-out",
+                &crt,
+            ],
+        );
+    }
+    std::fs::write(dir.join("server.cnf"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+    std::fs::write(dir.join("client.cnf"), "extendedKeyUsage=clientAuth\n").unwrap();
+    for (name, cn) in [("server", "127.0.0.1"), ("client", "redkeep C test client")] {
+        let (key, csr, crt, ext) = (
+            format!("{name}.key"),
+            format!("{name}.csr"),
+            format!("{name}.crt"),
+            format!("{name}.cnf"),
+        );
+        openssl(
+            dir,
+            &[
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-subj",
+                &format!("/CN={cn}"),
+                "-keyout",
+                &key,
+                "-out",
+                &csr,
+            ],
+        );
+        openssl(
+            dir,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &csr,
+                "-CA",
+                "ca.crt",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-days",
+                "1",
+                "-extfile",
+                &ext,
+                "-out",
+                &crt,
+            ],
+        );
     }
 }
 
@@ -162,18 +290,28 @@ fn compile(name: &str) -> PathBuf {
     out
 }
 
-fn run(program: &Path, args: &[String]) -> (bool, String, String) {
+fn run(program: &Path, args: &[String], env: &[(&str, String)]) -> (bool, String, String) {
     let wrapper = std::env::var("REDKEEP_C_TEST_WRAPPER").unwrap_or_default();
     let mut words = wrapper.split_whitespace();
     let mut cmd = match words.next() {
         Some(tool) => {
             let mut cmd = Command::new(tool);
+            if Path::new(tool).file_name().is_some_and(|n| n == "valgrind") {
+                // ring's AES-GCM assembly confuses memcheck: see the file.
+                let supp = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/valgrind-tls.supp");
+                cmd.arg(format!("--suppressions={}", supp.display()))
+                    .arg("--num-callers=40");
+            }
             cmd.args(words).arg(program);
             cmd
         }
         None => Command::new(program),
     };
-    let output = cmd.args(args).output().expect("run the C program");
+    let output = cmd
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .expect("run the C program");
     (
         output.status.success(),
         String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -183,11 +321,32 @@ fn run(program: &Path, args: &[String]) -> (bool, String, String) {
 
 #[test]
 fn c_pool_test_passes_against_a_real_server() {
-    let server = RedisServer::start();
+    let certs = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("tls-{}", std::process::id()));
+    std::fs::create_dir_all(&certs).expect("a directory for the certificates");
+    make_certs(&certs);
+    let server = RedisServer::start_tls(&certs);
+    let tls_port = server.tls_port.expect("a TLS port");
+    let file = |name: &str| certs.join(name).display().to_string();
+    let env = [
+        // Plain redis://: the TLS options upgrade it.
+        (
+            "REDKEEP_TEST_TLS_URL",
+            format!("redis://127.0.0.1:{tls_port}"),
+        ),
+        ("REDKEEP_TEST_TLS_CA", file("ca.crt")),
+        ("REDKEEP_TEST_TLS_OTHER_CA", file("other-ca.crt")),
+        ("REDKEEP_TEST_TLS_CERT", file("client.crt")),
+        ("REDKEEP_TEST_TLS_KEY", file("client.key")),
+    ];
     let program = compile("pool_test");
-    let (ok, stdout, stderr) = run(&program, &[server.url()]);
+    let (ok, stdout, stderr) = run(&program, &[server.url()], &env);
+    let _ = std::fs::remove_dir_all(&certs);
     println!("{stdout}");
     eprintln!("{stderr}");
     assert!(ok, "the C test program failed:\n{stdout}\n{stderr}");
     assert!(stdout.contains(" passed, 0 failed"), "{stdout}");
+    assert!(
+        stdout.contains("# tls\n"),
+        "the TLS checks did not run:\n{stdout}"
+    );
 }

@@ -1,5 +1,6 @@
 //! `redkeep.asyncio.Pool`: the pool of [`crate::pool`] with awaitables.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use pyo3::prelude::*;
@@ -27,7 +28,8 @@ impl AsyncPool {
         url = "redis://127.0.0.1:6379".to_owned(), *, max_connections = None,
         socket_timeout = None, socket_connect_timeout = None, pool_timeout = None,
         health_check_interval = None, retry_backoff_min = None, retry_backoff_max = None,
-        spawn_if_absent = false, decode_responses = false, lazy = false
+        spawn_if_absent = false, decode_responses = false, lazy = false, ssl = false,
+        ssl_ca_certs = None, ssl_certfile = None, ssl_keyfile = None, ssl_cert_reqs = None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -43,6 +45,11 @@ impl AsyncPool {
         spawn_if_absent: bool,
         decode_responses: bool,
         lazy: bool,
+        ssl: bool,
+        ssl_ca_certs: Option<PathBuf>,
+        ssl_certfile: Option<PathBuf>,
+        ssl_keyfile: Option<PathBuf>,
+        ssl_cert_reqs: Option<Py<PyAny>>,
     ) -> PyResult<Self> {
         let config = options!(
             url,
@@ -53,7 +60,12 @@ impl AsyncPool {
             health_check_interval,
             retry_backoff_min,
             retry_backoff_max,
-            spawn_if_absent
+            spawn_if_absent,
+            ssl,
+            ssl_ca_certs,
+            ssl_certfile,
+            ssl_keyfile,
+            ssl_cert_reqs
         )
         .into_config(py)?;
         let core = Arc::new(PoolCore::new(py, config, decode_responses, lazy)?);

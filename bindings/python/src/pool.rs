@@ -1,6 +1,7 @@
 //! `redkeep.Pool` (blocking calls) and the core it shares with
 //! `redkeep.asyncio.Pool` ([`crate::aio`]).
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -124,7 +125,8 @@ pub(crate) fn forget_if_foreign(core: &Arc<PoolCore>) {
 macro_rules! options {
     ($url:ident, $max_connections:ident, $socket_timeout:ident, $socket_connect_timeout:ident,
      $pool_timeout:ident, $health_check_interval:ident, $retry_backoff_min:ident,
-     $retry_backoff_max:ident, $spawn_if_absent:ident) => {
+     $retry_backoff_max:ident, $spawn_if_absent:ident, $ssl:ident, $ssl_ca_certs:ident,
+     $ssl_certfile:ident, $ssl_keyfile:ident, $ssl_cert_reqs:ident) => {
         Options {
             url: $url,
             max_connections: $max_connections,
@@ -135,6 +137,11 @@ macro_rules! options {
             retry_backoff_min: $retry_backoff_min,
             retry_backoff_max: $retry_backoff_max,
             spawn_if_absent: $spawn_if_absent,
+            ssl: $ssl,
+            ssl_ca_certs: $ssl_ca_certs,
+            ssl_certfile: $ssl_certfile,
+            ssl_keyfile: $ssl_keyfile,
+            ssl_cert_reqs: $ssl_cert_reqs,
         }
     };
 }
@@ -153,7 +160,8 @@ impl SyncPool {
         url = "redis://127.0.0.1:6379".to_owned(), *, max_connections = None,
         socket_timeout = None, socket_connect_timeout = None, pool_timeout = None,
         health_check_interval = None, retry_backoff_min = None, retry_backoff_max = None,
-        spawn_if_absent = false, decode_responses = false, lazy = false
+        spawn_if_absent = false, decode_responses = false, lazy = false, ssl = false,
+        ssl_ca_certs = None, ssl_certfile = None, ssl_keyfile = None, ssl_cert_reqs = None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -169,6 +177,11 @@ impl SyncPool {
         spawn_if_absent: bool,
         decode_responses: bool,
         lazy: bool,
+        ssl: bool,
+        ssl_ca_certs: Option<PathBuf>,
+        ssl_certfile: Option<PathBuf>,
+        ssl_keyfile: Option<PathBuf>,
+        ssl_cert_reqs: Option<Py<PyAny>>,
     ) -> PyResult<Self> {
         let config = options!(
             url,
@@ -179,7 +192,12 @@ impl SyncPool {
             health_check_interval,
             retry_backoff_min,
             retry_backoff_max,
-            spawn_if_absent
+            spawn_if_absent,
+            ssl,
+            ssl_ca_certs,
+            ssl_certfile,
+            ssl_keyfile,
+            ssl_cert_reqs
         )
         .into_config(py)?;
         let core = Arc::new(PoolCore::new(py, config, decode_responses, lazy)?);

@@ -961,6 +961,116 @@ static uint16_t free_port(void) {
 }
 #endif
 
+/* TLS, against the server's TLS port that c_programs.rs passes in
+ * REDKEEP_TEST_TLS_* (a redis:// URL: the tls_* options upgrade it). */
+static redkeep_status open_tls(const char *url, const char *ca, const char *cert, const char *key,
+                               redkeep_pool **pool, redkeep_error **err) {
+    redkeep_pool_options opts;
+    redkeep_pool_options_default(&opts);
+    opts.connect_timeout_ms = 2000;
+    opts.tls_ca_file = ca;
+    opts.tls_cert_file = cert;
+    opts.tls_key_file = key;
+    return redkeep_pool_open(url, &opts, NULL, pool, err);
+}
+
+static void test_tls(void) {
+    const char *url = getenv("REDKEEP_TEST_TLS_URL");
+    const char *ca = getenv("REDKEEP_TEST_TLS_CA");
+    const char *other_ca = getenv("REDKEEP_TEST_TLS_OTHER_CA");
+    const char *cert = getenv("REDKEEP_TEST_TLS_CERT");
+    const char *key = getenv("REDKEEP_TEST_TLS_KEY");
+    if (url == NULL || ca == NULL || other_ca == NULL || cert == NULL || key == NULL) {
+        printf("# tls: skipped (REDKEEP_TEST_TLS_* not set)\n");
+        return;
+    }
+    printf("# tls\n");
+    redkeep_pool_options opts;
+    redkeep_pool_options_default(&opts);
+    CHECK(opts.tls_ca_file == NULL && opts.tls_cert_file == NULL && opts.tls_key_file == NULL &&
+              !opts.tls_insecure,
+          "TLS is off by default");
+
+    const char *set[] = {"SET", "c:tls", "over tls"};
+    const char *get[] = {"GET", "c:tls"};
+    redkeep_pool *pool = NULL;
+    redkeep_error *err = NULL;
+    redkeep_reply *reply = NULL;
+
+    /* Verified with the test CA. */
+    redkeep_status st = open_tls(url, ca, NULL, NULL, &pool, &err);
+    CHECK(st == REDKEEP_OK && pool != NULL, "open with tls_ca_file: %s", msg(err));
+    redkeep_error_free(err);
+    err = NULL;
+    if (pool != NULL) {
+        st = run(pool, 3, set, 0, NULL, &reply, &err);
+        CHECK(st == REDKEEP_OK, "SET over TLS: %s", msg(err));
+        redkeep_reply_free(reply);
+        redkeep_error_free(err);
+        err = NULL;
+        st = run(pool, 2, get, 0, NULL, &reply, &err);
+        CHECK(st == REDKEEP_OK && strcmp(redkeep_reply_string(reply, NULL), "over tls") == 0,
+              "GET over TLS: %s", msg(err));
+        redkeep_reply_free(reply);
+        redkeep_error_free(err);
+        err = NULL;
+        redkeep_pool_free(pool);
+        pool = NULL;
+    }
+
+    /* Mutual TLS: a client certificate signed by the same CA. */
+    st = open_tls(url, ca, cert, key, &pool, &err);
+    CHECK(st == REDKEEP_OK && pool != NULL, "open with a client certificate: %s", msg(err));
+    redkeep_error_free(err);
+    err = NULL;
+    if (pool != NULL) {
+        st = run(pool, 2, get, 0, NULL, &reply, &err);
+        CHECK(st == REDKEEP_OK, "GET over mutual TLS: %s", msg(err));
+        redkeep_reply_free(reply);
+        redkeep_error_free(err);
+        err = NULL;
+        redkeep_pool_free(pool);
+        pool = NULL;
+    }
+
+    /* Insecure: no CA, no verification. */
+    redkeep_pool_options_default(&opts);
+    opts.tls_insecure = true;
+    st = redkeep_pool_open(url, &opts, NULL, &pool, &err);
+    CHECK(st == REDKEEP_OK && pool != NULL, "open with tls_insecure: %s", msg(err));
+    redkeep_error_free(err);
+    err = NULL;
+    redkeep_pool_free(pool);
+    pool = NULL;
+
+    /* A CA that did not sign the server's certificate. */
+    st = open_tls(url, other_ca, NULL, NULL, &pool, &err);
+    CHECK(st == REDKEEP_CONNECTION && pool == NULL, "wrong CA: %s (%s)", redkeep_status_name(st),
+          msg(err));
+    redkeep_error_free(err);
+    err = NULL;
+
+    /* A CA file that is not there: REDKEEP_CONFIG naming the file. */
+    st = open_tls(url, "/nonexistent/redkeep-ca.crt", NULL, NULL, &pool, &err);
+    CHECK(st == REDKEEP_CONFIG && strstr(msg(err), "/nonexistent/redkeep-ca.crt") != NULL,
+          "missing CA file: %s (%s)", redkeep_status_name(st), msg(err));
+    redkeep_error_free(err);
+    err = NULL;
+
+    /* A certificate without its key. */
+    st = open_tls(url, ca, cert, NULL, &pool, &err);
+    CHECK(st == REDKEEP_CONFIG && strstr(msg(err), "tls_key_file") != NULL,
+          "tls_cert_file without tls_key_file: %s (%s)", redkeep_status_name(st), msg(err));
+    redkeep_error_free(err);
+    err = NULL;
+
+    /* Invalid UTF-8, as for every string option. */
+    st = open_tls(url, "\xff\xfe", NULL, NULL, &pool, &err);
+    CHECK(st == REDKEEP_INVALID_ARGUMENT && strstr(msg(err), "tls_ca_file") != NULL,
+          "tls_ca_file not UTF-8: %s (%s)", redkeep_status_name(st), msg(err));
+    redkeep_error_free(err);
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         fprintf(stderr, "usage: %s REDIS_URL\n", argv[0]);
@@ -976,6 +1086,7 @@ int main(int argc, char **argv) {
     test_whole_call_bounds();
     test_stats_by_path(argv[1]);
     test_shutdown_then_reuse(argv[1]);
+    test_tls();
 #ifdef REDKEEP_TEST_SERVER
     test_server();
     test_spawn_if_absent();

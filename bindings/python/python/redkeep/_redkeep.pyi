@@ -6,6 +6,7 @@ Import from ``redkeep`` and ``redkeep.asyncio``, not from here.
 import builtins
 import os
 from pathlib import Path
+from ssl import VerifyMode
 from types import TracebackType
 from typing import Any, Literal, Optional, Sequence, Union
 
@@ -176,10 +177,26 @@ class Pool:
             crashes, stops it on close).
         decode_responses: return bulk strings as ``str`` (UTF-8) instead of ``bytes``.
         lazy: do not connect in the constructor; the first command does.
+        ssl: use TLS even for a ``redis://`` URL (a ``rediss://`` URL is
+            TLS without it). Any of the ``ssl_*`` files, or
+            ``ssl_cert_reqs="none"``, also turns TLS on.
+        ssl_ca_certs: PEM file with the CA certificate(s) to trust instead
+            of the built-in web roots.
+        ssl_certfile: PEM file with a client certificate, for servers with
+            ``tls-auth-clients yes`` (mutual TLS); needs ``ssl_keyfile``.
+        ssl_keyfile: PEM file with the client certificate's private key
+            (never logged or put in errors).
+        ssl_cert_reqs: ``"required"`` (the default; also
+            ``ssl.CERT_REQUIRED``) verifies the server's certificate;
+            ``"none"`` (``ssl.CERT_NONE``) does not, which leaves the
+            connection open to a man in the middle: only for tests.
+            ``"optional"`` is refused.
 
     Raises:
-        ConfigError: invalid URL or option (also a ``ValueError``).
-        ConnectionError: Redis cannot be reached (unless ``lazy``).
+        ConfigError: invalid URL or option (also a ``ValueError``), or an
+            ``ssl_*`` file that cannot be read (the message names it).
+        ConnectionError: Redis cannot be reached (unless ``lazy``), or its
+            TLS certificate is not trusted, or it wants a client certificate.
         TimeoutError: connecting timed out (unless ``lazy``).
         SpawnError: ``spawn_if_absent`` could not start a server.
     """
@@ -198,6 +215,11 @@ class Pool:
         spawn_if_absent: bool = False,
         decode_responses: bool = False,
         lazy: bool = False,
+        ssl: bool = False,
+        ssl_ca_certs: Optional[Union[str, os.PathLike[str]]] = None,
+        ssl_certfile: Optional[Union[str, os.PathLike[str]]] = None,
+        ssl_keyfile: Optional[Union[str, os.PathLike[str]]] = None,
+        ssl_cert_reqs: Union[Literal["required", "none"], VerifyMode, None] = None,
     ) -> None: ...
     def execute(self, *args: Arg) -> Reply:
         """Runs one command, e.g. ``execute("SET", "k", "v")``, and returns its reply.
@@ -260,6 +282,11 @@ class AsyncPool:
         spawn_if_absent: bool = False,
         decode_responses: bool = False,
         lazy: bool = False,
+        ssl: bool = False,
+        ssl_ca_certs: Optional[Union[str, os.PathLike[str]]] = None,
+        ssl_certfile: Optional[Union[str, os.PathLike[str]]] = None,
+        ssl_keyfile: Optional[Union[str, os.PathLike[str]]] = None,
+        ssl_cert_reqs: Union[Literal["required", "none"], VerifyMode, None] = None,
     ) -> None: ...
     async def execute(self, *args: Arg) -> Reply:
         """Runs one command and returns its reply; raises as ``Pool.execute``."""
