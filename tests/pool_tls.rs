@@ -268,3 +268,54 @@ async fn a_missing_ca_file_is_a_config_error_naming_the_file() {
     assert_eq!(err.kind(), ErrorKind::Config, "{err}");
     assert!(err.to_string().contains("/nonexistent/ca.crt"), "{err}");
 }
+
+/// The outage rules hold over TLS: a blackholed TLS link is declared Down
+/// within `interval + timeout × failures`, calls then fail fast, and the
+/// pool is Up again once the link forwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blackholed_tls_link_goes_down_within_the_probe_budget_and_recovers() {
+    let dir = temp_dir();
+    make_certs(&dir);
+    let tls_port = free_port();
+    let _server = tls_server(&dir, tls_port, false);
+    let upstream = std::net::SocketAddr::from(([127, 0, 0, 1], tls_port));
+    let proxy = support::Proxy::start(upstream).await;
+    let url = format!("rediss://{}", proxy.addr());
+    let mut cfg = with_tls(
+        url,
+        TlsConfig {
+            ca_cert: Some(Pem::File(dir.join("ca.crt"))),
+            ..TlsConfig::default()
+        },
+    );
+    cfg.health.interval = Duration::from_millis(200);
+    cfg.health.timeout = Duration::from_millis(150);
+    cfg.health.failures_before_down = 2;
+    let budget = Duration::from_millis(200 + 150 * 2);
+    let pool = within(Duration::from_secs(5), "TLS connect", Pool::connect(cfg))
+        .await
+        .unwrap();
+    let mut rx = pool.watch();
+    support::first_probe(&pool).await;
+
+    proxy.set_mode(support::Mode::Blackhole);
+    let started = Instant::now();
+    support::wait_for_state(&mut rx, redkeep::State::Down, Duration::from_secs(5)).await;
+    let took = started.elapsed();
+    println!("TLS blackhole: Down after {took:?} (budget {budget:?})");
+    assert!(
+        took <= budget + Duration::from_millis(300),
+        "Down after {took:?}"
+    );
+    let fast = Instant::now();
+    let err = pool.query::<String>(&redis::cmd("PING")).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
+    assert!(fast.elapsed() < Duration::from_millis(50));
+
+    proxy.set_mode(support::Mode::Forward);
+    support::wait_for_state(&mut rx, redkeep::State::Up, Duration::from_secs(5)).await;
+    let pong: String = pool.query(&redis::cmd("PING")).await.unwrap();
+    assert_eq!(pong, "PONG");
+    pool.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
