@@ -114,22 +114,78 @@ impl Socket {
     }
 }
 
-impl Read for Socket {
+/// A socket with the deadline of the I/O in progress.
+///
+/// A signal cuts a read on a socket that has a timeout short (`EINTR`: the
+/// kernel does not restart such calls, whatever `SA_RESTART` says), and
+/// Go's runtime, a host of the C ABI, sends signals to its threads. Such a
+/// read is resumed with the time left until the deadline, so a signal
+/// neither fails a call nor lengthens its timeout.
+struct Stream {
+    socket: Socket,
+    /// The timeout the socket has now.
+    applied: Option<Duration>,
+    /// When the I/O in progress must end.
+    deadline: Option<Instant>,
+}
+
+impl Stream {
+    /// Bounds the next I/O by `timeout` from now.
+    fn set_timeout(&mut self, timeout: Duration) -> io::Result<()> {
+        if timeout.is_zero() {
+            return Err(io::Error::from(io::ErrorKind::TimedOut));
+        }
+        self.deadline = Some(Instant::now() + timeout);
+        if self.applied != Some(timeout) {
+            self.socket.set_timeouts(timeout)?;
+            self.applied = Some(timeout);
+        }
+        Ok(())
+    }
+
+    /// After a signal: the time left, set on the socket; `TimedOut` if none.
+    fn resume(&mut self) -> io::Result<()> {
+        let Some(deadline) = self.deadline else {
+            return Ok(());
+        };
+        let left = remaining(deadline);
+        if left.is_zero() {
+            return Err(io::Error::from(io::ErrorKind::TimedOut));
+        }
+        self.socket.set_timeouts(left)?;
+        self.applied = Some(left);
+        Ok(())
+    }
+}
+
+impl Read for Stream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Socket::Tcp(s) => s.read(buf),
-            #[cfg(unix)]
-            Socket::Unix(s) => s.read(buf),
+        loop {
+            let result = match &mut self.socket {
+                Socket::Tcp(s) => s.read(buf),
+                #[cfg(unix)]
+                Socket::Unix(s) => s.read(buf),
+            };
+            match result {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => self.resume()?,
+                other => return other,
+            }
         }
     }
 }
 
-impl Write for Socket {
+impl Write for Stream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Socket::Tcp(s) => s.write(buf),
-            #[cfg(unix)]
-            Socket::Unix(s) => s.write(buf),
+        loop {
+            let result = match &mut self.socket {
+                Socket::Tcp(s) => s.write(buf),
+                #[cfg(unix)]
+                Socket::Unix(s) => s.write(buf),
+            };
+            match result {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => self.resume()?,
+                other => return other,
+            }
         }
     }
 
@@ -140,10 +196,8 @@ impl Write for Socket {
 
 /// One calling-thread connection: request, then read its reply.
 pub(crate) struct ThreadConnection {
-    reader: BufReader<Socket>,
+    reader: BufReader<Stream>,
     parser: redis::Parser,
-    /// The socket timeouts set now (changed only when a call needs others).
-    timeout: Option<Duration>,
 }
 
 impl ThreadConnection {
@@ -152,15 +206,18 @@ impl ThreadConnection {
     pub(crate) fn connect(target: &ThreadTarget, deadline: Instant) -> io::Result<Self> {
         let socket = Socket::connect(&target.addr, deadline)?;
         Ok(Self {
-            reader: BufReader::new(socket),
+            reader: BufReader::new(Stream {
+                socket,
+                applied: None,
+                deadline: None,
+            }),
             parser: redis::Parser::new(),
-            timeout: None,
         })
     }
 
     /// A second handle on the socket, to shut it down from another thread.
     pub(crate) fn socket_handle(&self) -> io::Result<Socket> {
-        self.reader.get_ref().try_clone()
+        self.reader.get_ref().socket.try_clone()
     }
 
     /// Logs in (`HELLO 3` / `AUTH`), selects the database and checks a
@@ -230,13 +287,6 @@ impl ThreadConnection {
     }
 
     fn set_timeout(&mut self, timeout: Duration) -> io::Result<()> {
-        if timeout.is_zero() {
-            return Err(io::Error::from(io::ErrorKind::TimedOut));
-        }
-        if self.timeout != Some(timeout) {
-            self.reader.get_ref().set_timeouts(timeout)?;
-            self.timeout = Some(timeout);
-        }
-        Ok(())
+        self.reader.get_mut().set_timeout(timeout)
     }
 }
