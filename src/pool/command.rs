@@ -178,6 +178,15 @@ fn may_block(name: &str) -> bool {
     )
 }
 
+/// The class of `cmd` for a call on the pool's shared path, or its refusal
+/// (unsent) if it is a connection-state command.
+pub(crate) fn admit(cmd: &redis::Cmd) -> crate::Result<CommandClass> {
+    match classify(cmd) {
+        (CommandClass::ConnectionState, tool) => Err(refusal(cmd, tool.unwrap_or(Tool::Exclusive))),
+        (class, _) => Ok(class),
+    }
+}
+
 /// The refusal of a connection-state command on the shared path, naming the
 /// tool to use instead.
 pub(crate) fn refusal(cmd: &redis::Cmd, tool: Tool) -> crate::Error {

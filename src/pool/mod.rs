@@ -306,14 +306,10 @@ impl Pool {
     /// The one decision every path takes: refuse, run exclusively, or send
     /// on a shared connection (re-sending a read once).
     async fn call(&self, cmd: &Cmd) -> Result<redis::Value> {
-        match command::classify(cmd) {
-            (CommandClass::ConnectionState, tool) => Err(command::refusal(
-                cmd,
-                tool.unwrap_or(command::Tool::Exclusive),
-            )),
+        match command::admit(cmd)? {
             // Boxed: the rare path stays out of every caller's future.
-            (CommandClass::Blocking { wait }, _) => Box::pin(self.call_exclusive(cmd, wait)).await,
-            (class, _) => match self.send(cmd).await {
+            CommandClass::Blocking { wait } => Box::pin(self.call_exclusive(cmd, wait)).await,
+            class => match self.send(cmd).await {
                 Err(e) if e.allows_resend() && class == CommandClass::ReadOnly => {
                     tracing::debug!("resending a read-only command after a dropped connection");
                     self.send(cmd).await
@@ -358,17 +354,11 @@ impl Pool {
         timeout: Option<Duration>,
     ) -> Result<T> {
         let core = &self.shared.core;
-        let class = match command::classify(cmd) {
-            (CommandClass::ConnectionState, tool) => {
-                return Err(command::refusal(
-                    cmd,
-                    tool.unwrap_or(command::Tool::Exclusive),
-                ))
-            }
-            (CommandClass::Blocking { .. }, _) => {
+        let class = match command::admit(cmd)? {
+            CommandClass::Blocking { .. } => {
                 return self.shared.runtime.block_on(self.query_with(cmd, timeout));
             }
-            (class, _) => class,
+            class => class,
         };
         let deadline = timeout.map(|t| std::time::Instant::now() + t);
         let send = || match self
@@ -418,21 +408,12 @@ impl Pool {
         // `None`: no blocking command; `Some(None)`: one may wait forever.
         let mut longest_wait: Option<Option<Duration>> = None;
         for cmd in pipe.cmd_iter() {
-            match command::classify(cmd) {
-                (CommandClass::ConnectionState, tool) => {
-                    return Err(command::refusal(
-                        cmd,
-                        tool.unwrap_or(command::Tool::Exclusive),
-                    ))
-                }
-                (CommandClass::Blocking { wait }, _) => {
-                    longest_wait = Some(match (longest_wait, wait) {
-                        (Some(None), _) | (_, None) => None,
-                        (Some(Some(a)), Some(b)) => Some(a.max(b)),
-                        (None, Some(b)) => Some(b),
-                    });
-                }
-                _ => {}
+            if let CommandClass::Blocking { wait } = command::admit(cmd)? {
+                longest_wait = Some(match (longest_wait, wait) {
+                    (Some(None), _) | (_, None) => None,
+                    (Some(Some(a)), Some(b)) => Some(a.max(b)),
+                    (None, Some(b)) => Some(b),
+                });
             }
         }
         let run = async {
