@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -73,19 +72,12 @@ func (o *Options) addr() string {
 // url builds the URL the library takes.
 func (o *Options) url() (string, error) {
 	if o.URL != "" {
-		if rest, ok := strings.CutPrefix(o.URL, "redis://"); ok && o.TLS != nil {
-			return "rediss://" + rest, nil
-		}
 		return o.URL, nil
 	}
 	if _, _, err := net.SplitHostPort(o.addr()); err != nil {
 		return "", invalidArgument(fmt.Sprintf("Addr %q: %v", o.addr(), err))
 	}
-	scheme := "redis"
-	if o.TLS != nil {
-		scheme = "rediss"
-	}
-	u := url.URL{Scheme: scheme, Host: o.addr()}
+	u := url.URL{Scheme: "redis", Host: o.addr()}
 	switch {
 	case o.Password != "":
 		u.User = url.UserPassword(o.Username, o.Password)

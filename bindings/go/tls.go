@@ -55,6 +55,8 @@ func (o *TLSOptions) toC(opts *C.redkeep_pool_options) (*cTLS, error) {
 	opts.tls_cert_file = str(o.CertFile)
 	opts.tls_key_file = str(o.KeyFile)
 	opts.tls_insecure = C.bool(o.InsecureSkipVerify)
+	// TLS even with no field set: the library makes the address TLS.
+	opts.tls = true
 	return c, nil
 }
 

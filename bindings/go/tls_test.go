@@ -193,3 +193,14 @@ func TestTLSOptionsErrorsNameTheGoFields(t *testing.T) {
 		t.Fatalf("a NUL in CAFile: want ErrInvalidArgument, got %v", err)
 	}
 }
+
+// The zero TLSOptions is TLS verified against the built-in web roots, even
+// for a plain Addr: the test CA is not among them, so the handshake itself
+// refuses the server (a plain-text connect would fail otherwise).
+func TestZeroTLSOptionsAreTLSAgainstTheWebRoots(t *testing.T) {
+	r := startRedisTLS(t, false)
+	_, err := openTLS(r.TLSAddr(), &TLSOptions{})
+	if err == nil || !errors.Is(err, ErrConnection) || !strings.Contains(err.Error(), "UnknownIssuer") {
+		t.Fatalf("want a TLS ErrConnection (UnknownIssuer), got %v", err)
+	}
+}

@@ -592,6 +592,12 @@ typedef struct redkeep_pool_options {
      * middle, so only for tests. Default: `false`.
      */
     bool tls_insecure;
+    /**
+     * TLS with the defaults (verified against the built-in web roots) even
+     * when no other `tls_*` field is set, also for a `redis://` URL.
+     * Default: `false`.
+     */
+    bool tls;
 } redkeep_pool_options;
 
 /**

@@ -121,6 +121,10 @@ pub struct redkeep_pool_options {
     /// TLS without verifying the server's certificate: open to a man in the
     /// middle, so only for tests. Default: `false`.
     pub tls_insecure: bool,
+    /// TLS with the defaults (verified against the built-in web roots) even
+    /// when no other `tls_*` field is set, also for a `redis://` URL.
+    /// Default: `false`.
+    pub tls: bool,
 }
 
 fn ms(v: u32) -> Duration {
@@ -181,6 +185,7 @@ impl Default for redkeep_pool_options {
             tls_cert_file: std::ptr::null(),
             tls_key_file: std::ptr::null(),
             tls_insecure: false,
+            tls: false,
         }
     }
 }
@@ -271,7 +276,8 @@ impl redkeep_pool_options {
         Ok(cfg)
     }
 
-    /// `Config::tls`: `Some` when any `tls_*` field is set.
+    /// `Config::tls`: `Some` when `tls` or any `tls_*` field is set (the
+    /// core then makes a `redis://` address TLS).
     ///
     /// # Safety
     /// As [`Self::pool_config`].
@@ -301,7 +307,7 @@ impl redkeep_pool_options {
             client_key: file(self.tls_key_file, "pool options tls_key_file")?,
             insecure: self.tls_insecure,
         };
-        Ok((tls != redkeep::TlsConfig::default()).then_some(tls))
+        Ok((self.tls || tls != redkeep::TlsConfig::default()).then_some(tls))
     }
 }
 
