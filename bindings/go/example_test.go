@@ -74,7 +74,7 @@ func ExamplePool_Do_timeout() {
 	// Output: true true
 }
 
-func ExamplePool_Watch() {
+func ExamplePool_HealthChanges() {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	srv, _ := redkeep.EnsureServer(ctx, redkeep.ServerOptions{Addr: "127.0.0.1:0"})
@@ -82,7 +82,7 @@ func ExamplePool_Watch() {
 	pool, _ := redkeep.Open(ctx, redkeep.Options{URL: srv.URL()})
 	defer pool.Close()
 
-	changes := pool.Watch(ctx)
+	changes := pool.HealthChanges(ctx)
 	h := <-changes // the current health first, then every change
 	fmt.Println(h.State)
 	// Output: up

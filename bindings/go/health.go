@@ -116,10 +116,10 @@ func statsFromC(s *C.redkeep_stats) Stats {
 	}
 }
 
-// Watch returns a channel that receives the current health at once, then
+// HealthChanges returns a channel that receives the current health at once, then
 // every change (changes the reader misses are coalesced into the latest).
 // The channel is closed when ctx is done or the pool is closed.
-func (p *Pool) Watch(ctx context.Context) <-chan Health {
+func (p *Pool) HealthChanges(ctx context.Context) <-chan Health {
 	ch := make(chan Health, 1)
 	c := p.c
 	c.mu.RLock()

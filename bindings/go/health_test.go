@@ -46,7 +46,7 @@ func TestHealthTransitionsOnKillAndRestart(t *testing.T) {
 	p := openTest(t, r.Addr())
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	ch := p.Watch(ctx)
+	ch := p.HealthChanges(ctx)
 
 	up := next(t, ch, StateUp, 2*time.Second)
 	if up.RTT == 0 && up.Generation == 0 && p.Health().RTT == 0 {
@@ -75,11 +75,11 @@ func TestHealthTransitionsOnKillAndRestart(t *testing.T) {
 	}
 }
 
-func TestWatchEndsWithContextAndClose(t *testing.T) {
+func TestHealthChangesEndsWithContextAndClose(t *testing.T) {
 	r := startRedis(t)
 	p := openTest(t, r.Addr())
 	ctx, cancel := context.WithCancel(context.Background())
-	ch := p.Watch(ctx)
+	ch := p.HealthChanges(ctx)
 	<-ch // the current health
 	cancel()
 	select {
@@ -91,7 +91,7 @@ func TestWatchEndsWithContextAndClose(t *testing.T) {
 		t.Fatal("the watch channel was not closed after cancel")
 	}
 
-	ch2 := p.Watch(context.Background())
+	ch2 := p.HealthChanges(context.Background())
 	<-ch2
 	p.Close()
 	select {
@@ -102,7 +102,7 @@ func TestWatchEndsWithContextAndClose(t *testing.T) {
 	case <-time.After(2 * time.Second):
 		t.Fatal("the watch channel was not closed by Close")
 	}
-	if _, ok := <-p.Watch(context.Background()); ok {
-		t.Fatal("Watch on a closed pool must return a closed channel")
+	if _, ok := <-p.HealthChanges(context.Background()); ok {
+		t.Fatal("HealthChanges on a closed pool must return a closed channel")
 	}
 }

@@ -229,6 +229,45 @@ pub(crate) fn refusal(cmd: &redis::Cmd, tool: Tool) -> crate::Error {
     .with_rust_hint(rust)
 }
 
+/// What a command does to the transaction state of an exclusive
+/// connection: the exclusive path tracks it, so that a connection still
+/// watching keys or inside `MULTI` never goes back to the pool as it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// `WATCH`: keys are watched until `EXEC`, `DISCARD` or `UNWATCH`.
+    Watch,
+    /// `MULTI`: commands are queued until `EXEC` or `DISCARD`.
+    Multi,
+    /// `EXEC` or `DISCARD`: the transaction and the watches end.
+    End,
+    /// `UNWATCH`: the watches end.
+    Unwatch,
+    /// Any other connection-state command (`SELECT`, `CLIENT SETNAME`,
+    /// `SUBSCRIBE`, ...): the connection cannot be handed to someone else.
+    Other,
+    /// No effect on the connection.
+    None,
+}
+
+/// The [`Step`] `cmd` takes on the connection it runs on.
+pub(crate) fn step(cmd: &redis::Cmd) -> Step {
+    if classify(cmd).0 != CommandClass::ConnectionState {
+        return Step::None;
+    }
+    let mut buf = [0u8; NAME_MAX];
+    let name = cmd.args_iter().next().and_then(|arg| match arg {
+        redis::Arg::Simple(bytes) => upper(bytes, &mut buf),
+        _ => None,
+    });
+    match name {
+        Some("WATCH") => Step::Watch,
+        Some("MULTI") => Step::Multi,
+        Some("EXEC" | "DISCARD") => Step::End,
+        Some("UNWATCH") => Step::Unwatch,
+        _ => Step::Other,
+    }
+}
+
 /// For a blocking command, how long the server may hold the reply:
 /// `Some(None)` forever or unreadable, `None` not a blocking command.
 fn blocking_wait(name: &str, words: &[&[u8]]) -> Option<Option<Duration>> {

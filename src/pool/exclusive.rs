@@ -6,10 +6,11 @@ use std::time::Duration;
 
 use deadpool::managed::{self, Metrics, RecycleError, RecycleResult};
 use redis::aio::{ConnectionLike, MultiplexedConnection};
-use redis::{Cmd, Pipeline, RedisFuture, Value};
+use redis::{Cmd, FromRedisValue, Pipeline, RedisFuture, Value};
 
+use super::command::{self, CommandClass, Step};
 use super::core::{Core, Purpose, Stream, Verdict};
-use crate::error::Error;
+use crate::error::{Error, Phase};
 use crate::stats::Counters;
 
 /// The exclusive set: deadpool's pool of [`ExclusiveConnection`]s.
@@ -50,6 +51,7 @@ impl managed::Manager for Manager {
             broken: false,
             in_flight: false,
             timeout_overridden: false,
+            state: TxState::default(),
             core: self.core.clone(),
         })
     }
@@ -85,7 +87,37 @@ pub struct ExclusiveConnection {
     /// dropped half way if this is still set when the checkout ends).
     in_flight: bool,
     timeout_overridden: bool,
+    /// What `WATCH`/`MULTI` and other connection-state commands left on it.
+    state: TxState,
     core: Arc<Core>,
+}
+
+/// The connection state an exclusive connection's commands left behind: a
+/// connection with any of it set is not handed to the next caller as is
+/// ([`Connection::reset`] undoes `WATCH` and `MULTI`; anything else drops it).
+#[derive(Debug, Default, Clone, Copy)]
+struct TxState {
+    watching: bool,
+    in_multi: bool,
+    /// `SELECT`, `CLIENT SETNAME`, `SUBSCRIBE`, ...: cannot be undone cheaply.
+    other: bool,
+}
+
+impl TxState {
+    fn apply(&mut self, step: Step) {
+        match step {
+            Step::Watch => self.watching = true,
+            Step::Multi => self.in_multi = true,
+            Step::End => *self = TxState { other: self.other, ..TxState::default() },
+            Step::Unwatch => self.watching = false,
+            Step::Other => self.other = true,
+            Step::None => {}
+        }
+    }
+
+    fn clean(self) -> bool {
+        !self.watching && !self.in_multi && !self.other
+    }
 }
 
 impl ExclusiveConnection {
@@ -97,9 +129,10 @@ impl ExclusiveConnection {
         self.timeout_overridden = true;
     }
 
-    /// Whether it may go back to the pool: not broken, no reply pending.
+    /// Whether it may go back to the pool: not broken, no reply pending, no
+    /// watch, transaction or other connection state left on it.
     fn reusable(&self) -> bool {
-        !self.broken && !self.in_flight
+        !self.broken && !self.in_flight && self.state.clean()
     }
 
     /// After an error, the core's one rule: a timeout leaves this stream
@@ -125,6 +158,8 @@ impl ConnectionLike for ExclusiveConnection {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         Box::pin(async move {
             self.in_flight = true;
+            // Counted as sent even if it fails: an UNWATCH too many is harmless.
+            self.state.apply(command::step(cmd));
             let core = self.core.clone();
             let result = until_closed(&core, self.conn.send_packed_command(cmd)).await?;
             self.in_flight = false;
@@ -141,10 +176,17 @@ impl ConnectionLike for ExclusiveConnection {
     ) -> RedisFuture<'a, Vec<Value>> {
         Box::pin(async move {
             self.in_flight = true;
+            for cmd in pipeline.cmd_iter() {
+                self.state.apply(command::step(cmd));
+            }
             let core = self.core.clone();
             let send = self.conn.send_packed_commands(pipeline, offset, count);
             let result = until_closed(&core, send).await?;
             self.in_flight = false;
+            if pipeline.is_transaction() && result.is_ok() {
+                // Its own EXEC ran: the transaction and any watches are over.
+                self.state.apply(Step::End);
+            }
             self.observe(&result);
             result
         })
@@ -191,6 +233,103 @@ impl Connection {
     }
 }
 
+impl Connection {
+    /// Runs one command on this connection and converts its reply: any
+    /// command, `WATCH`, `MULTI` and `EXEC` included (this connection is
+    /// yours). The core's table still sets the reply timeout: a blocking
+    /// command (`BLPOP`, ...) gets its own wait plus `timeouts.command`,
+    /// anything else `timeouts.command`. `timeout` bounds the whole call;
+    /// past it the call fails with `Timeout(Command)` and the connection is
+    /// dropped when the checkout ends (its reply may still come). Never
+    /// re-sent.
+    pub async fn query_with<T: FromRedisValue>(
+        &mut self,
+        cmd: &Cmd,
+        timeout: Option<Duration>,
+    ) -> crate::Result<T> {
+        let command_timeout = self.inner().core.config.timeouts.command;
+        let reply_timeout = match command::command_class(cmd) {
+            CommandClass::Blocking { wait } => super::blocking_reply_timeout(wait, command_timeout),
+            _ => command_timeout,
+        };
+        let conn = self.inner_mut();
+        conn.conn.set_response_timeout(reply_timeout);
+        conn.timeout_overridden = reply_timeout != command_timeout;
+        let run = async {
+            match conn.req_packed_command(cmd).await {
+                Ok(value) => value
+                    .extract_error()
+                    .map_err(|e| Error::from_redis(e, Phase::Command)),
+                Err(e) if e.is_timeout() => Err(Error::timeout(Phase::Command, reply_timeout)),
+                Err(e) => Err(Error::from_redis(e, Phase::Command)),
+            }
+        };
+        super::convert(bounded(timeout, run).await?)
+    }
+
+    /// Runs a pipeline (or a `MULTI`/`EXEC` block built with
+    /// `Pipeline::atomic`) on this connection in one round trip, bounded by
+    /// `timeout` as [`Connection::query_with`]. Never sent twice.
+    pub async fn query_pipeline_with<T: FromRedisValue>(
+        &mut self,
+        pipe: &Pipeline,
+        timeout: Option<Duration>,
+    ) -> crate::Result<T> {
+        let command_timeout = self.inner().core.config.timeouts.command;
+        let conn = self.inner_mut();
+        conn.conn.set_response_timeout(command_timeout);
+        conn.timeout_overridden = false;
+        let run = async {
+            match pipe.query_async::<T>(conn).await {
+                Ok(value) => Ok(value),
+                Err(e) if e.kind() == redis::ErrorKind::Parse => Err(Error::new(
+                    crate::ErrorKind::Response,
+                    format!("unexpected reply type: {e}"),
+                )),
+                Err(e) if e.is_timeout() => Err(Error::timeout(Phase::Command, command_timeout)),
+                Err(e) => Err(Error::from_redis(e, Phase::Command)),
+            }
+        };
+        bounded(timeout, run).await
+    }
+
+    /// Undoes what a transaction left on this connection, so that it can go
+    /// back to the pool when dropped: `DISCARD` inside `MULTI`, `UNWATCH`
+    /// while keys are watched, nothing otherwise (one round trip at most).
+    ///
+    /// A connection dropped without it while watching or inside `MULTI`, or
+    /// after another connection-state command (`SELECT`, `CLIENT SETNAME`,
+    /// ...), is closed instead of reused, so no caller ever inherits
+    /// another's watches or transaction.
+    pub async fn reset(&mut self) -> crate::Result<()> {
+        let state = self.inner().state;
+        let name = if state.other {
+            return Ok(());
+        } else if state.in_multi {
+            "DISCARD"
+        } else if state.watching {
+            "UNWATCH"
+        } else {
+            return Ok(());
+        };
+        self.query_with::<()>(&redis::cmd(name), None).await
+    }
+}
+
+/// `run`, failing with `Timeout(Command)` past `timeout` (if any).
+async fn bounded<T>(
+    timeout: Option<Duration>,
+    run: impl std::future::Future<Output = crate::Result<T>>,
+) -> crate::Result<T> {
+    match timeout {
+        None => run.await,
+        Some(limit) => match tokio::time::timeout(limit, run).await {
+            Ok(result) => result,
+            Err(_) => Err(Error::call_timeout(limit)),
+        },
+    }
+}
+
 impl Drop for Connection {
     fn drop(&mut self) {
         if let Some(object) = self.object.take() {
@@ -199,6 +338,7 @@ impl Drop for Connection {
                 tracing::debug!(
                     broken = object.broken,
                     reply_pending = object.in_flight,
+                    state = ?object.state,
                     "evicting an exclusive connection"
                 );
                 drop(managed::Object::take(object));

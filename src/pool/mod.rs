@@ -425,6 +425,36 @@ impl Pool {
         core.until_closed(run).await
     }
 
+    /// [`Pool::query_pipeline`] with a per-call timeout bounding the whole
+    /// call (checkout or connection pick, and the replies), as
+    /// [`Pool::query_with`].
+    pub async fn query_pipeline_with<T: FromRedisValue>(
+        &self,
+        pipe: &Pipeline,
+        timeout: Option<Duration>,
+    ) -> Result<T> {
+        match timeout {
+            None => self.query_pipeline(pipe).await,
+            Some(limit) => match tokio::time::timeout(limit, self.query_pipeline(pipe)).await {
+                Ok(result) => result,
+                Err(_) => Err(Error::call_timeout(limit)),
+            },
+        }
+    }
+
+    /// [`Pool::get`] bounded by `timeout` too (on top of `timeouts.wait`
+    /// and `timeouts.connect`): past it the checkout fails with
+    /// `Timeout(Command)`, the call's own limit.
+    pub async fn get_with(&self, timeout: Option<Duration>) -> Result<Connection> {
+        match timeout {
+            None => self.get().await,
+            Some(limit) => match tokio::time::timeout(limit, self.get()).await {
+                Ok(result) => result,
+                Err(_) => Err(Error::call_timeout(limit)),
+            },
+        }
+    }
+
     async fn pipeline_shared<T: FromRedisValue>(&self, pipe: &Pipeline) -> Result<T> {
         let core = &self.shared.core;
         core.check_available()?;

@@ -328,6 +328,16 @@ typedef struct redkeep_cancel redkeep_cancel;
 typedef struct redkeep_completions redkeep_completions;
 
 /**
+ * An exclusive connection: yours from [`redkeep_pool_checkout`] until
+ * [`redkeep_conn_free`] gives it back to its pool.
+ *
+ * Thread safety: one call at a time (calls on it must not overlap);
+ * [`redkeep_pool_close`](crate::redkeep_pool_close) ends a call in flight
+ * with `REDKEEP_CLOSED`. Free it before freeing its pool.
+ */
+typedef struct redkeep_conn redkeep_conn;
+
+/**
  * An error returned through a `redkeep_error **err` out-pointer.
  *
  * Ownership: owned by the caller, released with [`redkeep_error_free`].
@@ -813,6 +823,65 @@ void redkeep_completions_free(struct redkeep_completions *queue);
 redkeep_status redkeep_pool_submit(const struct redkeep_pool *pool, const struct redkeep_completions *queue, uint64_t token, const uint8_t *buf, size_t buf_len, const size_t *lens, size_t argc, uint32_t timeout_ms, const struct redkeep_cancel *cancel, struct redkeep_error **err);
 
 /**
+ * Checks out an exclusive connection from `pool`.
+ *
+ * Fails at once with `REDKEEP_UNAVAILABLE` while the pool is down, with
+ * `REDKEEP_TIMEOUT` (phase `WAIT`) after `wait_timeout_ms` if every
+ * exclusive connection stays taken, phase `CONNECT` if a new one cannot
+ * be opened in time. `timeout_ms` (`0`: none) bounds the whole checkout;
+ * `cancel` may be `NULL`. A checkout costs no round trip.
+ *
+ * On success `*out` receives a connection owned by the caller (give it
+ * back with [`redkeep_conn_free`]); on failure `NULL`.
+ * Thread safety: any thread.
+ */
+redkeep_status redkeep_pool_checkout(const struct redkeep_pool *pool, uint32_t timeout_ms, const struct redkeep_cancel *cancel, struct redkeep_conn **out, struct redkeep_error **err);
+
+/**
+ * Runs one command on the connection and returns its reply tree; any
+ * command is allowed here (`WATCH`, `MULTI`, `EXEC`, ...), this connection
+ * being the caller's alone.
+ *
+ * Arguments packed as for
+ * [`redkeep_pool_exec_packed`](crate::redkeep_pool_exec_packed). The core
+ * sets the reply timeout: a blocking command's own wait plus
+ * `command_timeout_ms`, `command_timeout_ms` otherwise; `timeout_ms`
+ * (`0`: none) bounds the whole call, `cancel` may be `NULL`. A call cut
+ * short leaves the connection out of step: it is closed, not reused, when
+ * freed. A server error reply returns `REDKEEP_RESPONSE`. Never re-sent.
+ *
+ * Ownership of `*reply` as for `redkeep_pool_exec_packed`.
+ * Thread safety: not concurrently with another call on `conn`.
+ */
+redkeep_status redkeep_conn_exec_packed(struct redkeep_conn *conn, const uint8_t *buf, size_t buf_len, const size_t *lens, size_t argc, uint32_t timeout_ms, const struct redkeep_cancel *cancel, struct redkeep_reply **reply, struct redkeep_error **err);
+
+/**
+ * Runs `ncmds` commands on the connection in one round trip, packed and
+ * answered as for [`redkeep_pool_pipeline`](crate::redkeep_pool_pipeline)
+ * (one reply per command, errors as error elements). With `atomic` they
+ * run as one `MULTI`/`EXEC`; after a `WATCH` on this connection, the
+ * reply is `REDKEEP_REPLY_NIL` when a watched key changed and nothing ran.
+ *
+ * Timeout, cancellation and thread safety as
+ * [`redkeep_conn_exec_packed`].
+ */
+redkeep_status redkeep_conn_pipeline(struct redkeep_conn *conn, const uint8_t *buf, size_t buf_len, const size_t *lens, size_t nargs, const size_t *argcs, size_t ncmds, bool atomic, uint32_t timeout_ms, const struct redkeep_cancel *cancel, struct redkeep_reply **reply, struct redkeep_error **err);
+
+/**
+ * Gives the connection back to its pool and releases the handle. `NULL`
+ * is a no-op.
+ *
+ * A connection left watching keys or inside `MULTI` is reset first
+ * (`UNWATCH` or `DISCARD`, one round trip bounded by the pool's command
+ * timeout); one that broke, was cut short, or ran another
+ * connection-state command (`SELECT`, `CLIENT SETNAME`, ...) is closed
+ * instead, so the next caller never inherits its state.
+ *
+ * Thread safety: no other call may use `conn` during or after this one.
+ */
+void redkeep_conn_free(struct redkeep_conn *conn);
+
+/**
  * The error's status code (never `REDKEEP_OK`); `REDKEEP_INVALID_ARGUMENT`
  * if `err` is `NULL`.
  *
@@ -872,6 +941,37 @@ redkeep_status redkeep_pool_options_default(struct redkeep_pool_options *opts);
  * Thread safety: any thread.
  */
 redkeep_status redkeep_server_options_default(struct redkeep_server_options *opts);
+
+/**
+ * Runs `ncmds` commands in one round trip and returns an array reply with
+ * one element per command, in order; a command's error is an error
+ * element (`REDKEEP_REPLY_ERROR`), the others go on.
+ *
+ * The commands are packed as for
+ * [`redkeep_pool_exec_packed`](crate::redkeep_pool_exec_packed): command
+ * `i` is the next `argcs[i]` arguments (at least 1), argument `j` the next
+ * `lens[j]` bytes of `buf`; the `argcs` add up to `nargs` and the lengths
+ * to `buf_len`, which is at most `REDKEEP_MAX_COMMAND_BYTES` (`nargs` at
+ * most `REDKEEP_MAX_ARGS`).
+ *
+ * With `atomic`, the commands run as one `MULTI`/`EXEC` transaction; the
+ * reply is `EXEC`'s array, or `REDKEEP_REPLY_NIL` if the transaction was
+ * aborted (a watched key changed: only on an exclusive connection, see
+ * [`redkeep_conn_pipeline`](crate::redkeep_conn_pipeline)).
+ *
+ * The pool decides how it runs, as for every language (the core's
+ * `Pool::query_pipeline`): a pipeline holding a connection-state command
+ * (`WATCH`, `SELECT`, ...) is refused unsent with `REDKEEP_REFUSED`; one
+ * holding a blocking command runs on an exclusive connection with a reply
+ * timeout of its longest wait plus `command_timeout_ms`; any other goes
+ * over a shared connection. Never sent twice.
+ *
+ * `timeout_ms` (`0`: none) bounds the whole call; `cancel` may be `NULL`.
+ * On success `*reply` receives a tree owned by the caller (release it with
+ * [`redkeep_reply_free`](crate::redkeep_reply_free)); on failure `NULL`.
+ * Thread safety: any thread, concurrently with other calls on the pool.
+ */
+redkeep_status redkeep_pool_pipeline(const struct redkeep_pool *pool, const uint8_t *buf, size_t buf_len, const size_t *lens, size_t nargs, const size_t *argcs, size_t ncmds, bool atomic, uint32_t timeout_ms, const struct redkeep_cancel *cancel, struct redkeep_reply **reply, struct redkeep_error **err);
 
 /**
  * Opens a pool for `url` (`redis://[user[:password]@]host[:port][/db]`,
