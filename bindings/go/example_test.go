@@ -24,13 +24,13 @@ func Example() {
 	}
 	defer pool.Close()
 
-	if err := pool.Set(ctx, "greeting", "hello", time.Minute); err != nil {
+	if err := pool.Set(ctx, "greeting", "hello", time.Minute).Err(); err != nil {
 		panic(err)
 	}
-	v, _ := pool.Get(ctx, "greeting")
+	v, _ := pool.Get(ctx, "greeting").Result()
 	fmt.Println(v)
 
-	_, err = pool.Get(ctx, "missing")
+	_, err = pool.Get(ctx, "missing").Result()
 	fmt.Println(errors.Is(err, redkeep.Nil))
 	// Output:
 	// hello

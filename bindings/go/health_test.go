@@ -67,7 +67,7 @@ func TestHealthTransitionsOnKillAndRestart(t *testing.T) {
 	if back.Generation <= up.Generation {
 		t.Errorf("generation did not increase across the outage: %d -> %d", up.Generation, back.Generation)
 	}
-	if err := p.Ping(context.Background()); err != nil {
+	if err := p.Ping(context.Background()).Err(); err != nil {
 		t.Fatalf("PING after recovery: %v", err)
 	}
 	if s := p.Stats(); s.Reconnects == 0 && s.ConnectFailures == 0 {

@@ -57,6 +57,9 @@ import (
 // done; a finalizer-style cleanup frees a forgotten pool, but only as a
 // leak guard.
 type Pool struct {
+	// cmdable gives the pool every typed command (commands_gen.go), each
+	// run through Pool.process.
+	cmdable
 	c       *poolCore
 	cleanup runtime.Cleanup
 }
@@ -147,6 +150,7 @@ func Open(ctx context.Context, opt Options) (*Pool, error) {
 		return nil, err
 	}
 	p := &Pool{c: core}
+	p.cmdable = p.process
 	// A leak guard only: Close is the way to release a pool.
 	p.cleanup = runtime.AddCleanup(p, func(c *poolCore) { c.close() }, core)
 	return p, nil
@@ -265,16 +269,6 @@ func (c *poolCore) execBlocking(buf []byte, lens []C.size_t, call *call, asBytes
 	}
 }
 
-// Get returns the string at key, or Nil if the key does not exist.
-func (p *Pool) Get(ctx context.Context, key string) (string, error) {
-	v, err := p.do(ctx, false, []any{"GET", key})
-	if err != nil {
-		return "", err
-	}
-	s, _ := v.(string)
-	return s, nil
-}
-
 // GetBytes is Get returning a []byte (binary values without a string copy).
 func (p *Pool) GetBytes(ctx context.Context, key string) ([]byte, error) {
 	v, err := p.do(ctx, true, []any{"GET", key})
@@ -283,51 +277,6 @@ func (p *Pool) GetBytes(ctx context.Context, key string) ([]byte, error) {
 	}
 	b, _ := v.([]byte)
 	return b, nil
-}
-
-// Set stores value at key, with an expiration when expiration > 0.
-func (p *Pool) Set(ctx context.Context, key string, value any, expiration time.Duration) error {
-	args := []any{"SET", key, value}
-	if expiration > 0 {
-		if expiration%time.Second == 0 {
-			args = append(args, "EX", int64(expiration/time.Second))
-		} else {
-			args = append(args, "PX", int64(millis(expiration)))
-		}
-	}
-	_, err := p.do(ctx, false, args)
-	return err
-}
-
-// Incr increments the integer at key and returns the new value.
-func (p *Pool) Incr(ctx context.Context, key string) (int64, error) {
-	v, err := p.do(ctx, false, []any{"INCR", key})
-	if err != nil {
-		return 0, err
-	}
-	n, _ := v.(int64)
-	return n, nil
-}
-
-// Del removes keys and returns how many existed.
-func (p *Pool) Del(ctx context.Context, keys ...string) (int64, error) {
-	args := make([]any, 0, len(keys)+1)
-	args = append(args, "DEL")
-	for _, k := range keys {
-		args = append(args, k)
-	}
-	v, err := p.do(ctx, false, args)
-	if err != nil {
-		return 0, err
-	}
-	n, _ := v.(int64)
-	return n, nil
-}
-
-// Ping sends PING.
-func (p *Pool) Ping(ctx context.Context) error {
-	_, err := p.do(ctx, false, []any{"PING"})
-	return err
 }
 
 // Health is the pool's current view of Redis, read without sending a

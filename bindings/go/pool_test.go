@@ -24,7 +24,7 @@ func TestDoSetGetRoundTrip(t *testing.T) {
 	}
 	// Binary-safe values and typed helpers.
 	bin := []byte{'a', 0, 0xff, '\r', '\n'}
-	if err := p.Set(ctx, "bin", bin, time.Minute); err != nil {
+	if err := p.Set(ctx, "bin", bin, time.Minute).Err(); err != nil {
 		t.Fatal(err)
 	}
 	if b, err := p.GetBytes(ctx, "bin"); err != nil || !bytes.Equal(b, bin) {
@@ -37,7 +37,7 @@ func TestDoSetGetRoundTrip(t *testing.T) {
 	if _, err := p.Do(ctx, "SET", "n", 40); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := p.Incr(ctx, "n"); err != nil || n != 41 {
+	if n, err := p.Incr(ctx, "n").Result(); err != nil || n != 41 {
 		t.Fatalf("Incr = %d, %v", n, err)
 	}
 	if v, err := p.Do(ctx, "INCRBYFLOAT", "f", 1.5); err != nil || v != "1.5" {
@@ -57,10 +57,10 @@ func TestDoSetGetRoundTrip(t *testing.T) {
 	if got, ok := v.([]any); err != nil || !ok || got[0] != "v" || got[1] != nil {
 		t.Fatalf("MGET = %#v, %v", v, err)
 	}
-	if n, err := p.Del(ctx, "k", "n", "missing"); err != nil || n != 2 {
+	if n, err := p.Del(ctx, "k", "n", "missing").Result(); err != nil || n != 2 {
 		t.Fatalf("Del = %d, %v", n, err)
 	}
-	if err := p.Ping(ctx); err != nil {
+	if err := p.Ping(ctx).Err(); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -73,7 +73,7 @@ func TestNilReply(t *testing.T) {
 	if v != nil || err != Nil || !errors.Is(err, Nil) {
 		t.Fatalf("Do(GET missing) = %#v, %v; want nil, Nil", v, err)
 	}
-	if s, err := p.Get(ctx, "missing"); s != "" || !errors.Is(err, Nil) {
+	if s, err := p.Get(ctx, "missing").Result(); s != "" || !errors.Is(err, Nil) {
 		t.Fatalf("Get(missing) = %q, %v", s, err)
 	}
 }
@@ -94,7 +94,7 @@ func TestServerErrorReply(t *testing.T) {
 	if _, err := p.Do(ctx, "NOSUCHCOMMAND"); !errors.As(err, &se) || se.Prefix() != "ERR" {
 		t.Fatalf("unknown command: %v", err)
 	}
-	if err := p.Ping(ctx); err != nil {
+	if err := p.Ping(ctx).Err(); err != nil {
 		t.Fatalf("the pool must stay usable after error replies: %v", err)
 	}
 }
@@ -186,7 +186,7 @@ func TestErrTimeoutFromReadTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	if err := p.Ping(ctx); err != nil {
+	if err := p.Ping(ctx).Err(); err != nil {
 		t.Fatal(err)
 	}
 	r.Stop()
@@ -274,7 +274,7 @@ func TestStats(t *testing.T) {
 	r := startRedis(t)
 	p := openTest(t, r.Addr())
 	for i := 0; i < 10; i++ {
-		p.Ping(context.Background())
+		p.Ping(context.Background()).Err()
 	}
 	time.Sleep(120 * time.Millisecond)
 	s := p.Stats()
@@ -306,7 +306,7 @@ func TestSpawnIfAbsent(t *testing.T) {
 		t.Fatalf("Open with SpawnIfAbsent: %v", err)
 	}
 	defer p.Close()
-	if err := p.Set(ctx, "k", "v", 0); err != nil {
+	if err := p.Set(ctx, "k", "v", 0).Err(); err != nil {
 		t.Fatal(err)
 	}
 	if !pingRaw(addr) {
@@ -374,7 +374,7 @@ func TestManyGoroutinesGetTheirOwnReplies(t *testing.T) {
 		go func(g int) {
 			key := "g" + strconv.Itoa(g)
 			for i := 0; i < calls; i++ {
-				n, err := p.Incr(ctx, key)
+				n, err := p.Incr(ctx, key).Result()
 				if err != nil {
 					errs <- err
 					return
@@ -404,7 +404,7 @@ func TestCancellationAndDeadlineOfSubmittedCalls(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	if err := p.Ping(ctx); err != nil {
+	if err := p.Ping(ctx).Err(); err != nil {
 		t.Fatal(err)
 	}
 	// The server is frozen and a GET is in flight, so the calls below are

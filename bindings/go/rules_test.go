@@ -61,7 +61,7 @@ func TestBlockingCommandDoesNotHoldUpOtherCallers(t *testing.T) {
 			lat := make([]time.Duration, 0, n)
 			for i := 0; i < n; i++ {
 				start := time.Now()
-				if err := p.Set(ctx, "k:"+c.name, i, 0); err != nil {
+				if err := p.Set(ctx, "k:"+c.name, i, 0).Err(); err != nil {
 					t.Fatalf("SET %d while BLPOP waits: %v", i, err)
 				}
 				lat = append(lat, time.Since(start))
@@ -129,7 +129,7 @@ func TestConnectionStateCommandsAreRefused(t *testing.T) {
 			if _, err := p.Do(context.Background(), "SELECT", 1); !errors.Is(err, ErrRefused) {
 				errs <- fmt.Errorf("concurrent SELECT 1: %v; want ErrRefused", err)
 			}
-			if _, err := p.Incr(context.Background(), "counter"); err != nil {
+			if _, err := p.Incr(context.Background(), "counter").Result(); err != nil {
 				errs <- err
 			}
 		}()
@@ -226,7 +226,7 @@ func TestCloseEndsACallInFlightAgainstAStoppedServer(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer p.Close()
-			if err := p.Ping(context.Background()); err != nil {
+			if err := p.Ping(context.Background()).Err(); err != nil {
 				t.Fatal(err)
 			}
 			r.Stop()

@@ -50,7 +50,7 @@ func TestEnsureServerSpawnedVsAttached(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := p.Ping(ctx); err != nil {
+	if err := p.Ping(ctx).Err(); err != nil {
 		t.Fatal(err)
 	}
 	p.Close()
@@ -82,7 +82,7 @@ func TestEnsureServerWithPassword(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	if err := p.Ping(ctx); err != nil {
+	if err := p.Ping(ctx).Err(); err != nil {
 		t.Fatal(err)
 	}
 	_, err = Open(ctx, Options{Addr: srv.Addr(), Password: "badpass123"})

@@ -98,10 +98,10 @@ func openTLS(addr string, tls *TLSOptions) (*Pool, error) {
 func setGet(t *testing.T, p *Pool) {
 	t.Helper()
 	ctx := context.Background()
-	if err := p.Set(ctx, "go:tls", "over tls", 0); err != nil {
+	if err := p.Set(ctx, "go:tls", "over tls", 0).Err(); err != nil {
 		t.Fatalf("SET over TLS: %v", err)
 	}
-	if v, err := p.Get(ctx, "go:tls"); err != nil || v != "over tls" {
+	if v, err := p.Get(ctx, "go:tls").Result(); err != nil || v != "over tls" {
 		t.Fatalf("GET over TLS: %q, %v", v, err)
 	}
 }

@@ -17,10 +17,10 @@ func TestServerIsUsableAndStoppedByCleanup(t *testing.T) {
 			t.Fatalf("want a spawned server, got spawned=%v pid=%d", srv.Spawned(), srv.PID())
 		}
 		pool := redkeeptest.Pool(t, srv)
-		if err := pool.Set(context.Background(), "k", "v", 0); err != nil {
+		if err := pool.Set(context.Background(), "k", "v", 0).Err(); err != nil {
 			t.Fatal(err)
 		}
-		if v, err := pool.Get(context.Background(), "k"); err != nil || v != "v" {
+		if v, err := pool.Get(context.Background(), "k").Result(); err != nil || v != "v" {
 			t.Fatalf("Get = %q, %v", v, err)
 		}
 		pidAfterCleanup = srv.PID()
