@@ -106,3 +106,87 @@ func ExampleEnsureServer() {
 	// true true
 	// false 0
 }
+
+func ExamplePool_typedCommands() {
+	ctx := context.Background()
+	srv, _ := redkeep.EnsureServer(ctx, redkeep.ServerOptions{Addr: "127.0.0.1:0"})
+	defer srv.Close()
+	rdb, _ := redkeep.Open(ctx, redkeep.Options{URL: srv.URL()})
+	defer rdb.Close()
+
+	// A cache entry with an expiry, and a counter: go-redis's calls.
+	rdb.Set(ctx, "page:/home", "<html>", time.Minute)
+	page, err := rdb.Get(ctx, "page:/home").Result()
+	fmt.Println(page, err)
+	_, err = rdb.Get(ctx, "page:/missing").Result()
+	fmt.Println(err == redkeep.Nil)
+	fmt.Println(rdb.Incr(ctx, "visits").Val())
+
+	// A queue: BLPOP waits on a connection of its own.
+	rdb.RPush(ctx, "jobs", "job-1")
+	job, _ := rdb.BLPop(ctx, time.Second, "jobs").Result()
+	fmt.Println(job)
+	// Output:
+	// <html> <nil>
+	// true
+	// 1
+	// [jobs job-1]
+}
+
+func ExamplePool_Watch() {
+	ctx := context.Background()
+	srv, _ := redkeep.EnsureServer(ctx, redkeep.ServerOptions{Addr: "127.0.0.1:0"})
+	defer srv.Close()
+	rdb, _ := redkeep.Open(ctx, redkeep.Options{URL: srv.URL()})
+	defer rdb.Close()
+
+	// Read, compute, write: retried if "balance" changed in between.
+	rdb.Set(ctx, "balance", 100, 0)
+	for {
+		err := rdb.Watch(ctx, func(tx *redkeep.Tx) error {
+			balance, err := tx.Get(ctx, "balance").Int()
+			if err != nil {
+				return err
+			}
+			_, err = tx.TxPipelined(ctx, func(pipe redkeep.Pipeliner) error {
+				pipe.Set(ctx, "balance", balance-30, 0)
+				return nil
+			})
+			return err
+		}, "balance")
+		if err != redkeep.TxFailedErr {
+			break
+		}
+	}
+	fmt.Println(rdb.Get(ctx, "balance").Val())
+	// Output: 70
+}
+
+func ExamplePool_Pipelined() {
+	ctx := context.Background()
+	srv, _ := redkeep.EnsureServer(ctx, redkeep.ServerOptions{Addr: "127.0.0.1:0"})
+	defer srv.Close()
+	rdb, _ := redkeep.Open(ctx, redkeep.Options{URL: srv.URL()})
+	defer rdb.Close()
+
+	var incr *redkeep.IntCmd
+	_, err := rdb.Pipelined(ctx, func(pipe redkeep.Pipeliner) error {
+		incr = pipe.Incr(ctx, "pipelined")
+		pipe.Expire(ctx, "pipelined", time.Hour)
+		return nil
+	})
+	fmt.Println(incr.Val(), err)
+	// Output: 1 <nil>
+}
+
+func ExampleInt64() {
+	ctx := context.Background()
+	srv, _ := redkeep.EnsureServer(ctx, redkeep.ServerOptions{Addr: "127.0.0.1:0"})
+	defer srv.Close()
+	pool, _ := redkeep.Open(ctx, redkeep.Options{URL: srv.URL()})
+	defer pool.Close()
+
+	n, err := redkeep.Int64(pool.Do(ctx, "INCRBY", "n", 5))
+	fmt.Println(n, err)
+	// Output: 5 <nil>
+}
