@@ -16,7 +16,7 @@ bash scripts/build-go-lib.sh >/dev/null
 benchtime="${1:-3s}"
 out="$(mktemp)"
 trap 'rm -f "$out"' EXIT
-(cd bindings/go && go test -run '^$' -bench 'BenchmarkGet|BenchmarkCgoCall' -benchtime "$benchtime" -count 1 .) | tee "$out"
+(cd bindings/go && go test -run '^$' -bench 'BenchmarkGet|BenchmarkTypedGet|BenchmarkCgoCall' -benchtime "$benchtime" -count 1 .) | tee "$out"
 
 awk '
   /^BenchmarkGet\/redkeep\/sequential/   { rk_seq = $3 }
@@ -24,11 +24,13 @@ awk '
   /^BenchmarkGet\/redkeep\/goroutines/   { rk_par = $3 }
   /^BenchmarkGet\/go-redis\/goroutines/  { gr_par = $3 }
   /^BenchmarkCgoCall/                    { cgo = $3 }
+  /^BenchmarkTypedGet/                   { for (i = 1; i < NF; i++) if ($(i+1) == "speedup") typed = $i }
   END {
     if (!rk_seq || !gr_seq || !rk_par || !gr_par) { print "missing benchmark results"; exit 1 }
     printf "\n=== summary (one run, one server) ===\n"
     printf "sequential latency : redkeep %.1f us/op, go-redis %.1f us/op -> %.2fx go-redis (target <= 1.25x)\n", rk_seq/1000, gr_seq/1000, rk_seq/gr_seq
     printf "50 goroutines      : redkeep %.0f ops/s, go-redis %.0f ops/s -> %.2fx go-redis (target >= 0.8x)\n", 1e9/rk_par, 1e9/gr_par, gr_par/rk_par
     printf "cgo call overhead  : %.0f ns per call (a GET makes 2 calls: exec + free)\n", cgo
+    if (typed) printf "typed Get           : %.2fx go-redis Get(...).Result() throughput, sequential (target >= 1.0x)\n", typed
   }
 ' "$out"

@@ -12,10 +12,16 @@
 //	pool, err := redkeep.Open(ctx, redkeep.Options{Addr: "127.0.0.1:6379"})
 //	if err != nil { ... }
 //	defer pool.Close()
-//	err = pool.Set(ctx, "greeting", "hello", 0)
-//	v, err := pool.Get(ctx, "greeting")        // "hello"
-//	_, err = pool.Get(ctx, "missing")          // errors.Is(err, redkeep.Nil)
-//	n, err := pool.Do(ctx, "INCRBY", "n", 5)   // int64(5)
+//	err = pool.Set(ctx, "greeting", "hello", 0).Err()
+//	v, err := pool.Get(ctx, "greeting").Result() // "hello"
+//	_, err = pool.Get(ctx, "missing").Result()   // errors.Is(err, redkeep.Nil)
+//	n, err := pool.Do(ctx, "INCRBY", "n", 5)     // int64(5)
+//
+// The typed commands (Get, Set, HGetAll, BLPop, ZAdd, XAdd, Eval, ...)
+// have go-redis's names, arguments and result types (*StringCmd with
+// Result, Val and Err, ...); Pipeline, TxPipeline and an optimistic
+// Watch(ctx, fn, keys...) work as in go-redis, and String, Int64,
+// Strings, StringMap, ... convert Do's replies as redigo's helpers do.
 //
 // Errors match sentinels with errors.Is: Nil for a nil reply,
 // ErrUnavailable while the pool is down, ErrTimeout (also

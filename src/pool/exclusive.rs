@@ -108,7 +108,12 @@ impl TxState {
         match step {
             Step::Watch => self.watching = true,
             Step::Multi => self.in_multi = true,
-            Step::End => *self = TxState { other: self.other, ..TxState::default() },
+            Step::End => {
+                *self = TxState {
+                    other: self.other,
+                    ..TxState::default()
+                }
+            }
             Step::Unwatch => self.watching = false,
             Step::Other => self.other = true,
             Step::None => {}

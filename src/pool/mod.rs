@@ -220,6 +220,11 @@ impl Pool {
 
     /// Checks out an exclusive connection; it returns to the pool on drop.
     ///
+    /// A connection dropped while it still watches keys or is inside
+    /// `MULTI` (or after another connection-state command such as
+    /// `SELECT`) is closed instead, so the next caller never inherits that
+    /// state; call [`Connection::reset`] first to keep it.
+    ///
     /// Fails at once with `Unavailable` while the pool is `Down`, with
     /// `Timeout(Wait)` after `timeouts.wait` if all connections stay taken,
     /// and with `Timeout(Connect)` if a new connection cannot be opened.

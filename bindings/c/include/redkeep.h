@@ -333,7 +333,9 @@ typedef struct redkeep_completions redkeep_completions;
  *
  * Thread safety: one call at a time (calls on it must not overlap);
  * [`redkeep_pool_close`](crate::redkeep_pool_close) ends a call in flight
- * with `REDKEEP_CLOSED`. Free it before freeing its pool.
+ * with `REDKEEP_CLOSED`, and calls after it fail with `REDKEEP_CLOSED`.
+ * It does not borrow its pool's handle: freeing it after the pool is
+ * safe.
  */
 typedef struct redkeep_conn redkeep_conn;
 

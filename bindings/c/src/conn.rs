@@ -18,7 +18,9 @@ use crate::status::redkeep_status;
 ///
 /// Thread safety: one call at a time (calls on it must not overlap);
 /// [`redkeep_pool_close`](crate::redkeep_pool_close) ends a call in flight
-/// with `REDKEEP_CLOSED`. Free it before freeing its pool.
+/// with `REDKEEP_CLOSED`, and calls after it fail with `REDKEEP_CLOSED`.
+/// It does not borrow its pool's handle: freeing it after the pool is
+/// safe.
 pub struct redkeep_conn {
     conn: redkeep::Connection,
     rt: Rt,
@@ -96,17 +98,15 @@ pub unsafe extern "C" fn redkeep_conn_exec_packed(
         unsafe { write_out(reply, std::ptr::null_mut()) };
         // SAFETY: NULL or a live connection used by this thread only, per
         // the contract.
-        let conn = unsafe { conn.as_mut() }
-            .ok_or_else(|| Failure::invalid("conn must not be NULL"))?;
+        let conn =
+            unsafe { conn.as_mut() }.ok_or_else(|| Failure::invalid("conn must not be NULL"))?;
         // SAFETY: NULL or a live cancel handle per the contract.
         let cancel = unsafe { cancel.as_ref() };
         // SAFETY: `buf` and `lens` valid per the contract.
         let cmd = unsafe { arg_packed_command(buf, buf_len, lens, argc) }?;
         let timeout = per_call_timeout(timeout_ms);
         let redkeep_conn { conn, rt } = conn;
-        let run = async {
-            Ok::<_, Failure>(conn.query_with::<redis::Value>(&cmd, timeout).await?)
-        };
+        let run = async { Ok::<_, Failure>(conn.query_with::<redis::Value>(&cmd, timeout).await?) };
         let value = rt.block_on(with_cancel(cancel, run))??;
         // SAFETY: as above; the caller now owns the reply.
         unsafe {
@@ -147,13 +147,12 @@ pub unsafe extern "C" fn redkeep_conn_pipeline(
         // SAFETY: non-NULL and writable per the contract.
         unsafe { write_out(reply, std::ptr::null_mut()) };
         // SAFETY: NULL or a live connection used by this thread only.
-        let conn = unsafe { conn.as_mut() }
-            .ok_or_else(|| Failure::invalid("conn must not be NULL"))?;
+        let conn =
+            unsafe { conn.as_mut() }.ok_or_else(|| Failure::invalid("conn must not be NULL"))?;
         // SAFETY: NULL or a live cancel handle per the contract.
         let cancel = unsafe { cancel.as_ref() };
         // SAFETY: the buffers are valid for their lengths per the contract.
-        let pipe =
-            unsafe { arg_packed_pipeline(buf, buf_len, lens, nargs, argcs, ncmds, atomic) }?;
+        let pipe = unsafe { arg_packed_pipeline(buf, buf_len, lens, nargs, argcs, ncmds, atomic) }?;
         let timeout = per_call_timeout(timeout_ms);
         let redkeep_conn { conn, rt } = conn;
         let run = async {

@@ -138,8 +138,7 @@ pub unsafe extern "C" fn redkeep_pool_pipeline(
         // SAFETY: as above.
         let cancel = unsafe { cancel.as_ref() };
         // SAFETY: the buffers are valid for their lengths per the contract.
-        let pipe =
-            unsafe { arg_packed_pipeline(buf, buf_len, lens, nargs, argcs, ncmds, atomic) }?;
+        let pipe = unsafe { arg_packed_pipeline(buf, buf_len, lens, nargs, argcs, ncmds, atomic) }?;
         let timeout = per_call_timeout(timeout_ms);
         let run = async {
             Ok::<_, Failure>(
