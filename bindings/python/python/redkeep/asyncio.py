@@ -16,3 +16,12 @@ from ._redkeep import Health as Health
 from ._redkeep import Stats as Stats
 
 __all__ = ["Health", "Pool", "Stats"]
+
+
+def __getattr__(name: str) -> object:
+    # redis-py is an optional extra: `redkeep.asyncio.Redis` imports it on first use.
+    if name in ("Redis", "ConnectionPool"):
+        from . import asyncio_client
+
+        return getattr(asyncio_client, name)
+    raise AttributeError(f"module 'redkeep.asyncio' has no attribute {name!r}")

@@ -360,7 +360,7 @@ def _pool_kwargs(args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Dict[str, Any
     (what redis-py itself would build its pool from)."""
     import inspect
 
-    bound = inspect.signature(redis.Redis.__init__).bind(None, *args, **kwargs)
+    bound = inspect.signature(redis.client.Redis.__init__).bind(None, *args, **kwargs)
     bound.apply_defaults()
     a = dict(bound.arguments)
     a.pop("self", None)
