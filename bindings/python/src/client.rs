@@ -107,9 +107,9 @@ fn rp_list<'py>(py: Python<'py>, values: Vec<Value>, decode: bool) -> PyResult<B
 fn pipeline(cmds: &Bound<'_, PyList>) -> PyResult<redis::Pipeline> {
     let mut pipe = redis::Pipeline::with_capacity(cmds.len());
     for item in cmds.iter() {
-        let args = item.cast::<PyTuple>().map_err(|_| {
-            PyTypeError::new_err("a pipeline is a list of argument tuples")
-        })?;
+        let args = item
+            .cast::<PyTuple>()
+            .map_err(|_| PyTypeError::new_err("a pipeline is a list of argument tuples"))?;
         pipe.add_command(command(args)?);
     }
     Ok(pipe)
@@ -181,7 +181,11 @@ impl Bridge {
 
     /// One command, replies as bytes.
     #[pyo3(signature = (*args))]
-    fn call<'py>(&self, py: Python<'py>, args: &Bound<'py, PyTuple>) -> PyResult<Bound<'py, PyAny>> {
+    fn call<'py>(
+        &self,
+        py: Python<'py>,
+        args: &Bound<'py, PyTuple>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         self.call_with(py, args, false)
     }
 
@@ -315,7 +319,10 @@ impl Bridge {
     }
 }
 
-async fn run_pipeline(core: &PoolCore, pipe: &redis::Pipeline) -> Result<Vec<Value>, redkeep::Error> {
+async fn run_pipeline(
+    core: &PoolCore,
+    pipe: &redis::Pipeline,
+) -> Result<Vec<Value>, redkeep::Error> {
     let pool = core.pool().await?;
     match pool.query_pipeline::<Value>(pipe).await? {
         Value::Array(values) => Ok(values),
@@ -466,11 +473,17 @@ async fn next_message(
     }
 }
 
-fn message<'py>(py: Python<'py>, msg: Option<redis::Msg>, decode: bool) -> PyResult<Bound<'py, PyAny>> {
+fn message<'py>(
+    py: Python<'py>,
+    msg: Option<redis::Msg>,
+    decode: bool,
+) -> PyResult<Bound<'py, PyAny>> {
     let Some(msg) = msg else {
         return Ok(py.None().into_bound(py));
     };
-    let channel = text(py, msg.get_channel_name().as_bytes(), decode)?;
+    // Bytes, not `get_channel_name` (a lossy `str`): channels may be binary.
+    let channel: Vec<u8> = msg.get_channel().unwrap_or_default();
+    let channel = text(py, &channel, decode)?;
     let payload = text(py, msg.get_payload_bytes(), decode)?;
     let pattern: Option<Vec<u8>> = msg.get_pattern().ok().flatten();
     let items: Vec<Bound<'py, PyAny>> = match pattern {
@@ -502,8 +515,11 @@ impl Subscriber {
     fn change(&self, py: Python<'_>, names: Vec<Vec<u8>>, pattern: bool, on: bool) -> PyResult<()> {
         check_pid(py, self.pid, "subscriber")?;
         let (sink, limit) = (self.sink.clone(), self.timeout);
-        block_on(py, async move { change(&sink, names, pattern, on, limit).await })?
-            .map_err(|e| to_pyerr(py, &e))
+        block_on(
+            py,
+            async move { change(&sink, names, pattern, on, limit).await },
+        )?
+        .map_err(|e| to_pyerr(py, &e))
     }
 
     /// [`Subscriber::change`] as an awaitable.

@@ -32,6 +32,10 @@ from ._redkeep import (
     ensure_server as ensure_server,
 )
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .client import Redis as Redis
 
 
 def __getattr__(name: str) -> object:

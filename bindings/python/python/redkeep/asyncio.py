@@ -16,6 +16,11 @@ from ._redkeep import Health as Health
 from ._redkeep import Stats as Stats
 
 __all__ = ["Health", "Pool", "Stats"]
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .asyncio_client import ConnectionPool as ConnectionPool
+    from .asyncio_client import Redis as Redis
 
 
 def __getattr__(name: str) -> object:
