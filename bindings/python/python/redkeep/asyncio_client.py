@@ -103,6 +103,12 @@ class Connection(_Base):
     async def connect(self) -> None:
         """The core connects by itself."""
 
+    def _close(self) -> None:
+        """What redis-py's ``Redis.__del__`` calls: gives the connection back."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
     async def disconnect(self, *args: Any, **kwargs: Any) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
