@@ -62,7 +62,7 @@ start=$(date +%s.%N)
 echo "installed in $("$py" -c "import sys, time; print(f'{time.time() - float(sys.argv[1]):.1f}')" "$start") s"
 
 step "test dependencies"
-"$py" -m pip install -q "pytest>=7" "pytest-xdist>=3" "mypy>=1.8" "redis>=5"
+"$py" -m pip install -q "pytest>=7" "pytest-xdist>=3" "mypy>=1.8" "redis>=8.1,<9"
 
 step "pytest bindings/python/tests"
 set +e
@@ -77,6 +77,9 @@ esac
 
 step "mypy --strict (the stubs, as users call them)"
 "$py" -m mypy --strict --cache-dir "$venv/.mypy_cache" bindings/python/tests/typing_usage.py
+
+step "redis-py's own test suite: plain redis-py vs redkeep.Redis"
+REDKEEP_PY_VENV="$venv" bash scripts/test-redis-py-suite.sh
 
 if [[ "$bench" == 1 ]]; then
   step "benchmark: redkeep vs redis-py"

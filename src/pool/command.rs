@@ -43,6 +43,25 @@ impl CommandClass {
     pub fn is_blocking(self) -> bool {
         matches!(self, CommandClass::Blocking { .. })
     }
+
+    /// How long the reply to a command of this class may take, on a
+    /// connection whose reply timeout is `command` (`timeouts.command`): a
+    /// blocking command's own wait plus `command` (a year if it waits
+    /// forever), `command` for any other.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use redkeep::{command_class, redis};
+    /// let blpop = command_class(redis::cmd("BLPOP").arg("q").arg(5));
+    /// assert_eq!(blpop.reply_timeout(Duration::from_secs(2)), Duration::from_secs(7));
+    /// ```
+    pub fn reply_timeout(self, command: Duration) -> Duration {
+        const FOREVER: Duration = Duration::from_secs(365 * 24 * 3600);
+        match self {
+            CommandClass::Blocking { wait } => wait.map_or(FOREVER, |w| w.saturating_add(command)),
+            _ => command,
+        }
+    }
 }
 
 /// Commands that never change data, so repeating one after a dropped

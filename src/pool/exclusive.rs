@@ -352,6 +352,36 @@ impl Drop for Connection {
     }
 }
 
+impl Connection {
+    /// Sends every command of `pipe` in one round trip and returns every
+    /// reply as the server sent it: error replies in place, and for a
+    /// `MULTI` ... `EXEC` block its `OK`, each `QUEUED` and the `EXEC`
+    /// array. For adapters that parse replies themselves (the redis-py
+    /// client of the Python binding); nothing is refused, the connection is
+    /// the caller's.
+    ///
+    /// The reply timeout is the longest the commands allow
+    /// ([`CommandClass::reply_timeout`](crate::CommandClass::reply_timeout)
+    /// on `timeouts.command`): a `BLPOP q 5` may take 5 s plus
+    /// `timeouts.command`. Never re-sent; a connection error or timeout
+    /// marks the connection broken, so it is dropped when the checkout ends.
+    pub async fn send_all(&mut self, pipe: &Pipeline) -> crate::Result<Vec<Value>> {
+        let command = self.inner().core.config.timeouts.command;
+        let timeout = pipe
+            .cmd_iter()
+            .map(|cmd| crate::command_class(cmd).reply_timeout(command))
+            .max()
+            .unwrap_or(command);
+        let count = pipe.cmd_iter().count();
+        self.set_command_timeout(timeout);
+        match self.req_packed_commands(pipe, 0, count).await {
+            Ok(values) => Ok(values),
+            Err(e) if e.is_timeout() => Err(Error::timeout(crate::error::Phase::Command, timeout)),
+            Err(e) => Err(Error::from_redis(e, crate::error::Phase::Command)),
+        }
+    }
+}
+
 impl Deref for Connection {
     type Target = ExclusiveConnection;
     fn deref(&self) -> &ExclusiveConnection {

@@ -608,8 +608,7 @@ fn server_url(config: &Config, server: &LocalServer) -> Result<String> {
 /// The reply timeout of a blocking command: its own server-side wait plus
 /// `timeouts.command`; a year for one that may wait forever.
 fn blocking_reply_timeout(wait: Option<Duration>, command: Duration) -> Duration {
-    const FOREVER: Duration = Duration::from_secs(365 * 24 * 3600);
-    wait.map_or(FOREVER, |w| w.saturating_add(command))
+    CommandClass::Blocking { wait }.reply_timeout(command)
 }
 
 fn convert<T: FromRedisValue>(value: redis::Value) -> Result<T> {

@@ -6,8 +6,9 @@ Starts one redis-server on a free loopback port (redkeep.ensure_server),
 stores one 100-byte value, then measures GET round trips for a fixed time
 each: sequential, N threads sharing one pool, and asyncio (one task, and
 many concurrent tasks) against redis.asyncio. Prints the median ops/s of alternating rounds and the ratio.
-Needs the `redis` package (redis-py); hiredis is used if installed (say so
-in the figures you quote).
+Also ``redkeep.Redis.get`` (redis-py's client over redkeep) vs
+``redis.Redis.get``, sequential and threaded. Needs the `redis` package
+(redis-py); hiredis is used if installed (say so in the figures you quote).
 """
 
 from __future__ import annotations
@@ -186,6 +187,26 @@ def main() -> None:
                     rounds,
                 ),
             )
+            # redkeep.Redis: redis-py's client (its methods and response
+            # callbacks) whose commands go through redkeep's core.
+            rkr = redkeep.Redis.from_url(server.url, max_connections=max(16, n * 2))
+            assert rkr.get(KEY) == value
+            rkr_get = lambda: rkr.get(KEY)  # noqa: E731
+            print(f"{'Redis.get':<28} {'redkeep.Redis':>12} {'redis.Redis':>12}")
+            row(
+                "sequential",
+                *compare(lambda s: _rate(rkr_get, s), lambda s: _rate(py_get, s), sec, rounds),
+            )
+            row(
+                f"{n} threads",
+                *compare(
+                    lambda s: _threaded_rate(rkr_get, n, s),
+                    lambda s: _threaded_rate(py_get, n, s),
+                    sec,
+                    rounds,
+                ),
+            )
+            rkr.close()
             rpy.close()
 
         async def run_async() -> None:

@@ -174,6 +174,13 @@ impl AsyncPool {
     }
 }
 
+impl AsyncPool {
+    /// What this pool shares with the redis-py adapter ([`crate::client`]).
+    pub(crate) fn core(&self) -> &Arc<PoolCore> {
+        &self.core
+    }
+}
+
 impl Drop for AsyncPool {
     fn drop(&mut self) {
         forget_if_foreign(&self.core);

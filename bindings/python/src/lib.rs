@@ -4,6 +4,7 @@
 //! which re-exports what is defined here.
 
 mod aio;
+mod client;
 mod config;
 mod convert;
 mod errors;
@@ -20,6 +21,9 @@ fn _redkeep(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<pool::SyncPool>()?;
     // `AsyncPool` is `redkeep.asyncio.Pool`: exported under another name here.
     m.add("AsyncPool", m.py().get_type::<aio::AsyncPool>())?;
+    m.add_class::<client::Bridge>()?;
+    m.add_class::<client::Exclusive>()?;
+    m.add_class::<client::Subscriber>()?;
     m.add_class::<server::PyServer>()?;
     m.add_function(wrap_pyfunction!(server::ensure_server, m)?)?;
     m.add_class::<health::PyHealth>()?;

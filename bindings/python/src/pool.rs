@@ -114,6 +114,29 @@ impl PoolCore {
     }
 }
 
+/// Runs `cmd` for a caller that blocks its thread: an ordinary command on
+/// this thread with the GIL released (one round trip, no hop to a runtime
+/// thread), a command that waits on the server on the runtime (the core
+/// picks its connection) while this thread wakes up for Ctrl-C.
+pub(crate) fn run_blocking(
+    py: Python<'_>,
+    core: &PoolCore,
+    cmd: &redis::Cmd,
+) -> PyResult<Result<Value, redkeep::Error>> {
+    let pool = match core.pool.get() {
+        Some(pool) => pool.clone(),
+        // A lazy pool that spawns its server: built by the first call.
+        None => block_on(py, core.pool())?
+            .map_err(|e| to_pyerr(py, &e))?
+            .clone(),
+    };
+    Ok(if redkeep::command_class(cmd).is_blocking() {
+        block_on(py, pool.query_with::<Value>(cmd, None))?
+    } else {
+        py.detach(|| pool.query_blocking::<Value>(cmd, None))
+    })
+}
+
 /// Keeps the objects of a forked parent from being torn down in the child:
 /// their tokio resources belong to a runtime whose threads are not there.
 pub(crate) fn forget_if_foreign(core: &Arc<PoolCore>) {
@@ -218,23 +241,7 @@ impl SyncPool {
         check_pid(py, self.core.pid, "Pool")?;
         let cmd = command(args)?;
         let core = &self.core;
-        let pool = match core.pool.get() {
-            Some(pool) => pool.clone(),
-            // A lazy pool that spawns its server: built by the first call.
-            None => block_on(py, core.pool())?
-                .map_err(|e| to_pyerr(py, &e))?
-                .clone(),
-        };
-        let result = if redkeep::command_class(&cmd).is_blocking() {
-            // A command that waits on the server runs on the runtime (the
-            // core picks its connection); this thread waits for it and wakes
-            // up for Ctrl-C meanwhile.
-            block_on(py, pool.query_with::<Value>(&cmd, None))?
-        } else {
-            // Anything else runs on this thread, GIL released: one round
-            // trip, no hop to a runtime thread.
-            py.detach(|| pool.query_blocking::<Value>(&cmd, None))
-        };
+        let result = run_blocking(py, core, &cmd)?;
         match result {
             Ok(value) => reply(py, value, core.decode),
             Err(e) => Err(to_pyerr(py, &e)),
@@ -284,6 +291,13 @@ impl SyncPool {
 
     fn __repr__(&self) -> String {
         self.core.repr("redkeep.Pool")
+    }
+}
+
+impl SyncPool {
+    /// What this pool shares with the redis-py adapter ([`crate::client`]).
+    pub(crate) fn core(&self) -> &Arc<PoolCore> {
+        &self.core
     }
 }
 

@@ -96,3 +96,18 @@ def errors() -> None:
 
 if __name__ == "__main__":
     asyncio.run(async_usage("redis://127.0.0.1:6379"))
+
+
+def redis_py_client(url: str) -> None:
+    """redkeep.Redis is redis-py's client: its methods type-check as redis-py's."""
+    import redkeep.asyncio
+
+    r = redkeep.Redis.from_url(url, decode_responses=True)
+    r.set("k", "v", ex=60)
+    with r.pipeline() as pipe:
+        pipe.incr("n")
+        pipe.execute()
+    state: str = r.health().state
+    print(state)
+    ar = redkeep.asyncio.Redis.from_url(url)
+    print(ar)

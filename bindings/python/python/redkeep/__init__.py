@@ -32,6 +32,21 @@ from ._redkeep import (
     ensure_server as ensure_server,
 )
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .client import Redis as Redis
+
+
+def __getattr__(name: str) -> object:
+    # redis-py is an optional extra: `redkeep.Redis` imports it on first use.
+    if name == "Redis":
+        from .client import Redis
+
+        return Redis
+    raise AttributeError(f"module 'redkeep' has no attribute {name!r}")
+
+
 __all__ = [
     "ClosedError",
     "ConfigError",

@@ -16,3 +16,17 @@ from ._redkeep import Health as Health
 from ._redkeep import Stats as Stats
 
 __all__ = ["Health", "Pool", "Stats"]
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .asyncio_client import ConnectionPool as ConnectionPool
+    from .asyncio_client import Redis as Redis
+
+
+def __getattr__(name: str) -> object:
+    # redis-py is an optional extra: `redkeep.asyncio.Redis` imports it on first use.
+    if name in ("Redis", "ConnectionPool"):
+        from . import asyncio_client
+
+        return getattr(asyncio_client, name)
+    raise AttributeError(f"module 'redkeep.asyncio' has no attribute {name!r}")

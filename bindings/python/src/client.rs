@@ -1,0 +1,617 @@
+//! The native half of `redkeep.Redis` / `redkeep.asyncio.Redis`, redis-py's
+//! clients whose connections are redkeep's (python/redkeep/client.py):
+//! replies in the shape redis-py's own parsers produce, pipelines in one
+//! round trip, exclusive connections for `WATCH`/`MULTI` and per-connection
+//! state, and pub/sub connections.
+//!
+//! Only conversions: which connection a command may use, how long it may
+//! wait and whether it is refused or re-sent is decided by the core
+//! ([`redkeep::Pool::query_with`], [`redkeep::Pool::query_pipeline`],
+//! [`redkeep::Connection::send_all`]).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+
+use futures_util::StreamExt;
+use redkeep::redis::{self, Value};
+use redkeep::{ErrorKind, Phase};
+
+use crate::aio::AsyncPool;
+use crate::convert::command;
+use crate::errors::to_pyerr;
+use crate::pool::{run_blocking, PoolCore, SyncPool};
+use crate::runtime::{block_on, check_pid, future_into_py};
+
+/// A reply as redis-py's parsers return it: bulk and status strings as
+/// `bytes` (`str` with `decode`), `OK` as `b"OK"`, integers and big numbers
+/// as `int`, doubles as `float`, booleans as `bool`, nil as `None`, arrays,
+/// sets and pushes as `list`, maps as `dict`, a verbatim string as its text,
+/// and an error reply inside an array as a `redkeep.ResponseError` instance
+/// (the Python side turns it into redis-py's class).
+pub(crate) fn rp_reply<'py>(
+    py: Python<'py>,
+    value: Value,
+    decode: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    Ok(match value {
+        Value::Nil => py.None().into_bound(py),
+        Value::Int(i) => i.into_pyobject(py)?.into_any(),
+        Value::BulkString(bytes) => text(py, &bytes, decode)?,
+        Value::SimpleString(s) => text(py, s.as_bytes(), decode)?,
+        Value::Okay => text(py, b"OK", decode)?,
+        Value::Array(items) | Value::Set(items) | Value::Push { data: items, .. } => {
+            let list = PyList::empty(py);
+            for item in items {
+                list.append(rp_reply(py, item, decode)?)?;
+            }
+            list.into_any()
+        }
+        Value::Map(pairs) => {
+            let dict = PyDict::new(py);
+            for (k, v) in pairs {
+                let key = rp_reply(py, k, decode)?;
+                let key = if key.is_instance_of::<PyList>() {
+                    PyTuple::new(py, key.cast::<PyList>()?.iter())?.into_any()
+                } else {
+                    key
+                };
+                dict.set_item(key, rp_reply(py, v, decode)?)?;
+            }
+            dict.into_any()
+        }
+        Value::Attribute { data, .. } => rp_reply(py, *data, decode)?,
+        Value::Double(f) => PyFloat::new(py, f).into_any(),
+        Value::Boolean(b) => PyBool::new(py, b).to_owned().into_any(),
+        Value::VerbatimString { text: t, .. } => text(py, t.as_bytes(), decode)?,
+        Value::BigNumber(n) => {
+            let digits = String::from_utf8_lossy(&n).into_owned();
+            py.get_type::<PyInt>().call1((digits,))?
+        }
+        Value::ServerError(e) => {
+            let message = match e.details() {
+                Some(details) => format!("{} {details}", e.code()),
+                None => e.code().to_owned(),
+            };
+            crate::errors::response_error_value(py, message)?
+        }
+        other => PyString::new(py, &format!("{other:?}")).into_any(),
+    })
+}
+
+fn text<'py>(py: Python<'py>, bytes: &[u8], decode: bool) -> PyResult<Bound<'py, PyAny>> {
+    if decode {
+        match std::str::from_utf8(bytes) {
+            Ok(s) => Ok(PyString::new(py, s).into_any()),
+            // The same error redis-py raises, from Python's own decoder.
+            Err(_) => PyBytes::new(py, bytes).call_method1("decode", ("utf-8",)),
+        }
+    } else {
+        Ok(PyBytes::new(py, bytes).into_any())
+    }
+}
+
+fn rp_list<'py>(py: Python<'py>, values: Vec<Value>, decode: bool) -> PyResult<Bound<'py, PyAny>> {
+    let list = PyList::empty(py);
+    for value in values {
+        list.append(rp_reply(py, value, decode)?)?;
+    }
+    Ok(list.into_any())
+}
+
+/// A list of argument tuples to a pipeline (nothing refused here: the core
+/// judges each command).
+fn pipeline(cmds: &Bound<'_, PyList>) -> PyResult<redis::Pipeline> {
+    let mut pipe = redis::Pipeline::with_capacity(cmds.len());
+    for item in cmds.iter() {
+        let args = item
+            .cast::<PyTuple>()
+            .map_err(|_| PyTypeError::new_err("a pipeline is a list of argument tuples"))?;
+        pipe.add_command(command(args)?);
+    }
+    Ok(pipe)
+}
+
+/// What an awaitable of this module resolves to.
+enum Outcome {
+    One(Value, bool),
+    Many(Vec<Value>, bool),
+    Message(Option<redis::Msg>, bool),
+    Nothing,
+    Error(redkeep::Error),
+}
+
+impl<'py> IntoPyObject<'py> for Outcome {
+    type Target = PyAny;
+    type Output = Bound<'py, PyAny>;
+    type Error = PyErr;
+
+    fn into_pyobject(self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        match self {
+            Outcome::One(value, decode) => rp_reply(py, value, decode),
+            Outcome::Many(values, decode) => rp_list(py, values, decode),
+            Outcome::Message(msg, decode) => message(py, msg, decode),
+            Outcome::Nothing => Ok(py.None().into_bound(py)),
+            Outcome::Error(e) => Err(to_pyerr(py, &e)),
+        }
+    }
+}
+
+fn core_of(pool: &Bound<'_, PyAny>) -> PyResult<Arc<PoolCore>> {
+    if let Ok(p) = pool.cast::<SyncPool>() {
+        return Ok(p.get().core().clone());
+    }
+    if let Ok(p) = pool.cast::<AsyncPool>() {
+        return Ok(p.get().core().clone());
+    }
+    Err(PyTypeError::new_err(
+        "expected a redkeep.Pool or redkeep.asyncio.Pool",
+    ))
+}
+
+/// A pool as redis-py's client uses it: commands and pipelines on the
+/// shared path, and the exclusive and pub/sub connections it hands out.
+/// Methods starting with `a` return awaitables.
+#[pyclass(module = "redkeep._redkeep", name = "Bridge", frozen)]
+pub(crate) struct Bridge {
+    core: Arc<PoolCore>,
+}
+
+#[pymethods]
+impl Bridge {
+    #[new]
+    fn new(pool: &Bound<'_, PyAny>) -> PyResult<Self> {
+        Ok(Self {
+            core: core_of(pool)?,
+        })
+    }
+
+    /// One command, replies decoded as UTF-8 (`decode_responses`).
+    #[pyo3(signature = (*args))]
+    fn call_decoded<'py>(
+        &self,
+        py: Python<'py>,
+        args: &Bound<'py, PyTuple>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.call_with(py, args, true)
+    }
+
+    /// One command, replies as bytes.
+    #[pyo3(signature = (*args))]
+    fn call<'py>(
+        &self,
+        py: Python<'py>,
+        args: &Bound<'py, PyTuple>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.call_with(py, args, false)
+    }
+
+    /// One command (awaitable).
+    fn acall<'py>(
+        &self,
+        py: Python<'py>,
+        args: &Bound<'py, PyTuple>,
+        decode: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        check_pid(py, self.core.pid, "Pool")?;
+        let cmd = command(args)?;
+        let core = self.core.clone();
+        future_into_py(py, async move {
+            Ok(match core.run(&cmd).await {
+                Ok(value) => Outcome::One(value, decode),
+                Err(e) => Outcome::Error(e),
+            })
+        })
+    }
+
+    /// A pipeline (a list of argument tuples) in one round trip on the
+    /// core's pipeline path; every reply in order, error replies in place.
+    fn pipeline<'py>(
+        &self,
+        py: Python<'py>,
+        cmds: &Bound<'py, PyList>,
+        decode: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        check_pid(py, self.core.pid, "Pool")?;
+        let mut pipe = pipeline(cmds)?;
+        pipe.ignore_errors();
+        let core = self.core.clone();
+        let result = block_on(py, async move { run_pipeline(&core, &pipe).await })?;
+        match result {
+            Ok(values) => rp_list(py, values, decode),
+            Err(e) => Err(to_pyerr(py, &e)),
+        }
+    }
+
+    /// [`Bridge::pipeline`] as an awaitable.
+    fn apipeline<'py>(
+        &self,
+        py: Python<'py>,
+        cmds: &Bound<'py, PyList>,
+        decode: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        check_pid(py, self.core.pid, "Pool")?;
+        let mut pipe = pipeline(cmds)?;
+        pipe.ignore_errors();
+        let core = self.core.clone();
+        future_into_py(py, async move {
+            Ok(match run_pipeline(&core, &pipe).await {
+                Ok(values) => Outcome::Many(values, decode),
+                Err(e) => Outcome::Error(e),
+            })
+        })
+    }
+
+    /// Checks out an exclusive connection (blocking).
+    fn exclusive(&self, py: Python<'_>) -> PyResult<Exclusive> {
+        check_pid(py, self.core.pid, "Pool")?;
+        let core = self.core.clone();
+        let conn = block_on(py, async move {
+            let pool = core.pool().await?;
+            pool.get().await
+        })?
+        .map_err(|e| to_pyerr(py, &e))?;
+        Ok(Exclusive::new(self.core.clone(), conn))
+    }
+
+    /// Checks out an exclusive connection (awaitable).
+    fn aexclusive<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        check_pid(py, self.core.pid, "Pool")?;
+        let core = self.core.clone();
+        let fut = async move {
+            let pool = core.pool().await?;
+            pool.get().await
+        };
+        let core = self.core.clone();
+        future_into_py(py, async move {
+            match fut.await {
+                Ok(conn) => Ok(Exclusive::new(core, conn)),
+                Err(e) => Err(Python::attach(|py| to_pyerr(py, &e))),
+            }
+        })
+    }
+
+    /// Opens a pub/sub connection (blocking).
+    fn subscriber(&self, py: Python<'_>) -> PyResult<Subscriber> {
+        check_pid(py, self.core.pid, "Pool")?;
+        let core = self.core.clone();
+        let pubsub = block_on(py, async move {
+            let pool = core.pool().await?;
+            pool.pubsub().await
+        })?
+        .map_err(|e| to_pyerr(py, &e))?;
+        Ok(Subscriber::new(&self.core, pubsub))
+    }
+
+    /// Opens a pub/sub connection (awaitable).
+    fn asubscriber<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        check_pid(py, self.core.pid, "Pool")?;
+        let core = self.core.clone();
+        future_into_py(py, async move {
+            let opened = async {
+                let pool = core.pool().await?;
+                pool.pubsub().await
+            };
+            match opened.await {
+                Ok(pubsub) => Ok(Subscriber::new(&core, pubsub)),
+                Err(e) => Err(Python::attach(|py| to_pyerr(py, &e))),
+            }
+        })
+    }
+}
+
+impl Bridge {
+    fn call_with<'py>(
+        &self,
+        py: Python<'py>,
+        args: &Bound<'py, PyTuple>,
+        decode: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        check_pid(py, self.core.pid, "Pool")?;
+        let cmd = command(args)?;
+        match run_blocking(py, &self.core, &cmd)? {
+            Ok(value) => rp_reply(py, value, decode),
+            Err(e) => Err(to_pyerr(py, &e)),
+        }
+    }
+}
+
+async fn run_pipeline(
+    core: &PoolCore,
+    pipe: &redis::Pipeline,
+) -> Result<Vec<Value>, redkeep::Error> {
+    let pool = core.pool().await?;
+    match pool.query_pipeline::<Value>(pipe).await? {
+        Value::Array(values) => Ok(values),
+        Value::Nil => Ok(Vec::new()),
+        other => Ok(vec![other]),
+    }
+}
+
+type Slot = Arc<tokio::sync::Mutex<Option<redkeep::Connection>>>;
+
+/// An exclusive connection checked out of the pool for one redis-py
+/// connection: `WATCH`/`MULTI`/`EXEC`, `single_connection_client`,
+/// per-connection state. Back to the pool on `close()` (dropped instead if
+/// it broke).
+#[pyclass(module = "redkeep._redkeep", name = "Exclusive", frozen)]
+pub(crate) struct Exclusive {
+    core: Arc<PoolCore>,
+    conn: Slot,
+}
+
+impl Exclusive {
+    fn new(core: Arc<PoolCore>, conn: redkeep::Connection) -> Self {
+        Self {
+            core,
+            conn: Arc::new(tokio::sync::Mutex::new(Some(conn))),
+        }
+    }
+}
+
+async fn send_all(conn: &Slot, pipe: &redis::Pipeline) -> Result<Vec<Value>, redkeep::Error> {
+    let mut guard = conn.lock().await;
+    let Some(conn) = guard.as_mut() else {
+        return Err(redkeep::Error::new(
+            ErrorKind::Closed,
+            "this connection was released",
+        ));
+    };
+    conn.send_all(pipe).await
+}
+
+#[pymethods]
+impl Exclusive {
+    /// Sends the commands (a list of argument tuples) in one round trip and
+    /// returns every reply as the server sent it, error replies in place.
+    fn run<'py>(
+        &self,
+        py: Python<'py>,
+        cmds: &Bound<'py, PyList>,
+        decode: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        check_pid(py, self.core.pid, "connection")?;
+        let pipe = pipeline(cmds)?;
+        let conn = self.conn.clone();
+        match block_on(py, async move { send_all(&conn, &pipe).await })? {
+            Ok(values) => rp_list(py, values, decode),
+            Err(e) => Err(to_pyerr(py, &e)),
+        }
+    }
+
+    /// [`Exclusive::run`] as an awaitable.
+    fn arun<'py>(
+        &self,
+        py: Python<'py>,
+        cmds: &Bound<'py, PyList>,
+        decode: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        check_pid(py, self.core.pid, "connection")?;
+        let pipe = pipeline(cmds)?;
+        let conn = self.conn.clone();
+        future_into_py(py, async move {
+            Ok(match send_all(&conn, &pipe).await {
+                Ok(values) => Outcome::Many(values, decode),
+                Err(e) => Outcome::Error(e),
+            })
+        })
+    }
+
+    /// Gives the connection back to the pool (or drops it if it broke or a
+    /// reply is pending). Idempotent; never blocks on a call in flight.
+    fn close(&self) {
+        if let Ok(mut guard) = self.conn.try_lock() {
+            guard.take();
+        } else {
+            // A call is in flight (another thread or task): it ends, then
+            // the last reference drops the connection.
+        }
+    }
+
+    /// Whether `close()` was called.
+    #[getter]
+    fn closed(&self) -> bool {
+        self.conn.try_lock().map(|g| g.is_none()).unwrap_or(false)
+    }
+}
+
+/// A pub/sub connection of its own (redis-rs's async `PubSub`, opened by
+/// [`redkeep::Pool::pubsub`]): the sink for `SUBSCRIBE` and friends, the
+/// stream of messages. Ends with `ConnectionError` when the connection
+/// drops; the Python side opens a new one when the pool is up again.
+#[pyclass(module = "redkeep._redkeep", name = "Subscriber", frozen)]
+pub(crate) struct Subscriber {
+    pid: u32,
+    timeout: Duration,
+    sink: Arc<tokio::sync::Mutex<redis::aio::PubSubSink>>,
+    stream: Arc<tokio::sync::Mutex<Option<std::pin::Pin<Box<redis::aio::PubSubStream>>>>>,
+}
+
+impl Subscriber {
+    fn new(core: &PoolCore, pubsub: redis::aio::PubSub) -> Self {
+        let (sink, stream) = pubsub.split();
+        Self {
+            pid: core.pid,
+            timeout: core.config.timeouts.command,
+            sink: Arc::new(tokio::sync::Mutex::new(sink)),
+            stream: Arc::new(tokio::sync::Mutex::new(Some(Box::pin(stream)))),
+        }
+    }
+}
+
+fn dropped() -> redkeep::Error {
+    redkeep::Error::new(
+        ErrorKind::Connection,
+        "the pub/sub connection was closed or dropped",
+    )
+}
+
+async fn next_message(
+    stream: &tokio::sync::Mutex<Option<std::pin::Pin<Box<redis::aio::PubSubStream>>>>,
+    timeout: Option<Duration>,
+) -> Result<Option<redis::Msg>, redkeep::Error> {
+    let mut guard = stream.lock().await;
+    let Some(s) = guard.as_mut() else {
+        return Err(dropped());
+    };
+    let next = match timeout {
+        None => s.next().await,
+        Some(t) => match tokio::time::timeout(t, s.next()).await {
+            Ok(next) => next,
+            Err(_) => return Ok(None),
+        },
+    };
+    match next {
+        Some(msg) => Ok(Some(msg)),
+        None => {
+            guard.take();
+            Err(dropped())
+        }
+    }
+}
+
+fn message<'py>(
+    py: Python<'py>,
+    msg: Option<redis::Msg>,
+    decode: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    let Some(msg) = msg else {
+        return Ok(py.None().into_bound(py));
+    };
+    // Bytes, not `get_channel_name` (a lossy `str`): channels may be binary.
+    let channel: Vec<u8> = msg.get_channel().unwrap_or_default();
+    let channel = text(py, &channel, decode)?;
+    let payload = text(py, msg.get_payload_bytes(), decode)?;
+    let pattern: Option<Vec<u8>> = msg.get_pattern().ok().flatten();
+    let items: Vec<Bound<'py, PyAny>> = match pattern {
+        Some(p) => vec![
+            text(py, b"pmessage", decode)?,
+            text(py, &p, decode)?,
+            channel,
+            payload,
+        ],
+        None => vec![text(py, b"message", decode)?, channel, payload],
+    };
+    Ok(PyList::new(py, items)?.into_any())
+}
+
+fn seconds(timeout: Option<f64>) -> PyResult<Option<Duration>> {
+    timeout
+        .map(|t| {
+            Duration::try_from_secs_f64(t.max(0.0))
+                .map_err(|_| PyTypeError::new_err("timeout must be a finite number of seconds"))
+        })
+        .transpose()
+}
+
+#[pymethods]
+impl Subscriber {
+    /// `SUBSCRIBE` (`PSUBSCRIBE` with `pattern`; `UNSUBSCRIBE` /
+    /// `PUNSUBSCRIBE` with `on=False`) the names, waiting for the server's
+    /// confirmations (bounded by `socket_timeout`).
+    fn change(&self, py: Python<'_>, names: Vec<Vec<u8>>, pattern: bool, on: bool) -> PyResult<()> {
+        check_pid(py, self.pid, "subscriber")?;
+        let (sink, limit) = (self.sink.clone(), self.timeout);
+        block_on(
+            py,
+            async move { change(&sink, names, pattern, on, limit).await },
+        )?
+        .map_err(|e| to_pyerr(py, &e))
+    }
+
+    /// [`Subscriber::change`] as an awaitable.
+    fn achange<'py>(
+        &self,
+        py: Python<'py>,
+        names: Vec<Vec<u8>>,
+        pattern: bool,
+        on: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        check_pid(py, self.pid, "subscriber")?;
+        let (sink, limit) = (self.sink.clone(), self.timeout);
+        future_into_py(py, async move {
+            Ok(match change(&sink, names, pattern, on, limit).await {
+                Ok(()) => Outcome::Nothing,
+                Err(e) => Outcome::Error(e),
+            })
+        })
+    }
+
+    /// The next message as redis-py's parser returns it
+    /// (`[b"message", channel, data]` or `[b"pmessage", pattern, channel,
+    /// data]`), or `None` after `timeout` seconds (`None`: wait for one).
+    /// Raises `ConnectionError` once the connection has dropped.
+    #[pyo3(signature = (timeout, decode))]
+    fn next<'py>(
+        &self,
+        py: Python<'py>,
+        timeout: Option<f64>,
+        decode: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        check_pid(py, self.pid, "subscriber")?;
+        let timeout = seconds(timeout)?;
+        let stream = self.stream.clone();
+        match block_on(py, async move { next_message(&stream, timeout).await })? {
+            Ok(msg) => message(py, msg, decode),
+            Err(e) => Err(to_pyerr(py, &e)),
+        }
+    }
+
+    /// [`Subscriber::next`] as an awaitable.
+    #[pyo3(signature = (timeout, decode))]
+    fn anext<'py>(
+        &self,
+        py: Python<'py>,
+        timeout: Option<f64>,
+        decode: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        check_pid(py, self.pid, "subscriber")?;
+        let timeout = seconds(timeout)?;
+        let stream = self.stream.clone();
+        future_into_py(py, async move {
+            Ok(match next_message(&stream, timeout).await {
+                Ok(msg) => Outcome::Message(msg, decode),
+                Err(e) => Outcome::Error(e),
+            })
+        })
+    }
+
+    /// Closes the connection. Idempotent.
+    fn close(&self) {
+        if let Ok(mut guard) = self.stream.try_lock() {
+            guard.take();
+        }
+    }
+}
+
+async fn change(
+    sink: &tokio::sync::Mutex<redis::aio::PubSubSink>,
+    names: Vec<Vec<u8>>,
+    pattern: bool,
+    on: bool,
+    limit: Duration,
+) -> Result<(), redkeep::Error> {
+    let mut sink = sink.lock().await;
+    let fut = async {
+        match (pattern, on) {
+            (false, true) => sink.subscribe(names).await,
+            (false, false) => sink.unsubscribe(names).await,
+            (true, true) => sink.psubscribe(names).await,
+            (true, false) => sink.punsubscribe(names).await,
+        }
+    };
+    match tokio::time::timeout(limit, fut).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(redkeep::Error::from(e)),
+        Err(_) => Err(redkeep::Error::new(
+            ErrorKind::Timeout(Phase::Command),
+            format!(
+                "no confirmation from the server within {} ms",
+                limit.as_millis()
+            ),
+        )),
+    }
+}
