@@ -41,13 +41,19 @@ common=(-q -p no:cacheprovider -o addopts= --timeout=60
   --redis-server-arg=--enable-debug-command --redis-server-arg=yes)
 
 cd "$src"
+# The two runs are independent (each with its own server on a free port):
+# run them side by side, which halves the wall time on two cores.
 start=$SECONDS
 # shellcheck disable=SC2086
-"$py" -m pytest $files "${common[@]}" --junitxml="$work/plain.xml" >"$work/plain.log" 2>&1 || true
-echo "redis-py $version suite, plain redis-py: $((SECONDS - start)) s ($(tail -1 "$work/plain.log"))"
-start=$SECONDS
+"$py" -m pytest $files "${common[@]}" --junitxml="$work/plain.xml" >"$work/plain.log" 2>&1 &
+plain=$!
 # shellcheck disable=SC2086
 PYTHONPATH="$suite" "$py" -m pytest $files "${common[@]}" -p redkeep_suite_shim \
-  --junitxml="$work/redkeep.xml" >"$work/redkeep.log" 2>&1 || true
-echo "redis-py $version suite, redkeep clients: $((SECONDS - start)) s ($(tail -1 "$work/redkeep.log"))"
+  --junitxml="$work/redkeep.xml" >"$work/redkeep.log" 2>&1 &
+ours=$!
+wait "$plain" || true
+wait "$ours" || true
+echo "redis-py $version suite, both runs side by side: $((SECONDS - start)) s"
+echo "  plain redis-py:  $(tail -1 "$work/plain.log")"
+echo "  redkeep clients: $(tail -1 "$work/redkeep.log")"
 "$py" "$suite/compare.py" "$work/plain.xml" "$work/redkeep.xml" "$suite/expected_differences.txt"
