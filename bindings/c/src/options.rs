@@ -287,20 +287,9 @@ impl redkeep_pool_options {
             unsafe { opt_str(ptr, name) }
                 .map(|path| path.map(|p| redkeep::Pem::File(PathBuf::from(p))))
         };
-        if self.tls_cert_file.is_null() != self.tls_key_file.is_null() {
-            // Checked here, not by the core, to name the fields the caller's way.
-            let (cert, key) = match crate::language::current() {
-                redkeep::Language::Go => ("TLSOptions.CertFile", "TLSOptions.KeyFile"),
-                _ => (
-                    "redkeep_pool_options.tls_cert_file",
-                    "redkeep_pool_options.tls_key_file",
-                ),
-            };
-            return Err(Failure::new(
-                redkeep_status::REDKEEP_CONFIG,
-                format!("{cert} and {key} go together (mutual TLS needs both)"),
-            ));
-        }
+        // A certificate without its key (or the reverse) is the core's
+        // check (`TlsConfig::validate`, through `Config::validate`), which
+        // names the fields the caller's way.
         let tls = redkeep::TlsConfig {
             ca_cert: file(self.tls_ca_file, "pool options tls_ca_file")?,
             client_cert: file(self.tls_cert_file, "pool options tls_cert_file")?,
