@@ -49,6 +49,13 @@ pub struct redkeep_server_options {
     pub max_restarts: u32,
     /// The window over which restarts are counted, in ms. Default: `60000`.
     pub restart_window_ms: u32,
+    /// A TLS-only server with a throwaway CA made in its private directory
+    /// (the core's `ServerConfig::tls`): always spawned, never attached,
+    /// TCP only; set `port` to `0` for a free one. Clients trust the CA
+    /// file that `redkeep_server_ca_cert_path` gives (the pool options'
+    /// `tls_ca_file`); the URL is `rediss://`.
+    /// Default: `false`.
+    pub tls: bool,
 }
 
 /// Options of a pool. Timeouts and intervals are in milliseconds.
@@ -156,6 +163,7 @@ impl Default for redkeep_server_options {
             ready_timeout_ms: ms_of(d.ready_timeout),
             max_restarts: d.restart.max_restarts,
             restart_window_ms: ms_of(d.restart.window),
+            tls: d.tls,
         }
     }
 }
@@ -240,6 +248,7 @@ impl redkeep_server_options {
                 window: ms(self.restart_window_ms),
                 ..redkeep::RestartPolicy::default()
             },
+            tls: self.tls,
             ..redkeep::ServerConfig::default()
         })
     }
