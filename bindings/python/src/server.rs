@@ -82,6 +82,8 @@ pub(crate) fn ensure_server(
         Some(UnixSocket::Flag(true)) => ServerAddr::Unix(None),
         Some(UnixSocket::Path(path)) => ServerAddr::Unix(Some(path)),
     };
+    // Fields the core adds later keep their defaults.
+    #[allow(clippy::needless_update)]
     let cfg = ServerConfig {
         addr,
         binary,
