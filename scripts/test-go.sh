@@ -31,3 +31,6 @@ go vet ./...
 
 step "go test ./..."
 go test -count=1 ./...
+
+step "a module outside the repository (missing library, build, go mod vendor, CGO_ENABLED=0)"
+bash ../../scripts/test-go-outside.sh

@@ -121,6 +121,10 @@ pub enum Param {
     BackoffJitter,
     /// How long reconnecting goes on without success (`backoff.max_elapsed`).
     BackoffMaxElapsed,
+    /// The TLS client certificate for mutual TLS (`TlsConfig::client_cert`).
+    TlsClientCert,
+    /// The TLS client certificate's private key (`TlsConfig::client_key`).
+    TlsClientKey,
 }
 
 impl Param {
@@ -151,6 +155,8 @@ impl Param {
         Param::BackoffMultiplier,
         Param::BackoffJitter,
         Param::BackoffMaxElapsed,
+        Param::TlsClientCert,
+        Param::TlsClientKey,
     ];
 
     /// How `language` names this setting: a field, option or flag the
@@ -272,6 +278,16 @@ impl Param {
             (Param::BackoffMaxElapsed, Rust) => "backoff.max_elapsed",
             (Param::BackoffMaxElapsed, C) => "redkeep_pool_options.backoff_max_elapsed_ms",
             (Param::BackoffMaxElapsed, Go | Python | Cli) => "the reconnect give-up time",
+            (Param::TlsClientCert, Rust) => "TlsConfig::client_cert",
+            (Param::TlsClientCert, C) => "redkeep_pool_options.tls_cert_file",
+            (Param::TlsClientCert, Go) => "TLSOptions.CertFile",
+            (Param::TlsClientCert, Python) => "ssl_certfile=",
+            (Param::TlsClientCert, Cli) => "the TLS client certificate",
+            (Param::TlsClientKey, Rust) => "TlsConfig::client_key",
+            (Param::TlsClientKey, C) => "redkeep_pool_options.tls_key_file",
+            (Param::TlsClientKey, Go) => "TLSOptions.KeyFile",
+            (Param::TlsClientKey, Python) => "ssl_keyfile=",
+            (Param::TlsClientKey, Cli) => "the TLS client key",
         }
     }
 }
@@ -659,13 +675,15 @@ mod tests {
             | Param::BackoffMax
             | Param::BackoffMultiplier
             | Param::BackoffJitter
-            | Param::BackoffMaxElapsed => {}
+            | Param::BackoffMaxElapsed
+            | Param::TlsClientCert
+            | Param::TlsClientKey => {}
         }
     }
 
     #[test]
     fn every_param_has_a_distinct_name_in_each_language() {
-        assert_eq!(Param::ALL.len(), 24, "Param::ALL lists every variant once");
+        assert_eq!(Param::ALL.len(), 26, "Param::ALL lists every variant once");
         for language in LANGUAGES {
             let mut seen = std::collections::HashMap::new();
             for &p in Param::ALL {

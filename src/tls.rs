@@ -4,7 +4,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Language, Param, Result};
 
 /// Where a PEM document comes from.
 #[derive(Clone, PartialEq, Eq)]
@@ -78,13 +78,26 @@ impl fmt::Debug for TlsConfig {
 
 impl TlsConfig {
     /// Checks it without reading any file: a client certificate comes with
-    /// its key, and the crate was built with TLS.
+    /// its key (the error's [`Error::param`] is the missing one, so every
+    /// binding names its own option), and the crate was built with TLS.
     pub fn validate(&self) -> Result<()> {
-        if self.client_cert.is_some() != self.client_key.is_some() {
-            return Err(Error::config(
-                "TlsConfig::client_cert and TlsConfig::client_key go together (mutual TLS needs both)",
-            ));
-        }
+        // The missing one is the setting the error is about; each binding's
+        // message names both its own way (`Error::message_in`).
+        let (missing, given) = match (&self.client_cert, &self.client_key) {
+            (Some(_), None) => (Param::TlsClientKey, Param::TlsClientCert),
+            (None, Some(_)) => (Param::TlsClientCert, Param::TlsClientKey),
+            _ => return self.check_feature(),
+        };
+        Err(Error::config(format!(
+            "{} is set without {}: mutual TLS needs both the client certificate and its key",
+            given.name(Language::Rust),
+            missing.name(Language::Rust),
+        ))
+        .with_param(missing)
+        .also_naming(given))
+    }
+
+    fn check_feature(&self) -> Result<()> {
         if !cfg!(feature = "tls") {
             return Err(Error::config(
                 "Config::tls is set, but redkeep was built without its `tls` feature",
@@ -118,6 +131,25 @@ mod tests {
             client_cert: Some(Pem::Text("CERT".into())),
             ..TlsConfig::default()
         };
-        assert_eq!(tls.validate().unwrap_err().kind(), crate::ErrorKind::Config);
+        let err = tls.validate().unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::Config);
+        assert_eq!(err.param(), Some(Param::TlsClientKey));
+        assert_eq!(
+            err.message_in(Language::Go),
+            "TLSOptions.CertFile is set without TLSOptions.KeyFile: \
+             mutual TLS needs both the client certificate and its key"
+        );
+        assert!(err
+            .message_in(Language::Python)
+            .starts_with("ssl_certfile= is set without ssl_keyfile="));
+        let key_only = TlsConfig {
+            client_key: Some(Pem::Text("KEY".into())),
+            ..TlsConfig::default()
+        };
+        let err = key_only.validate().unwrap_err();
+        assert_eq!(err.param(), Some(Param::TlsClientCert));
+        assert!(err.message_in(Language::C).starts_with(
+            "redkeep_pool_options.tls_key_file is set without redkeep_pool_options.tls_cert_file"
+        ));
     }
 }

@@ -1,13 +1,18 @@
+//go:build cgo
+
 package redkeep
 
 // How cgo finds the library: scripts/build-go-lib.sh builds the Rust crate
-// redkeep-c in release mode and copies libredkeep.a and redkeep.h into
-// lib/ next to this file. The static library is linked into the Go binary,
-// which then needs no shared library at run time.
+// redkeep-c in release mode and copies libredkeep.a and its header (as
+// libredkeep.h) next to this file, where `go mod vendor` keeps them too.
+// redkeep.h, committed here, includes that header, and when the library is
+// missing turns the build's first error into the command to run. The
+// static library is linked into the Go binary, which then needs no shared
+// library at run time.
 
 /*
-#cgo CFLAGS: -I${SRCDIR}/lib
-#cgo LDFLAGS: ${SRCDIR}/lib/libredkeep.a -lpthread -ldl -lm
+#cgo CFLAGS: -I${SRCDIR}
+#cgo LDFLAGS: ${SRCDIR}/libredkeep.a -lpthread -ldl -lm
 #include <stdlib.h>
 #include "redkeep.h"
 */

@@ -122,6 +122,11 @@ type ServerOptions struct {
 	MaxRestarts int
 	// NoRestart disables restarts of a crashed server.
 	NoRestart bool
+	// TLS starts a TLS-only server with a throwaway CA made in its private
+	// directory (never attached to an existing one; TCP only; use port 0).
+	// Its URL is rediss://; clients trust Server.CACertFile
+	// (TLSOptions.CAFile). Default: off.
+	TLS bool
 }
 
 func (o *ServerOptions) hostPort() (string, uint16, error) {

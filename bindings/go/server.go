@@ -25,6 +25,7 @@ type Server struct {
 	url         string
 	redactedURL string
 	addr        string
+	caCertFile  string
 	spawned     bool
 	cleanup     runtime.Cleanup
 }
@@ -61,11 +62,17 @@ func EnsureServer(ctx context.Context, opt ServerOptions) (*Server, error) {
 		url:         C.GoString(C.redkeep_server_url(ptr)),
 		redactedURL: C.GoString(C.redkeep_server_redacted_url(ptr)),
 		addr:        C.GoString(C.redkeep_server_addr(ptr)),
+		caCertFile:  C.GoString(C.redkeep_server_ca_cert_path(ptr)),
 		spawned:     bool(C.redkeep_server_spawned(ptr)),
 	}
 	s.cleanup = runtime.AddCleanup(s, func(ptr *C.redkeep_server) { C.redkeep_server_free(ptr) }, ptr)
 	return s, nil
 }
+
+// CACertFile is the PEM file of the throwaway CA that signed a TLS
+// server's certificate (ServerOptions.TLS), for TLSOptions.CAFile or
+// redis-cli --tls --cacert; removed with the server. "" without TLS.
+func (s *Server) CACertFile() string { return s.caCertFile }
 
 // Addr is the resolved address, "host:port" (never port 0) or the unix
 // socket's path.

@@ -51,6 +51,7 @@ func (o *ServerOptions) toC() (*cServerOptions, error) {
 		c.opts.args_len = C.size_t(n)
 	}
 	c.opts.persistence = C.bool(o.Persistence)
+	c.opts.tls = C.bool(o.TLS)
 	if o.ReadyTimeout > 0 {
 		c.opts.ready_timeout_ms = C.uint32_t(millis(o.ReadyTimeout))
 	}

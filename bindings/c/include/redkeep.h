@@ -490,6 +490,15 @@ typedef struct redkeep_server_options {
      * The window over which restarts are counted, in ms. Default: `60000`.
      */
     uint32_t restart_window_ms;
+    /**
+     * A TLS-only server with a throwaway CA made in its private directory
+     * (the core's `ServerConfig::tls`): always spawned, never attached,
+     * TCP only; set `port` to `0` for a free one. Clients trust the CA
+     * file that `redkeep_server_ca_cert_path` gives (the pool options'
+     * `tls_ca_file`); the URL is `rediss://`.
+     * Default: `false`.
+     */
+    bool tls;
 } redkeep_server_options;
 
 /**
@@ -1233,6 +1242,16 @@ const char *redkeep_server_redacted_url(const struct redkeep_server *server);
  * Ownership: borrowed from the handle. Thread safety: any thread.
  */
 const char *redkeep_server_addr(const struct redkeep_server *server);
+
+/**
+ * The PEM file of the throwaway CA that signed a TLS server's certificate
+ * (`redkeep_server_options.tls`), for a client's `tls_ca_file` (or
+ * `redis-cli --tls --cacert`); removed with the server. `NULL` for a
+ * server without TLS, or for `NULL`.
+ *
+ * Ownership: borrowed from the handle. Thread safety: any thread.
+ */
+const char *redkeep_server_ca_cert_path(const struct redkeep_server *server);
 
 /**
  * Whether this process started the server (`false`: attached, or `NULL`).

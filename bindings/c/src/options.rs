@@ -49,6 +49,13 @@ pub struct redkeep_server_options {
     pub max_restarts: u32,
     /// The window over which restarts are counted, in ms. Default: `60000`.
     pub restart_window_ms: u32,
+    /// A TLS-only server with a throwaway CA made in its private directory
+    /// (the core's `ServerConfig::tls`): always spawned, never attached,
+    /// TCP only; set `port` to `0` for a free one. Clients trust the CA
+    /// file that `redkeep_server_ca_cert_path` gives (the pool options'
+    /// `tls_ca_file`); the URL is `rediss://`.
+    /// Default: `false`.
+    pub tls: bool,
 }
 
 /// Options of a pool. Timeouts and intervals are in milliseconds.
@@ -156,6 +163,7 @@ impl Default for redkeep_server_options {
             ready_timeout_ms: ms_of(d.ready_timeout),
             max_restarts: d.restart.max_restarts,
             restart_window_ms: ms_of(d.restart.window),
+            tls: d.tls,
         }
     }
 }
@@ -240,6 +248,7 @@ impl redkeep_server_options {
                 window: ms(self.restart_window_ms),
                 ..redkeep::RestartPolicy::default()
             },
+            tls: self.tls,
             ..redkeep::ServerConfig::default()
         })
     }
@@ -287,20 +296,9 @@ impl redkeep_pool_options {
             unsafe { opt_str(ptr, name) }
                 .map(|path| path.map(|p| redkeep::Pem::File(PathBuf::from(p))))
         };
-        if self.tls_cert_file.is_null() != self.tls_key_file.is_null() {
-            // Checked here, not by the core, to name the fields the caller's way.
-            let (cert, key) = match crate::language::current() {
-                redkeep::Language::Go => ("TLSOptions.CertFile", "TLSOptions.KeyFile"),
-                _ => (
-                    "redkeep_pool_options.tls_cert_file",
-                    "redkeep_pool_options.tls_key_file",
-                ),
-            };
-            return Err(Failure::new(
-                redkeep_status::REDKEEP_CONFIG,
-                format!("{cert} and {key} go together (mutual TLS needs both)"),
-            ));
-        }
+        // A certificate without its key (or the reverse) is the core's
+        // check (`TlsConfig::validate`, through `Config::validate`), which
+        // names the fields the caller's way.
         let tls = redkeep::TlsConfig {
             ca_cert: file(self.tls_ca_file, "pool options tls_ca_file")?,
             client_cert: file(self.tls_cert_file, "pool options tls_cert_file")?,

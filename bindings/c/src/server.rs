@@ -24,6 +24,7 @@ pub struct redkeep_server {
     url: CString,
     redacted_url: CString,
     addr: CString,
+    ca_cert_path: Option<CString>,
 }
 
 fn cstring(s: String) -> CString {
@@ -77,6 +78,9 @@ pub unsafe extern "C" fn redkeep_server_ensure(
             redacted_url: cstring(server.redacted_url()),
             // `host:port` or the socket path, as the core shows it.
             addr: cstring(server.addr().to_string()),
+            ca_cert_path: server
+                .ca_cert_path()
+                .map(|p| cstring(p.to_string_lossy().into_owned())),
             server,
         };
         // SAFETY: as above; the caller owns the handle.
@@ -128,6 +132,24 @@ pub unsafe extern "C" fn redkeep_server_addr(server: *const redkeep_server) -> *
     ffi_value!(std::ptr::null(), {
         // SAFETY: NULL or a live handle per the contract.
         unsafe { get(server) }.map_or(std::ptr::null(), |s| s.addr.as_ptr())
+    })
+}
+
+/// The PEM file of the throwaway CA that signed a TLS server's certificate
+/// (`redkeep_server_options.tls`), for a client's `tls_ca_file` (or
+/// `redis-cli --tls --cacert`); removed with the server. `NULL` for a
+/// server without TLS, or for `NULL`.
+///
+/// Ownership: borrowed from the handle. Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn redkeep_server_ca_cert_path(
+    server: *const redkeep_server,
+) -> *const c_char {
+    ffi_value!(std::ptr::null(), {
+        // SAFETY: NULL or a live handle per the contract.
+        unsafe { get(server) }
+            .and_then(|s| s.ca_cert_path.as_ref())
+            .map_or(std::ptr::null(), |p| p.as_ptr())
     })
 }
 

@@ -47,12 +47,30 @@ func Server(t testing.TB, opts ...redkeep.ServerOptions) *redkeep.Server {
 	return srv
 }
 
-// Pool opens a pool on srv and registers its Close with t.Cleanup.
+// ServerTLS is Server with ServerOptions.TLS: a TLS-only redis-server on a
+// free loopback port with a throwaway CA (srv.CACertFile(), removed with
+// it); its URL is rediss://. Pool(t, srv) trusts that CA.
+func ServerTLS(t testing.TB, opts ...redkeep.ServerOptions) *redkeep.Server {
+	t.Helper()
+	var opt redkeep.ServerOptions
+	if len(opts) > 0 {
+		opt = opts[0]
+	}
+	opt.TLS = true
+	return Server(t, opt)
+}
+
+// Pool opens a pool on srv and registers its Close with t.Cleanup. For a
+// TLS server (ServerTLS) it trusts the server's CA.
 func Pool(t testing.TB, srv *redkeep.Server) *redkeep.Pool {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	pool, err := redkeep.Open(ctx, redkeep.Options{URL: srv.URL()})
+	opt := redkeep.Options{URL: srv.URL()}
+	if ca := srv.CACertFile(); ca != "" {
+		opt.TLS = &redkeep.TLSOptions{CAFile: ca}
+	}
+	pool, err := redkeep.Open(ctx, opt)
 	if err != nil {
 		t.Fatalf("redkeeptest: cannot open a pool on %s: %v", srv.RedactedURL(), err)
 	}

@@ -119,12 +119,8 @@ impl Options {
     /// `ssl_cert_reqs="none"`; otherwise `None` (a `rediss://` URL is still
     /// TLS, verified against the built-in web roots).
     fn tls_config(&self, py: Python<'_>) -> PyResult<Option<TlsConfig>> {
-        if self.ssl_certfile.is_some() != self.ssl_keyfile.is_some() {
-            return Err(config_error(
-                py,
-                "ssl_certfile and ssl_keyfile go together (mutual TLS needs both)".to_owned(),
-            ));
-        }
+        // ssl_certfile without ssl_keyfile is the core's check
+        // (`TlsConfig::validate`), named the Python way.
         let tls = TlsConfig {
             ca_cert: self.ssl_ca_certs.clone().map(Pem::File),
             client_cert: self.ssl_certfile.clone().map(Pem::File),

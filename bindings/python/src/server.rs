@@ -39,7 +39,7 @@ impl PyServer {
 #[pyo3(signature = (
     port = None, binary = None, password = None, *, host = "127.0.0.1".to_owned(),
     unix_socket = None, args = Vec::new(), dir = None, persistence = false,
-    ready_timeout = 10.0, max_restarts = 5
+    ready_timeout = 10.0, max_restarts = 5, tls = false
 ))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn ensure_server(
@@ -54,6 +54,7 @@ pub(crate) fn ensure_server(
     persistence: bool,
     ready_timeout: f64,
     max_restarts: i64,
+    tls: bool,
 ) -> PyResult<PyServer> {
     let port = port
         .map(|p| {
@@ -81,6 +82,8 @@ pub(crate) fn ensure_server(
         Some(UnixSocket::Flag(true)) => ServerAddr::Unix(None),
         Some(UnixSocket::Path(path)) => ServerAddr::Unix(Some(path)),
     };
+    // Fields the core adds later keep their defaults.
+    #[allow(clippy::needless_update)]
     let cfg = ServerConfig {
         addr,
         binary,
@@ -93,6 +96,7 @@ pub(crate) fn ensure_server(
             max_restarts,
             ..RestartPolicy::default()
         },
+        tls,
         ..ServerConfig::default()
     };
     let server = block_on(py, redkeep::ensure_server(cfg))?.map_err(|e| to_pyerr(py, &e))?;
@@ -170,6 +174,13 @@ impl PyServer {
     #[getter]
     fn restarts(&self) -> u32 {
         self.inner().restarts()
+    }
+
+    /// The PEM file of the throwaway CA that signed a TLS server's
+    /// certificate (`tls=True`), for `ssl_ca_certs=`; `None` without TLS.
+    #[getter]
+    fn ca_cert_path(&self) -> Option<PathBuf> {
+        self.inner().ca_cert_path().map(PathBuf::from)
     }
 
     /// The spawned server's log file (removed with its directory on close).

@@ -175,3 +175,21 @@ def test_bad_ssl_options_are_config_errors(tls_server: TlsServer, tmp_path: Path
         redkeep.Pool(tls_server.url, ssl_ca_certs=missing)
     with pytest.raises(redkeep.ConfigError, match="ssl_cert_reqs"):
         redkeep.Pool(tls_server.url, ssl_cert_reqs="optional")  # type: ignore[arg-type]
+
+
+def test_redis_server_tls_fixture_serves_rediss_with_its_ca(redis_server_tls: redkeep.Server) -> None:
+    """The plugin's TLS fixture: a rediss:// URL, its CA for ssl_ca_certs=;
+    without that CA the server's certificate is not trusted."""
+    server = redis_server_tls
+    assert server.spawned and server.url.startswith("rediss://")
+    assert server.ca_cert_path is not None and server.ca_cert_path.is_file()
+    with redkeep.Pool(server.url, ssl_ca_certs=str(server.ca_cert_path)) as pool:
+        assert pool.execute("SET", "py:fixture-tls", "v") == "OK"
+        assert pool.execute("GET", "py:fixture-tls") == b"v"
+    with pytest.raises(redkeep.ConnectionError):
+        with redkeep.Pool(server.url, socket_connect_timeout=2.0) as pool:
+            pool.execute("PING")
+
+
+def test_a_plain_server_has_no_ca(redis_server: redkeep.Server) -> None:
+    assert redis_server.ca_cert_path is None

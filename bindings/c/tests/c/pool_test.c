@@ -1071,6 +1071,47 @@ static void test_tls(void) {
     redkeep_error_free(err);
 }
 
+/* A throwaway TLS server (redkeep_server_options.tls): rediss://, its CA
+ * exposed for the pool's tls_ca_file, a plain server has none. */
+static void test_server_tls(void) {
+    printf("# server tls\n");
+    redkeep_server_options opts;
+    redkeep_server_options_default(&opts);
+    CHECK(!opts.tls, "TLS server is off by default");
+    opts.port = 0;
+    opts.tls = true;
+    redkeep_server *server = NULL;
+    redkeep_error *err = NULL;
+    redkeep_status st = redkeep_server_ensure(&opts, NULL, &server, &err);
+    CHECK(st == REDKEEP_OK && server != NULL, "ensure a TLS server: %s", msg(err));
+    redkeep_error_free(err);
+    err = NULL;
+    if (server == NULL) return;
+    const char *url = redkeep_server_url(server);
+    const char *ca = redkeep_server_ca_cert_path(server);
+    CHECK(url != NULL && strncmp(url, "rediss://", 9) == 0, "url %s", url ? url : "(null)");
+    CHECK(ca != NULL && access(ca, R_OK) == 0, "CA file %s", ca ? ca : "(null)");
+    redkeep_pool *pool = NULL;
+    st = open_tls(url, ca, NULL, NULL, &pool, &err);
+    CHECK(st == REDKEEP_OK && pool != NULL, "open with the server's CA: %s", msg(err));
+    redkeep_error_free(err);
+    err = NULL;
+    if (pool != NULL) {
+        redkeep_reply *reply = NULL;
+        const char *ping[] = {"PING"};
+        st = run(pool, 1, ping, 2000, NULL, &reply, &err);
+        CHECK(st == REDKEEP_OK, "PING the TLS server: %s", msg(err));
+        redkeep_reply_free(reply);
+        redkeep_error_free(err);
+        err = NULL;
+        redkeep_pool_free(pool);
+    }
+    redkeep_server_free(server);
+
+    /* A plain server has no CA; NULL gives NULL. */
+    CHECK(redkeep_server_ca_cert_path(NULL) == NULL, "NULL server: NULL CA");
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         fprintf(stderr, "usage: %s REDIS_URL\n", argv[0]);
@@ -1089,6 +1130,7 @@ int main(int argc, char **argv) {
     test_tls();
 #ifdef REDKEEP_TEST_SERVER
     test_server();
+    test_server_tls();
     test_spawn_if_absent();
 #endif
     redkeep_shutdown();

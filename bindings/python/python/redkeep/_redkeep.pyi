@@ -352,6 +352,10 @@ class Server:
     def restarts(self) -> int:
         """How many times a crashed server was restarted."""
     @property
+    def ca_cert_path(self) -> Optional[Path]:
+        """The PEM file of the throwaway CA that signed a TLS server's
+        certificate (``tls=True``), for ``ssl_ca_certs=``; ``None`` without TLS."""
+    @property
     def log_path(self) -> Optional[Path]:
         """The spawned server's log file (removed on close)."""
     def close(self) -> None:
@@ -377,6 +381,7 @@ def ensure_server(
     persistence: bool = False,
     ready_timeout: float = 10.0,
     max_restarts: int = 5,
+    tls: bool = False,
 ) -> Server:
     """Attaches to the Redis at ``host:port``, or starts one there if nothing
     listens. Use it as a context manager.
@@ -395,6 +400,8 @@ def ensure_server(
         persistence: keep RDB/AOF data (default off).
         ready_timeout: seconds the server may take to answer PONG.
         max_restarts: restarts allowed within a minute after crashes (0: never).
+        tls: a TLS-only server with a throwaway CA (``ca_cert_path``), always
+            spawned (use ``port=0``); its ``url`` is ``rediss://``.
 
     Raises:
         SpawnError: the server could not start (the message says why, with

@@ -9,6 +9,9 @@ Installed with the package (entry point ``pytest11``), it provides:
     The session server, flushed (``FLUSHALL``) before each test.
 ``redis_server_fresh``
     A new server for one test, stopped after it.
+``redis_server_tls``
+    A new TLS-only server for one test (``rediss://`` URL, a throwaway CA
+    at ``.ca_cert_path`` for ``ssl_ca_certs=``), stopped after it.
 ``redis_pool``
     A ``redkeep.Pool`` on ``redis_server``, closed after the test.
 ``redis_url``
@@ -106,9 +109,9 @@ def _args(config: pytest.Config) -> list[str]:
     return ini + [str(a) for a in config.getoption("--redis-server-arg", default=[]) or []]
 
 
-def _start(config: pytest.Config) -> redkeep.Server:
+def _start(config: pytest.Config, tls: bool = False) -> redkeep.Server:
     server = redkeep.ensure_server(
-        port=0, binary=_binary(config), args=_args(config), max_restarts=0
+        port=0, binary=_binary(config), args=_args(config), max_restarts=0, tls=tls
     )
     if not server.spawned:  # port 0 always spawns; keep the promise explicit
         server.close()
@@ -232,6 +235,15 @@ def redis_server(
 def redis_server_fresh(pytestconfig: pytest.Config) -> Iterator[redkeep.Server]:
     """A redis-server of the test's own, stopped after it."""
     with _start(pytestconfig) as server:
+        yield server
+
+
+@pytest.fixture
+def redis_server_tls(pytestconfig: pytest.Config) -> Iterator[redkeep.Server]:
+    """A TLS-only redis-server of the test's own, stopped after it: its
+    ``url`` is ``rediss://``, and clients trust ``ca_cert_path`` (a
+    throwaway CA removed with it): ``redkeep.Pool(s.url, ssl_ca_certs=s.ca_cert_path)``."""
+    with _start(pytestconfig, tls=True) as server:
         yield server
 
 

