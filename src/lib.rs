@@ -4,6 +4,7 @@
 
 mod backoff;
 mod config;
+mod deployment;
 mod error;
 mod health;
 mod pool;

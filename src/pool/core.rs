@@ -62,6 +62,9 @@ pub(crate) struct Core {
     pub(crate) wake: Notify,
     /// Wakes every call in flight when the pool is closed.
     closing: Notify,
+    /// Wakes the health watch out of a backoff step: the deployment named
+    /// a new address (a Sentinel switch), so reconnect now.
+    pub(crate) retarget: Notify,
     /// Set by an explicit close: calls in flight and new ones end.
     calls_ended: AtomicBool,
 }
@@ -81,6 +84,7 @@ impl Core {
             gate: Mutex::new(()),
             wake: Notify::new(),
             closing: Notify::new(),
+            retarget: Notify::new(),
             calls_ended: AtomicBool::new(false),
         })
     }
@@ -416,6 +420,18 @@ impl Core {
         if first {
             self.wake.notify_one();
         }
+    }
+
+    /// The deployment moved (a failover): a new generation starts, `Down`
+    /// until the health watch has connected to the new address.
+    pub(crate) fn retarget(&self, reason: String) {
+        self.mark_down(reason);
+        self.wake_retarget();
+    }
+
+    /// Lets the health watch reconnect now rather than after its backoff step.
+    pub(crate) fn wake_retarget(&self) {
+        self.retarget.notify_one();
     }
 
     /// Records a failed reconnect attempt while `Down`.

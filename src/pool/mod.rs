@@ -6,6 +6,7 @@ mod command;
 mod connector;
 mod core;
 mod exclusive;
+mod sentinel;
 mod set;
 mod shared;
 mod thread_conn;
@@ -91,6 +92,8 @@ pub(crate) struct Shared {
     blocking: BlockingConnections,
     exclusive: ExclusiveConnections,
     watcher: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Tasks that follow the deployment (a Sentinel group's events).
+    followers: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
     /// The local server this pool attached to or spawned (`Config::spawn`).
     server: Option<Arc<LocalServer>>,
     /// The runtime the pool was built in: the calling-thread path hands it
@@ -99,6 +102,13 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    fn stop_followers(&self) {
+        let tasks = std::mem::take(&mut *self.followers.lock().unwrap_or_else(|p| p.into_inner()));
+        for task in tasks {
+            task.abort();
+        }
+    }
+
     /// Every connection set of the pool, as the health watch sees them.
     pub(crate) fn sets(&self) -> [&dyn ConnectionSet; 3] {
         [&self.shared, &self.exclusive, &self.blocking]
@@ -108,6 +118,7 @@ impl Shared {
 impl Drop for Shared {
     fn drop(&mut self) {
         self.core.close_on_drop();
+        self.stop_followers();
     }
 }
 
@@ -191,13 +202,11 @@ impl Pool {
             .map_err(|e| Error::config(format!("cannot build the pool: {e}")))?;
         let shared = Arc::new(Shared {
             shared: SharedConnections::new(pool_config.pool.multiplexed),
-            blocking: BlockingConnections::new(
-                core.connector.thread_target(),
-                pool_config.pool.max_size,
-            ),
+            blocking: BlockingConnections::new(pool_config.pool.max_size),
             core: core.clone(),
             exclusive: ExclusiveConnections { pool: exclusive },
             watcher: std::sync::Mutex::new(None),
+            followers: std::sync::Mutex::new(Vec::new()),
             server,
             runtime,
         });
@@ -211,6 +220,8 @@ impl Pool {
             Arc::downgrade(&self.shared),
         ));
         *self.shared.watcher.lock().expect("not poisoned") = Some(task);
+        *self.shared.followers.lock().expect("not poisoned") =
+            sentinel::spawn_listeners(&self.shared.core);
     }
 
     /// The local server from [`Config::spawn`], attached or spawned.
@@ -545,6 +556,7 @@ impl Pool {
         self.shared.exclusive.pool.close();
         self.shared.shared.clear();
         self.shared.blocking.shut_down_all();
+        self.shared.stop_followers();
         let task = self.shared.watcher.lock().expect("not poisoned").take();
         if let Some(task) = task {
             // The watch may be mid-connect; it holds nothing worth finishing.

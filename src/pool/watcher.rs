@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use redis::aio::MultiplexedConnection;
 
-use super::connector::Use;
+use super::connector::{ProbeFailure, Use};
 use super::core::{Core, Purpose};
 use super::Shared;
 use crate::error::{Error, ErrorKind, Phase};
@@ -77,15 +77,23 @@ impl Watch {
         let started = Instant::now();
         Counters::bump(&self.core.counters.probes);
         let timeout = self.core.config.health.timeout;
-        match tokio::time::timeout(timeout, ping(&mut conn)).await {
+        match tokio::time::timeout(timeout, self.core.connector.probe(&mut conn)).await {
             Ok(Ok(())) => {
                 self.failures = 0;
                 self.core.mark_probe_ok(started.elapsed());
                 true
             }
-            Ok(Err(e)) => {
+            Ok(Err(ProbeFailure::Io(e))) => {
                 self.probe = None;
                 self.fail(e.to_string())
+            }
+            Ok(Err(ProbeFailure::Wrong(reason))) => {
+                // A clear answer, not a doubt: Down now, resolve again.
+                Counters::bump(&self.core.counters.probe_failures);
+                self.probe = None;
+                self.failures += 1;
+                self.core.mark_down(format!("health probe failed: {reason}"));
+                false
             }
             Err(_) => self.fail(Error::timeout(Phase::Command, timeout).to_string()),
         }
@@ -133,7 +141,8 @@ impl Watch {
             }
             Counters::bump(&self.core.counters.reconnects);
             tracing::debug!(url = %self.core.config.redacted_url(), "reconnect attempt");
-            match self.core.connect_timed(Purpose::Probe, Use::Probe).await {
+            self.core.connector.before_reconnect();
+            match self.connect_checked().await {
                 // A link slower than the probe allows is not recovered: taking
                 // it would turn the pool Up only for the next probe to fail.
                 Ok((_, rtt)) if rtt > self.core.config.health.timeout => {
@@ -155,6 +164,19 @@ impl Watch {
                 Err(e) if e.kind() == ErrorKind::Closed => return false,
                 Err(e) => self.core.note_reconnect_failure(self.explain(e)),
             }
+        }
+    }
+
+    /// A reconnect: a new connection that also passes the deployment's
+    /// probe (a Sentinel master answers `ROLE master`).
+    async fn connect_checked(&self) -> Result<(MultiplexedConnection, Duration), Error> {
+        let (mut conn, rtt) = self.core.connect_timed(Purpose::Probe, Use::Probe).await?;
+        let timeout = self.core.config.health.timeout;
+        match tokio::time::timeout(timeout, self.core.connector.probe(&mut conn)).await {
+            Ok(Ok(())) => Ok((conn, rtt)),
+            Ok(Err(ProbeFailure::Io(e))) => Err(Error::from_redis(e, Phase::Connect)),
+            Ok(Err(ProbeFailure::Wrong(reason))) => Err(Error::new(ErrorKind::Connection, reason)),
+            Err(_) => Err(Error::timeout(Phase::Connect, timeout)),
         }
     }
 
@@ -213,8 +235,9 @@ impl Watch {
         }
     }
 
-    /// Sleeps the full `delay` (wakes do not shorten a backoff step);
-    /// false if the pool closed meanwhile.
+    /// Sleeps the full `delay` (wakes do not shorten a backoff step; only
+    /// the deployment naming a new address does); false if the pool closed
+    /// meanwhile.
     async fn sleep_until_closed(&self, delay: Duration) -> bool {
         let deadline = tokio::time::Instant::now() + delay;
         loop {
@@ -223,6 +246,7 @@ impl Watch {
             }
             tokio::select! {
                 _ = tokio::time::sleep_until(deadline) => return !self.core.is_closed(),
+                _ = self.core.retarget.notified() => return !self.core.is_closed(),
                 _ = self.core.wake.notified() => {}
             }
         }
@@ -232,16 +256,5 @@ impl Watch {
         while !self.core.is_closed() && self.pool.strong_count() > 0 {
             self.sleep_or_wake(Duration::from_secs(1)).await;
         }
-    }
-}
-
-async fn ping(conn: &mut MultiplexedConnection) -> Result<(), redis::RedisError> {
-    let pong: String = redis::cmd("PING").query_async(conn).await?;
-    if pong == "PONG" {
-        Ok(())
-    } else {
-        Err(redis::RedisError::from(std::io::Error::other(format!(
-            "unexpected PING reply {pong:?}"
-        ))))
     }
 }
