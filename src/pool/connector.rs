@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
 
+use super::cluster::ClusterNodes;
 use super::sentinel::SentinelMaster;
 use super::thread_conn::ThreadTarget;
 use crate::config::Config;
@@ -19,6 +20,8 @@ pub(crate) enum Connector {
     Single(SingleServer),
     /// The master of a Sentinel group, followed across failovers.
     Sentinel(SentinelMaster),
+    /// A Redis Cluster.
+    Cluster(ClusterNodes),
 }
 
 /// One Redis server at one address.
@@ -86,8 +89,8 @@ impl Connector {
             Deployment::Sentinel(spec) => {
                 return Ok(Connector::Sentinel(SentinelMaster::new(spec, config)))
             }
-            Deployment::Cluster(_) => {
-                return Err(Error::config("cluster pools are not built yet"));
+            Deployment::Cluster(seeds) => {
+                return Ok(Connector::Cluster(ClusterNodes::new(seeds, config)?))
             }
         };
         #[cfg(feature = "tls")]
@@ -116,6 +119,7 @@ impl Connector {
         match self {
             Connector::Single(server) => server.open(kind).await,
             Connector::Sentinel(master) => master.master().await?.open(kind).await,
+            Connector::Cluster(_) => Err(not_for_cluster()),
         }
     }
 
@@ -124,6 +128,7 @@ impl Connector {
         match self {
             Connector::Single(server) => server.client.get_async_pubsub().await,
             Connector::Sentinel(master) => master.master().await?.client.get_async_pubsub().await,
+            Connector::Cluster(_) => Err(not_for_cluster()),
         }
     }
 
@@ -134,6 +139,7 @@ impl Connector {
         match self {
             Connector::Single(server) => ThreadTarget::from_info(&server.info),
             Connector::Sentinel(master) => ThreadTarget::from_info(master.current()?.info()),
+            Connector::Cluster(_) => None,
         }
     }
 
@@ -149,7 +155,7 @@ impl Connector {
     /// Sentinel group's master (a demoted master fails it at once).
     pub(crate) async fn probe(&self, conn: &mut MultiplexedConnection) -> Result<(), ProbeFailure> {
         match self {
-            Connector::Single(_) => ping(conn).await.map_err(ProbeFailure::Io),
+            Connector::Single(_) | Connector::Cluster(_) => ping(conn).await.map_err(ProbeFailure::Io),
             Connector::Sentinel(master) => {
                 let role = super::sentinel::role(conn).await.map_err(ProbeFailure::Io)?;
                 if role == "master" {
@@ -164,6 +170,12 @@ impl Connector {
             }
         }
     }
+}
+
+fn not_for_cluster() -> redis::RedisError {
+    redis::RedisError::from(std::io::Error::other(
+        "a Cluster pool has no single connection of this kind (use Pool::get_for_key)",
+    ))
 }
 
 /// Why a health probe failed.

@@ -5,10 +5,11 @@ use std::time::{Duration, Instant};
 
 use redis::aio::MultiplexedConnection;
 
-use super::connector::{ProbeFailure, Use};
+use super::connector::{Connector, ProbeFailure, Use};
 use super::core::{Core, Purpose};
 use super::Shared;
 use crate::error::{Error, ErrorKind, Phase};
+use crate::health::State;
 use crate::stats::Counters;
 
 /// Runs until the pool is closed or dropped. Holds only a `Weak` to the
@@ -33,6 +34,9 @@ struct Watch {
 
 impl Watch {
     async fn run(&mut self) {
+        if matches!(self.core.connector, Connector::Cluster(_)) {
+            return self.run_cluster().await;
+        }
         while !self.core.is_closed() {
             if self.core.is_down() {
                 if !self.recover().await {
@@ -46,6 +50,37 @@ impl Watch {
             }
             // After a failed probe, probe again at once: Down is detected
             // within `interval + timeout × failures_before_down`.
+        }
+    }
+
+    /// A Cluster's watch: every round reads the slot map (one refresh at a
+    /// time) and probes every node; the whole-cluster state follows. While
+    /// `Down`, rounds follow the backoff schedule.
+    async fn run_cluster(&mut self) {
+        let Connector::Cluster(cluster) = &self.core.connector else {
+            return;
+        };
+        let backoff = &self.core.config.backoff;
+        let mut schedule = None;
+        while !self.core.is_closed() && self.pool.strong_count() > 0 {
+            let (state, reason, nodes) = cluster.probe_all(&self.core).await;
+            let delay = if state == State::Down {
+                if !self.core.is_down() {
+                    self.core
+                        .mark_down(reason.unwrap_or_else(|| "no cluster primary answers".into()));
+                    cluster.clear();
+                    self.evict_all();
+                }
+                self.core.set_nodes(nodes);
+                let steps = schedule.get_or_insert_with(|| backoff.schedule());
+                Counters::bump(&self.core.counters.reconnects);
+                steps.next().unwrap_or(backoff.max)
+            } else {
+                schedule = None;
+                self.core.publish_cluster(state, reason, nodes);
+                self.core.config.health.interval
+            };
+            self.sleep_or_wake(delay).await;
         }
     }
 

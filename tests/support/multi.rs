@@ -189,3 +189,107 @@ pub fn wait_until(limit: Duration, what: &str, mut ok: impl FnMut() -> bool) {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// A Redis Cluster: `masters` primaries (slots split evenly), each with
+/// `replicas` replicas; node-timeout 1 s, full coverage not required (the
+/// other slots keep serving while one shard is down).
+pub struct ClusterGroup {
+    pub nodes: Vec<RedisServer>,
+    pub masters: usize,
+}
+
+impl ClusterGroup {
+    pub fn start(masters: usize, replicas: usize) -> Self {
+        let total = masters * (1 + replicas);
+        let nodes: Vec<RedisServer> = (0..total)
+            .map(|_| {
+                RedisServer::start_with(ServerOptions {
+                    args: [
+                        "--cluster-enabled", "yes",
+                        "--cluster-config-file", "nodes.conf",
+                        "--cluster-node-timeout", "1000",
+                        "--cluster-require-full-coverage", "no",
+                        "--repl-diskless-sync-delay", "0",
+                    ]
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect(),
+                    ..Default::default()
+                })
+            })
+            .collect();
+        let per = 16384 / masters;
+        for (i, node) in nodes.iter().take(masters).enumerate() {
+            let start = i * per;
+            let end = if i + 1 == masters { 16383 } else { start + per - 1 };
+            let mut c = sync_conn(node.port());
+            let _: () = redis::cmd("CLUSTER")
+                .arg("ADDSLOTSRANGE")
+                .arg(start)
+                .arg(end)
+                .query(&mut c)
+                .expect("ADDSLOTSRANGE");
+        }
+        let first = nodes[0].port();
+        for node in &nodes[1..] {
+            let mut c = sync_conn(node.port());
+            let _: () = redis::cmd("CLUSTER")
+                .arg("MEET")
+                .arg("127.0.0.1")
+                .arg(first)
+                .query(&mut c)
+                .expect("MEET");
+        }
+        let ids: Vec<String> = nodes
+            .iter()
+            .map(|n| {
+                let mut c = sync_conn(n.port());
+                redis::cmd("CLUSTER").arg("MYID").query(&mut c).unwrap()
+            })
+            .collect();
+        for (r, node) in nodes.iter().enumerate().skip(masters) {
+            let master = (r - masters) % masters;
+            wait_until(Duration::from_secs(10), "replica knows its master", || {
+                let mut c = sync_conn(node.port());
+                let known: String = redis::cmd("CLUSTER").arg("NODES").query(&mut c).unwrap();
+                known.contains(&ids[master])
+            });
+            let mut c = sync_conn(node.port());
+            let _: () = redis::cmd("CLUSTER")
+                .arg("REPLICATE")
+                .arg(&ids[master])
+                .query(&mut c)
+                .expect("REPLICATE");
+        }
+        let group = Self { nodes, masters };
+        wait_until(Duration::from_secs(20), "cluster ready", || {
+            group.nodes.iter().all(|n| {
+                let mut c = sync_conn(n.port());
+                let info: String = redis::cmd("CLUSTER").arg("INFO").query(&mut c).unwrap();
+                let known: String = redis::cmd("CLUSTER").arg("NODES").query(&mut c).unwrap();
+                info.contains("cluster_state:ok")
+                    && known.lines().count() == total
+                    && known.lines().filter(|l| l.contains("slave")).count() == total - masters
+                    && !known.contains("handshake")
+            })
+        });
+        group
+    }
+
+    pub fn urls(&self) -> Vec<String> {
+        self.nodes.iter().map(|n| n.url()).collect()
+    }
+
+    /// A key whose slot master `i` serves.
+    pub fn key_on(&self, i: usize) -> String {
+        let per = 16384 / self.masters;
+        (0..)
+            .map(|n| format!("k{n}"))
+            .find(|k| {
+                let mut c = sync_conn(self.nodes[0].port());
+                let slot: usize = redis::cmd("CLUSTER").arg("KEYSLOT").arg(k).query(&mut c).unwrap();
+                slot / per == i && (i + 1 == self.masters || slot < (i + 1) * per)
+            })
+            .unwrap()
+    }
+}
