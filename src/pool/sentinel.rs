@@ -89,7 +89,9 @@ impl SentinelMaster {
     /// that it answers `ROLE` as a master.
     async fn resolve(&self) -> redis::RedisResult<SingleServer> {
         let asks = self.spec.sentinels.iter().map(|s| ask(s, &self.spec.master_name));
+        let started = std::time::Instant::now();
         let answers = futures_util::future::join_all(asks).await;
+        tracing::debug!(took = ?started.elapsed(), "asked the sentinels");
         let mut best: Option<Answer> = None;
         let mut last_err = None;
         for answer in answers {
@@ -126,6 +128,7 @@ impl SentinelMaster {
         let server = SingleServer::plain(info, &self.config)?;
         let mut conn = server.open(super::connector::Use::Probe).await?;
         let role = role(&mut conn).await?;
+        tracing::debug!(took = ?started.elapsed(), %role, "checked the master's ROLE");
         if role != "master" {
             return Err(io_error(format!(
                 "the sentinels name {} as master {:?}, but it answers ROLE {role}",
