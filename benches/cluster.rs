@@ -91,7 +91,8 @@ fn main() {
                     move |k| {
                         let p = p.clone();
                         async move {
-                            let _: Option<String> = p.query(redis::cmd("GET").arg(k)).await.unwrap();
+                            let _: Option<String> =
+                                p.query(redis::cmd("GET").arg(k)).await.unwrap();
                         }
                     },
                     for_,

@@ -24,22 +24,36 @@ async fn start(masters: usize, replicas: usize) -> (ClusterGroup, Pool) {
     let group = tokio::task::spawn_blocking(move || ClusterGroup::start(masters, replicas))
         .await
         .unwrap();
-    let pool = within(Duration::from_secs(5), "connect", Pool::connect(config(&group)))
-        .await
-        .expect("connect to the cluster");
+    let pool = within(
+        Duration::from_secs(5),
+        "connect",
+        Pool::connect(config(&group)),
+    )
+    .await
+    .expect("connect to the cluster");
     (group, pool)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cluster_pool_routes_every_path_and_says_why_cross_slot_fails() {
     let (group, pool) = start(3, 1).await;
+    // The replicas appear in the slot map once they have synced.
+    let mut rx = pool.watch();
+    within(Duration::from_secs(10), "every node in the health", async {
+        rx.wait_for(|h| h.nodes.len() == 6 && h.state == State::Up)
+            .await
+            .unwrap();
+    })
+    .await;
     let health = pool.health();
-    assert_eq!(health.state, State::Up, "{health:?}");
     assert_eq!(health.nodes.len(), 6, "{:?}", health.nodes);
     assert_eq!(health.nodes.iter().filter(|n| n.primary).count(), 3);
     for i in 0..3 {
         let key = group.key_on(i);
-        let () = pool.query(redis::cmd("SET").arg(&key).arg(i)).await.unwrap();
+        let () = pool
+            .query(redis::cmd("SET").arg(&key).arg(i))
+            .await
+            .unwrap();
         let v: usize = pool.query(redis::cmd("GET").arg(&key)).await.unwrap();
         assert_eq!(v, i);
     }
@@ -66,7 +80,10 @@ async fn a_cluster_pool_routes_every_path_and_says_why_cross_slot_fails() {
     let e = pool.get().await.unwrap_err();
     assert!(e.to_string().contains("get_for_key"), "{e}");
     // A blocking command through query runs on the key's node.
-    let () = pool.query(redis::cmd("RPUSH").arg("q").arg("job")).await.unwrap();
+    let () = pool
+        .query(redis::cmd("RPUSH").arg("q").arg("job"))
+        .await
+        .unwrap();
     let got: (String, String) = pool
         .query(redis::cmd("BLPOP").arg("q").arg(1))
         .await
@@ -99,20 +116,29 @@ async fn dead_master_phase(group: &mut ClusterGroup, pool: &Pool) -> (Duration, 
     let detected = Instant::now();
     within(Duration::from_secs(5), "dead primary detected", async {
         loop {
-            match pool.query::<()>(redis::cmd("SET").arg(&dead_key).arg(1)).await {
+            match pool
+                .query::<()>(redis::cmd("SET").arg(&dead_key).arg(1))
+                .await
+            {
                 Err(e) if e.kind() == ErrorKind::Unavailable => break,
                 _ => tokio::time::sleep(Duration::from_millis(10)).await,
             }
         }
     })
     .await;
-    println!("cluster: dead primary detected after {:?}", detected.elapsed());
+    println!(
+        "cluster: dead primary detected after {:?}",
+        detected.elapsed()
+    );
     assert_eq!(pool.health().state, State::Degraded, "{:?}", pool.health());
     let mut fast = Vec::new();
     let mut live = Vec::new();
     for _ in 0..200 {
         let t = Instant::now();
-        match pool.query::<()>(redis::cmd("SET").arg(&dead_key).arg(1)).await {
+        match pool
+            .query::<()>(redis::cmd("SET").arg(&dead_key).arg(1))
+            .await
+        {
             Err(e) if e.kind() == ErrorKind::Unavailable => fast.push(t.elapsed()),
             // The replica was promoted meanwhile.
             _ => break,
@@ -124,7 +150,11 @@ async fn dead_master_phase(group: &mut ClusterGroup, pool: &Pool) -> (Duration, 
             .expect("the other slots go on");
         live.push(t.elapsed());
     }
-    assert!(fast.len() > 20, "few fast fails before the promotion: {}", fast.len());
+    assert!(
+        fast.len() > 20,
+        "few fast fails before the promotion: {}",
+        fast.len()
+    );
     (percentile(&fast, 99.0), percentile(&live, 99.0))
 }
 
@@ -137,17 +167,24 @@ async fn a_dead_primary_fails_fast_until_its_replica_takes_over() {
     assert!(fast < Duration::from_millis(5), "fail fast p99 {fast:?}");
     // The replica is promoted; its slots serve again.
     let killed = Instant::now();
-    within(Duration::from_secs(15), "writes to the promoted replica", async {
-        while pool
-            .query::<()>(redis::cmd("SET").arg(&dead_key).arg(2))
-            .await
-            .is_err()
-        {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
+    within(
+        Duration::from_secs(15),
+        "writes to the promoted replica",
+        async {
+            while pool
+                .query::<()>(redis::cmd("SET").arg(&dead_key).arg(2))
+                .await
+                .is_err()
+            {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        },
+    )
     .await;
-    println!("cluster: the dead primary's slots serve again {:?} later", killed.elapsed());
+    println!(
+        "cluster: the dead primary's slots serve again {:?} later",
+        killed.elapsed()
+    );
     // Serving, but that shard lost its replica.
     let h = pool.health();
     assert_ne!(h.state, State::Down, "{h:?}");

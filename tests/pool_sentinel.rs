@@ -30,7 +30,10 @@ async fn write_until(pool: &Pool, stop: Instant, first_ok_after: &mut Option<Ins
     let mut failing_since: Option<Instant> = None;
     while Instant::now() < stop {
         i += 1;
-        match pool.query::<()>(redis::cmd("SET").arg(format!("w:{i}")).arg(1)).await {
+        match pool
+            .query::<()>(redis::cmd("SET").arg(format!("w:{i}")).arg(1))
+            .await
+        {
             Ok(()) => {
                 acked.push(i);
                 if failing_since.take().is_some() && first_ok_after.is_none() {
@@ -76,9 +79,13 @@ async fn a_coordinated_failover_loses_at_most_a_probe_interval_of_writes() {
         .await
         .unwrap();
     let old_port = group.master_port();
-    let pool = within(Duration::from_secs(5), "connect", Pool::connect(config(&group)))
-        .await
-        .expect("connect through the sentinels");
+    let pool = within(
+        Duration::from_secs(5),
+        "connect",
+        Pool::connect(config(&group)),
+    )
+    .await
+    .expect("connect through the sentinels");
     let mut rx = pool.watch();
     let stop = Instant::now() + Duration::from_secs(6);
     let writer = {
@@ -103,7 +110,11 @@ async fn a_coordinated_failover_loses_at_most_a_probe_interval_of_writes() {
     let new_port = g.master_port();
     assert_ne!(new_port, old_port, "the sentinels named a new master");
     let on_new = present(new_port, &acked).await;
-    let lost: Vec<u64> = acked.iter().filter(|i| !on_new.contains(i)).copied().collect();
+    let lost: Vec<u64> = acked
+        .iter()
+        .filter(|i| !on_new.contains(i))
+        .copied()
+        .collect();
     let interval_worth = (g_interval().as_millis() / PACE.as_millis()) as usize;
     println!(
         "coordinated failover: {} acknowledged writes, {} not on the new master (bound {}); \
@@ -114,7 +125,11 @@ async fn a_coordinated_failover_loses_at_most_a_probe_interval_of_writes() {
         down_after,
         up
     );
-    assert!(acked.len() > 200, "the writer kept writing: {}", acked.len());
+    assert!(
+        acked.len() > 200,
+        "the writer kept writing: {}",
+        acked.len()
+    );
     assert!(
         lost.len() <= interval_worth,
         "{} acknowledged writes lost on the old master: {:?}",
@@ -125,7 +140,10 @@ async fn a_coordinated_failover_loses_at_most_a_probe_interval_of_writes() {
     let role: Vec<redis::Value> = pool.query(&redis::cmd("ROLE")).await.unwrap();
     assert_eq!(role[0], redis::Value::BulkString(b"master".to_vec()));
     let info: String = pool.query(redis::cmd("INFO").arg("server")).await.unwrap();
-    assert!(info.contains(&format!("tcp_port:{new_port}")), "still on the old master");
+    assert!(
+        info.contains(&format!("tcp_port:{new_port}")),
+        "still on the old master"
+    );
     let blocking = {
         let pool = pool.clone();
         tokio::task::spawn_blocking(move || {
@@ -135,10 +153,20 @@ async fn a_coordinated_failover_loses_at_most_a_probe_interval_of_writes() {
         .unwrap()
         .unwrap()
     };
-    assert!(blocking.contains(&format!("tcp_port:{new_port}")), "calling-thread path");
+    assert!(
+        blocking.contains(&format!("tcp_port:{new_port}")),
+        "calling-thread path"
+    );
     let mut conn = pool.get().await.unwrap();
-    let info: String = redis::cmd("INFO").arg("server").query_async(&mut conn).await.unwrap();
-    assert!(info.contains(&format!("tcp_port:{new_port}")), "exclusive path");
+    let info: String = redis::cmd("INFO")
+        .arg("server")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(
+        info.contains(&format!("tcp_port:{new_port}")),
+        "exclusive path"
+    );
     drop(conn);
     pool.close().await;
     drop(g);
@@ -157,9 +185,13 @@ async fn kill_9_of_the_master_fails_fast_then_follows_the_new_master() {
         .await
         .unwrap();
     let sentinel_port = group.sentinels[0].port;
-    let pool = within(Duration::from_secs(5), "connect", Pool::connect(config(&group)))
-        .await
-        .expect("connect through the sentinels");
+    let pool = within(
+        Duration::from_secs(5),
+        "connect",
+        Pool::connect(config(&group)),
+    )
+    .await
+    .expect("connect through the sentinels");
     // The test's own view of the switch.
     let client = redis::Client::open(format!("redis://127.0.0.1:{sentinel_port}")).unwrap();
     let mut events = client.get_async_pubsub().await.unwrap();
@@ -175,7 +207,10 @@ async fn kill_9_of_the_master_fails_fast_then_follows_the_new_master() {
     wait_for_state(&mut rx, State::Down, Duration::from_secs(3)).await;
     // While there is no master: Unavailable, at once.
     let started = Instant::now();
-    let e = pool.query::<()>(redis::cmd("SET").arg("k").arg(1)).await.unwrap_err();
+    let e = pool
+        .query::<()>(redis::cmd("SET").arg("k").arg(1))
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
     assert!(started.elapsed() < Duration::from_millis(50));
     let mut first_ok = None;
@@ -184,7 +219,11 @@ async fn kill_9_of_the_master_fails_fast_then_follows_the_new_master() {
         let pool = pool.clone();
         tokio::spawn(async move {
             while Instant::now() < stop {
-                if pool.query::<()>(redis::cmd("SET").arg("k").arg(1)).await.is_ok() {
+                if pool
+                    .query::<()>(redis::cmd("SET").arg("k").arg(1))
+                    .await
+                    .is_ok()
+                {
                     first_ok = Some(Instant::now());
                     break;
                 }
@@ -197,11 +236,17 @@ async fn kill_9_of_the_master_fails_fast_then_follows_the_new_master() {
         .await
         .unwrap()
         .expect("a +switch-master event");
-    let first_ok = writer.await.unwrap().expect("a write succeeded after the switch");
+    let first_ok = writer
+        .await
+        .unwrap()
+        .expect("a write succeeded after the switch");
     let gap = first_ok.saturating_duration_since(switch_at);
     println!("kill -9 of the master: first OK {gap:?} after +switch-master");
     // Target ~100 ms; asserted loosely (a loaded 2-core machine).
-    assert!(gap < Duration::from_secs(3), "first OK {gap:?} after the switch");
+    assert!(
+        gap < Duration::from_secs(3),
+        "first OK {gap:?} after the switch"
+    );
     assert_ne!(group.master_port(), old);
     pool.close().await;
 }

@@ -60,11 +60,15 @@ impl Topology {
     }
 
     /// Who serves which slots, to tell a real change from a re-read.
-    fn shape(&self) -> Vec<(String, Vec<(u16, u16)>)> {
+    fn shape(&self) -> Vec<(String, Vec<(u16, u16)>, Vec<String>)> {
         let mut shape: Vec<_> = self
             .shards
             .iter()
-            .map(|s| (s.primary.addr.clone(), s.ranges.clone()))
+            .map(|s| {
+                let mut replicas: Vec<String> = s.replicas.iter().map(|r| r.addr.clone()).collect();
+                replicas.sort();
+                (s.primary.addr.clone(), s.ranges.clone(), replicas)
+            })
             .collect();
         shape.sort();
         shape
@@ -138,8 +142,8 @@ impl ClusterNodes {
         ))
         .map_err(|e| Error::config(e.to_string()))?
         .set_redis_settings(self.settings.clone());
-        let server = SingleServer::plain(info, &self.config)
-            .map_err(|e| Error::config(e.to_string()))?;
+        let server =
+            SingleServer::plain(info, &self.config).map_err(|e| Error::config(e.to_string()))?;
         let node = Arc::new(Node {
             addr: addr.clone(),
             server,
@@ -256,11 +260,7 @@ impl ClusterNodes {
     }
 
     /// Runs a pipeline on the shared cluster connection (never re-sent).
-    pub(crate) async fn send_pipeline(
-        &self,
-        core: &Core,
-        pipe: &redis::Pipeline,
-    ) -> Result<Value> {
+    pub(crate) async fn send_pipeline(&self, core: &Core, pipe: &redis::Pipeline) -> Result<Value> {
         core.check_available()?;
         if let Some(cmd) = pipe.cmd_iter().next() {
             self.check_slot(cmd)?;
@@ -430,7 +430,11 @@ impl ClusterNodes {
         let mut problems = Vec::new();
         if let Err(e) = &refreshed {
             if topology.shards.is_empty() {
-                return (State::Down, Some(format!("no cluster node answered: {e}")), vec![]);
+                return (
+                    State::Down,
+                    Some(format!("no cluster node answered: {e}")),
+                    vec![],
+                );
             }
         }
         let uncovered = topology.owner.iter().filter(|o| **o == NO_OWNER).count();
@@ -467,7 +471,11 @@ impl ClusterNodes {
                 } else {
                     State::Up
                 },
-                last_error: n.last_error.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+                last_error: n
+                    .last_error
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .clone(),
             })
             .collect();
         let state = if primaries_up == 0 {
@@ -595,11 +603,50 @@ pub(crate) fn first_key(cmd: &Cmd) -> Option<&[u8]> {
     let name = args.first()?.to_ascii_uppercase();
     let name = std::str::from_utf8(&name).ok()?;
     const KEYLESS: &[&str] = &[
-        "PING", "ECHO", "INFO", "DBSIZE", "TIME", "CLUSTER", "CONFIG", "CLIENT", "COMMAND",
-        "SCRIPT", "FUNCTION", "FLUSHALL", "FLUSHDB", "KEYS", "SCAN", "RANDOMKEY", "PUBLISH",
-        "SPUBLISH", "WAIT", "WAITAOF", "LASTSAVE", "ROLE", "MULTI", "EXEC", "DISCARD", "UNWATCH",
-        "SELECT", "AUTH", "HELLO", "QUIT", "RESET", "READONLY", "READWRITE", "DEBUG", "MEMORY",
-        "SLOWLOG", "LATENCY", "ACL", "MODULE", "SAVE", "BGSAVE", "SWAPDB", "PUBSUB", "LOLWUT",
+        "PING",
+        "ECHO",
+        "INFO",
+        "DBSIZE",
+        "TIME",
+        "CLUSTER",
+        "CONFIG",
+        "CLIENT",
+        "COMMAND",
+        "SCRIPT",
+        "FUNCTION",
+        "FLUSHALL",
+        "FLUSHDB",
+        "KEYS",
+        "SCAN",
+        "RANDOMKEY",
+        "PUBLISH",
+        "SPUBLISH",
+        "WAIT",
+        "WAITAOF",
+        "LASTSAVE",
+        "ROLE",
+        "MULTI",
+        "EXEC",
+        "DISCARD",
+        "UNWATCH",
+        "SELECT",
+        "AUTH",
+        "HELLO",
+        "QUIT",
+        "RESET",
+        "READONLY",
+        "READWRITE",
+        "DEBUG",
+        "MEMORY",
+        "SLOWLOG",
+        "LATENCY",
+        "ACL",
+        "MODULE",
+        "SAVE",
+        "BGSAVE",
+        "SWAPDB",
+        "PUBSUB",
+        "LOLWUT",
     ];
     match name {
         n if KEYLESS.contains(&n) => None,
@@ -653,7 +700,12 @@ impl NodeSets {
 
     /// Closes every per-node pool.
     pub(crate) fn close(&self) {
-        for pool in self.pools.lock().unwrap_or_else(|p| p.into_inner()).values() {
+        for pool in self
+            .pools
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+        {
             pool.close();
         }
     }
@@ -702,7 +754,14 @@ mod tests {
             Some(b"k".as_slice())
         );
         assert_eq!(
-            first_key(redis::cmd("XREAD").arg("BLOCK").arg(0).arg("STREAMS").arg("s").arg("$")),
+            first_key(
+                redis::cmd("XREAD")
+                    .arg("BLOCK")
+                    .arg(0)
+                    .arg("STREAMS")
+                    .arg("s")
+                    .arg("$")
+            ),
             Some(b"s".as_slice())
         );
     }

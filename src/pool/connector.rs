@@ -155,9 +155,13 @@ impl Connector {
     /// Sentinel group's master (a demoted master fails it at once).
     pub(crate) async fn probe(&self, conn: &mut MultiplexedConnection) -> Result<(), ProbeFailure> {
         match self {
-            Connector::Single(_) | Connector::Cluster(_) => ping(conn).await.map_err(ProbeFailure::Io),
+            Connector::Single(_) | Connector::Cluster(_) => {
+                ping(conn).await.map_err(ProbeFailure::Io)
+            }
             Connector::Sentinel(master) => {
-                let role = super::sentinel::role(conn).await.map_err(ProbeFailure::Io)?;
+                let role = super::sentinel::role(conn)
+                    .await
+                    .map_err(ProbeFailure::Io)?;
                 if role == "master" {
                     Ok(())
                 } else {

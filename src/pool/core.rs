@@ -104,8 +104,7 @@ impl Core {
         // A Degraded cluster is serving: its nodes' connects run side by side.
         !self.is_down()
             && (state == State::Up
-                || (state == State::Degraded
-                    && matches!(self.connector, Connector::Cluster(_))))
+                || (state == State::Degraded && matches!(self.connector, Connector::Cluster(_))))
     }
 
     pub(crate) fn is_closed(&self) -> bool {

@@ -221,15 +221,15 @@ impl Pool {
             core: core.clone(),
             node: None,
         })
-            .max_size(pool_config.pool.max_size)
-            .timeouts(timeouts)
-            // The most recently returned connection first: it is warm (its
-            // socket, buffers and driver task were just used), and spare
-            // connections stay unused rather than rotated through.
-            .queue_mode(deadpool::managed::QueueMode::Lifo)
-            .runtime(deadpool::Runtime::Tokio1)
-            .build()
-            .map_err(|e| Error::config(format!("cannot build the pool: {e}")))?;
+        .max_size(pool_config.pool.max_size)
+        .timeouts(timeouts)
+        // The most recently returned connection first: it is warm (its
+        // socket, buffers and driver task were just used), and spare
+        // connections stay unused rather than rotated through.
+        .queue_mode(deadpool::managed::QueueMode::Lifo)
+        .runtime(deadpool::Runtime::Tokio1)
+        .build()
+        .map_err(|e| Error::config(format!("cannot build the pool: {e}")))?;
         let shared = Arc::new(Shared {
             shared: SharedConnections::new(pool_config.pool.multiplexed),
             blocking: BlockingConnections::new(pool_config.pool.max_size),

@@ -88,7 +88,11 @@ impl SentinelMaster {
     /// config epoch, refuses one a failover is under way for, and checks
     /// that it answers `ROLE` as a master.
     async fn resolve(&self) -> redis::RedisResult<SingleServer> {
-        let asks = self.spec.sentinels.iter().map(|s| ask(s, &self.spec.master_name));
+        let asks = self
+            .spec
+            .sentinels
+            .iter()
+            .map(|s| ask(s, &self.spec.master_name));
         let started = std::time::Instant::now();
         let answers = futures_util::future::join_all(asks).await;
         tracing::debug!(took = ?started.elapsed(), "asked the sentinels");
@@ -114,7 +118,10 @@ impl SentinelMaster {
             return Err(last_err.unwrap_or_else(|| io_error("no sentinel answered".into())));
         };
         if !best.flags.split(',').any(|f| f == "master")
-            || best.flags.split(',').any(|f| f == "s_down" || f == "o_down")
+            || best
+                .flags
+                .split(',')
+                .any(|f| f == "s_down" || f == "o_down")
         {
             return Err(io_error(format!(
                 "the sentinels see master {:?} at {}:{} as {}",
@@ -246,9 +253,7 @@ fn on_event(core: &Core, channel: &str, payload: &str) {
         "+switch-master" if words.first() == Some(&name) && words.len() >= 5 => {
             let new_addr = format!("{}:{}", words[3], words[4]);
             if master.current_addr().as_deref() != Some(new_addr.as_str()) {
-                core.retarget(format!(
-                    "sentinel: master {name:?} switched to {new_addr}"
-                ));
+                core.retarget(format!("sentinel: master {name:?} switched to {new_addr}"));
             }
             core.wake_retarget();
         }

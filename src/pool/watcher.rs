@@ -127,7 +127,8 @@ impl Watch {
                 Counters::bump(&self.core.counters.probe_failures);
                 self.probe = None;
                 self.failures += 1;
-                self.core.mark_down(format!("health probe failed: {reason}"));
+                self.core
+                    .mark_down(format!("health probe failed: {reason}"));
                 false
             }
             Err(_) => self.fail(Error::timeout(Phase::Command, timeout).to_string()),

@@ -174,12 +174,13 @@ pub fn info(port: u16, section: &str) -> redis::RedisResult<String> {
     redis::cmd("INFO").arg(section).query(&mut c)
 }
 
-pub fn sentinel_master(
-    port: u16,
-) -> redis::RedisResult<std::collections::HashMap<String, String>> {
+pub fn sentinel_master(port: u16) -> redis::RedisResult<std::collections::HashMap<String, String>> {
     let client = redis::Client::open(format!("redis://127.0.0.1:{port}"))?;
     let mut c = client.get_connection_with_timeout(Duration::from_millis(500))?;
-    redis::cmd("SENTINEL").arg("MASTER").arg(MASTER).query(&mut c)
+    redis::cmd("SENTINEL")
+        .arg("MASTER")
+        .arg(MASTER)
+        .query(&mut c)
 }
 
 pub fn wait_until(limit: Duration, what: &str, mut ok: impl FnMut() -> bool) {
@@ -205,11 +206,16 @@ impl ClusterGroup {
             .map(|_| {
                 RedisServer::start_with(ServerOptions {
                     args: [
-                        "--cluster-enabled", "yes",
-                        "--cluster-config-file", "nodes.conf",
-                        "--cluster-node-timeout", "1000",
-                        "--cluster-require-full-coverage", "no",
-                        "--repl-diskless-sync-delay", "0",
+                        "--cluster-enabled",
+                        "yes",
+                        "--cluster-config-file",
+                        "nodes.conf",
+                        "--cluster-node-timeout",
+                        "1000",
+                        "--cluster-require-full-coverage",
+                        "no",
+                        "--repl-diskless-sync-delay",
+                        "0",
                     ]
                     .iter()
                     .map(|s| s.to_string())
@@ -221,7 +227,11 @@ impl ClusterGroup {
         let per = 16384 / masters;
         for (i, node) in nodes.iter().take(masters).enumerate() {
             let start = i * per;
-            let end = if i + 1 == masters { 16383 } else { start + per - 1 };
+            let end = if i + 1 == masters {
+                16383
+            } else {
+                start + per - 1
+            };
             let mut c = sync_conn(node.port());
             let _: () = redis::cmd("CLUSTER")
                 .arg("ADDSLOTSRANGE")
@@ -287,7 +297,11 @@ impl ClusterGroup {
             .map(|n| format!("k{n}"))
             .find(|k| {
                 let mut c = sync_conn(self.nodes[0].port());
-                let slot: usize = redis::cmd("CLUSTER").arg("KEYSLOT").arg(k).query(&mut c).unwrap();
+                let slot: usize = redis::cmd("CLUSTER")
+                    .arg("KEYSLOT")
+                    .arg(k)
+                    .query(&mut c)
+                    .unwrap();
                 slot / per == i && (i + 1 == self.masters || slot < (i + 1) * per)
             })
             .unwrap()
