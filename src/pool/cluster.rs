@@ -43,6 +43,9 @@ struct Shard {
     ranges: Vec<(u16, u16)>,
 }
 
+/// A shard as compared between two reads: primary, slot ranges, replicas.
+type ShardShape = (String, Vec<(u16, u16)>, Vec<String>);
+
 /// The slot map as last read with `CLUSTER SLOTS`.
 struct Topology {
     version: u64,
@@ -60,7 +63,7 @@ impl Topology {
     }
 
     /// Who serves which slots, to tell a real change from a re-read.
-    fn shape(&self) -> Vec<(String, Vec<(u16, u16)>, Vec<String>)> {
+    fn shape(&self) -> Vec<ShardShape> {
         let mut shape: Vec<_> = self
             .shards
             .iter()
@@ -105,7 +108,8 @@ impl ClusterNodes {
             // what the cluster answered without running.
             .retries(0)
             .connection_timeout(config.timeouts.connect)
-            .response_timeout(config.timeouts.command);
+            .response_timeout(config.timeouts.command)
+            .overall_response_timeout(Some(config.timeouts.command));
         if let Some(user) = settings.username() {
             builder = builder.username(user);
         }
@@ -225,9 +229,10 @@ impl ClusterNodes {
         usize::from(self.shared.load().is_some())
     }
 
-    /// Runs `cmd` (or a pipeline) on the shared cluster connection within
-    /// `timeouts.connect + timeouts.command`, retrying only what the
-    /// cluster answered without running.
+    /// Runs `cmd` on the shared cluster connection, retrying only what the
+    /// cluster answered without running. Each attempt is bounded by redis-rs
+    /// (`timeouts.command`, no retries of its own); the retries' waits by
+    /// `timeouts.connect + timeouts.command` from the start.
     pub(crate) async fn send(&self, core: &Core, cmd: &Cmd) -> Result<Value> {
         core.check_available()?;
         self.check_slot(cmd)?;
@@ -236,11 +241,11 @@ impl ClusterNodes {
         let mut attempt = 0;
         loop {
             let mut conn = self.shared(core).await?;
-            let left = deadline.saturating_duration_since(Instant::now());
-            let result = match tokio::time::timeout(left, conn.req_packed_command(cmd)).await {
-                Ok(r) => r.and_then(|v| v.extract_error()),
-                Err(_) => return Err(Error::timeout(Phase::Command, limit)),
-            };
+            // No timer of our own on the fast path: redis-rs bounds the reply.
+            let result = conn
+                .req_packed_command(cmd)
+                .await
+                .and_then(|v| v.extract_error());
             match result {
                 Ok(v) => return Ok(v),
                 Err(e) if attempt < SAFE_RETRIES && not_run(&e) => {
@@ -519,10 +524,10 @@ impl ClusterNodes {
                 crate::stats::Counters::bump(&core.counters.probe_failures);
                 *node.probe.lock().await = None;
                 let failures = node.failures.fetch_add(1, Ordering::AcqRel) + 1;
-                if at_once || failures >= self.config.health.failures_before_down as usize {
-                    if !node.down.swap(true, Ordering::AcqRel) {
-                        tracing::warn!(node = %node.addr, error = %reason, "cluster node is down");
-                    }
+                let give_up =
+                    at_once || failures >= self.config.health.failures_before_down as usize;
+                if give_up && !node.down.swap(true, Ordering::AcqRel) {
+                    tracing::warn!(node = %node.addr, error = %reason, "cluster node is down");
                 }
                 *node.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(reason);
             }
@@ -593,15 +598,13 @@ fn crc16_xmodem(data: &[u8]) -> u16 {
 /// most commands; after `numkeys` for `EVAL`-like ones; after `STREAMS` for
 /// `XREAD`; none for commands without a key.
 pub(crate) fn first_key(cmd: &Cmd) -> Option<&[u8]> {
-    let args: Vec<&[u8]> = cmd
-        .args_iter()
-        .map(|a| match a {
-            redis::Arg::Simple(b) => b,
-            _ => b"".as_slice(),
-        })
-        .collect();
-    let name = args.first()?.to_ascii_uppercase();
-    let name = std::str::from_utf8(&name).ok()?;
+    // On the path of every call: no allocation.
+    let mut args = cmd.args_iter().map(|a| match a {
+        redis::Arg::Simple(b) => b,
+        _ => b"".as_slice(),
+    });
+    let name = args.next()?;
+    let is = |n: &str| name.eq_ignore_ascii_case(n.as_bytes());
     const KEYLESS: &[&str] = &[
         "PING",
         "ECHO",
@@ -648,21 +651,32 @@ pub(crate) fn first_key(cmd: &Cmd) -> Option<&[u8]> {
         "PUBSUB",
         "LOLWUT",
     ];
-    match name {
-        n if KEYLESS.contains(&n) => None,
-        "EVAL" | "EVALSHA" | "EVAL_RO" | "EVALSHA_RO" | "FCALL" | "FCALL_RO" => {
-            let numkeys: usize = std::str::from_utf8(args.get(2)?).ok()?.parse().ok()?;
-            (numkeys > 0).then(|| args.get(3).copied()).flatten()
-        }
-        "XREAD" | "XREADGROUP" => {
-            let at = args
-                .iter()
-                .position(|a| a.eq_ignore_ascii_case(b"STREAMS"))?;
-            args.get(at + 1).copied()
-        }
-        "OBJECT" | "BITOP" => args.get(2).copied(),
-        _ => args.get(1).copied(),
+    if KEYLESS.iter().any(|k| is(k)) {
+        return None;
     }
+    if [
+        "EVAL",
+        "EVALSHA",
+        "EVAL_RO",
+        "EVALSHA_RO",
+        "FCALL",
+        "FCALL_RO",
+    ]
+    .iter()
+    .any(|k| is(k))
+    {
+        let _script = args.next()?;
+        let numkeys: usize = std::str::from_utf8(args.next()?).ok()?.parse().ok()?;
+        return if numkeys > 0 { args.next() } else { None };
+    }
+    if is("XREAD") || is("XREADGROUP") {
+        args.position(|a| a.eq_ignore_ascii_case(b"STREAMS"))?;
+        return args.next();
+    }
+    if is("OBJECT") || is("BITOP") {
+        args.next()?;
+    }
+    args.next()
 }
 
 /// Which per-node exclusive pools exist; the watch evicts through it.

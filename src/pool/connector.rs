@@ -19,9 +19,9 @@ pub(crate) enum Connector {
     /// One Redis server.
     Single(SingleServer),
     /// The master of a Sentinel group, followed across failovers.
-    Sentinel(SentinelMaster),
+    Sentinel(Box<SentinelMaster>),
     /// A Redis Cluster.
-    Cluster(ClusterNodes),
+    Cluster(Box<ClusterNodes>),
 }
 
 /// One Redis server at one address.
@@ -87,10 +87,14 @@ impl Connector {
         let info = match config.deployment()? {
             Deployment::Single(info) => info,
             Deployment::Sentinel(spec) => {
-                return Ok(Connector::Sentinel(SentinelMaster::new(spec, config)))
+                return Ok(Connector::Sentinel(Box::new(SentinelMaster::new(
+                    spec, config,
+                ))))
             }
             Deployment::Cluster(seeds) => {
-                return Ok(Connector::Cluster(ClusterNodes::new(seeds, config)?))
+                return Ok(Connector::Cluster(Box::new(ClusterNodes::new(
+                    seeds, config,
+                )?)))
             }
         };
         #[cfg(feature = "tls")]
