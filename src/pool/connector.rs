@@ -14,14 +14,16 @@ use crate::config::Config;
 use crate::deployment::Deployment;
 use crate::error::{Error, Result};
 
-/// The deployment behind a pool.
+/// The deployment behind a pool. (`Single` stays unboxed: it is on the
+/// path of every call, and a pool holds one `Connector`.)
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Connector {
     /// One Redis server.
     Single(SingleServer),
     /// The master of a Sentinel group, followed across failovers.
-    Sentinel(Box<SentinelMaster>),
+    Sentinel(SentinelMaster),
     /// A Redis Cluster.
-    Cluster(Box<ClusterNodes>),
+    Cluster(ClusterNodes),
 }
 
 /// One Redis server at one address.
@@ -87,14 +89,10 @@ impl Connector {
         let info = match config.deployment()? {
             Deployment::Single(info) => info,
             Deployment::Sentinel(spec) => {
-                return Ok(Connector::Sentinel(Box::new(SentinelMaster::new(
-                    spec, config,
-                ))))
+                return Ok(Connector::Sentinel(SentinelMaster::new(spec, config)))
             }
             Deployment::Cluster(seeds) => {
-                return Ok(Connector::Cluster(Box::new(ClusterNodes::new(
-                    seeds, config,
-                )?)))
+                return Ok(Connector::Cluster(ClusterNodes::new(seeds, config)?))
             }
         };
         #[cfg(feature = "tls")]
