@@ -209,6 +209,7 @@ impl TestCluster {
             args,
             dir: None,
             bus: true,
+            port: None,
             ready_timeout: cfg.ready_timeout,
         };
         let count = cfg.masters * (1 + cfg.replicas_per_master);

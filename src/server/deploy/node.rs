@@ -11,7 +11,7 @@ use super::error;
 use crate::error::{Param, Result};
 
 /// New port pairs tried when a picked free port is taken first.
-const PORT_ATTEMPTS: usize = 8;
+pub(super) const PORT_ATTEMPTS: usize = 8;
 /// Connect, read and write timeout of an admin connection.
 const ADMIN_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -26,6 +26,9 @@ pub(super) struct Spec {
     /// A cluster node: also pick a free cluster bus port (`cluster-port`;
     /// the default, port + 10000, may be taken or beyond 65535).
     pub(super) bus: bool,
+    /// A port chosen by the caller (a collision is an error marked
+    /// `Param::ServerPort`); `None` picks a free one.
+    pub(super) port: Option<u16>,
     pub(super) ready_timeout: Duration,
 }
 
@@ -57,6 +60,14 @@ impl Spec {
     /// Starts the node on a free port (and bus port), trying new ones when
     /// another process takes a picked port first.
     pub(super) fn spawn(&self) -> Result<Spawned> {
+        if let Some(port) = self.port {
+            let server = self.spawn_at(port, None)?;
+            return Ok(Spawned {
+                server,
+                port,
+                bus_port: None,
+            });
+        }
         if !self.bus {
             // ensure_server picks the port and retries on collisions itself.
             let server = ensure_server_blocking(self.server_config(0, None))?;
@@ -113,19 +124,29 @@ pub(super) fn spawn_all(specs: &[Spec]) -> Result<Vec<Spawned>> {
     results.into_iter().collect()
 }
 
-/// Two distinct free ports of 127.0.0.1, held together while picked.
+/// Two distinct free ports of 127.0.0.1.
 fn free_port_pair() -> Result<(u16, u16)> {
-    let bind = || {
-        std::net::TcpListener::bind(("127.0.0.1", 0))
-            .map_err(|e| error(format!("cannot find a free port on 127.0.0.1: {e}")))
-    };
-    let (a, b) = (bind()?, bind()?);
-    let port = |l: &std::net::TcpListener| {
-        l.local_addr()
-            .map(|a| a.port())
-            .map_err(|e| error(format!("cannot read a bound port: {e}")))
-    };
-    Ok((port(&a)?, port(&b)?))
+    let ports = free_ports(2)?;
+    Ok((ports[0], ports[1]))
+}
+
+/// `n` distinct free ports of 127.0.0.1 (held together while picked; the
+/// caller retries on new ones if one is taken before its server binds).
+pub(super) fn free_ports(n: usize) -> Result<Vec<u16>> {
+    let listeners = (0..n)
+        .map(|_| {
+            std::net::TcpListener::bind(("127.0.0.1", 0))
+                .map_err(|e| error(format!("cannot find a free port on 127.0.0.1: {e}")))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    listeners
+        .iter()
+        .map(|l| {
+            l.local_addr()
+                .map(|a| a.port())
+                .map_err(|e| error(format!("cannot read a bound port: {e}")))
+        })
+        .collect()
 }
 
 /// A blocking admin connection to the node at `port`.

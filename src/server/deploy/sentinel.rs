@@ -191,6 +191,7 @@ impl TestSentinel {
             args,
             dir: None,
             bus: false,
+            port: None,
             ready_timeout: cfg.ready_timeout,
         };
         let specs = vec![spec.clone(); 1 + cfg.replicas];
@@ -220,31 +221,7 @@ impl TestSentinel {
         wait::until(cfg.ready_timeout, "the replicas to link", || {
             group.check_linked(master)
         })?;
-        let ms = |d: Duration| d.as_millis().to_string();
-        let sentinel_spec = Spec {
-            binary: cfg.binary.clone(),
-            args: [
-                vec!["--sentinel".to_owned()],
-                sentinel_directive(&[
-                    "monitor",
-                    name,
-                    "127.0.0.1",
-                    &master.to_string(),
-                    &quorum.to_string(),
-                ]),
-                sentinel_directive(&["down-after-milliseconds", name, &ms(cfg.down_after)]),
-                sentinel_directive(&["failover-timeout", name, &ms(cfg.failover_timeout)]),
-                sentinel_directive(&["parallel-syncs", name, &cfg.replicas.max(1).to_string()]),
-            ]
-            .concat(),
-            dir: None,
-            bus: false,
-            ready_timeout: cfg.ready_timeout,
-        };
-        group.sentinels = node::spawn_all(&vec![sentinel_spec; cfg.sentinels])?
-            .into_iter()
-            .map(|s| (s.server, s.port))
-            .collect();
+        group.sentinels = spawn_sentinels(&cfg, quorum, &group.data_urls_ports())?;
         wait::until(cfg.ready_timeout, "the sentinels to be ready", || {
             group.check_sentinels(cfg.replicas)
         })?;
@@ -400,6 +377,10 @@ impl TestSentinel {
         })
     }
 
+    fn data_urls_ports(&self) -> Vec<u16> {
+        self.data.iter().map(|n| n.port).collect()
+    }
+
     /// `SENTINEL get-master-addr-by-name` on the sentinel at `port`.
     fn master_port_by(&self, port: u16) -> Result<u16> {
         let mut con = node::admin(port)?;
@@ -503,6 +484,91 @@ impl Drop for TestSentinel {
         let data = guards.iter().map(|g| &**g);
         super::stop_all(data.chain(self.sentinels.iter().map(|(s, _)| s)));
     }
+}
+
+/// Starts the sentinels watching the master `data[0]` with its replicas
+/// `data[1..]`. Each is told the others (`known-sentinel`, with ids chosen
+/// here) and the replicas (`known-replica`), as a sentinel restarted from
+/// its own saved config is, instead of waiting for their first hello
+/// messages (sent every 2 s); so their ports are picked up front, and all
+/// are started again on new ones if another process takes one first.
+fn spawn_sentinels(
+    cfg: &TestSentinelConfig,
+    quorum: usize,
+    data: &[u16],
+) -> Result<Vec<(LocalServer, u16)>> {
+    let name = cfg.master_name.as_str();
+    let ms = |d: Duration| d.as_millis().to_string();
+    let mut last = None;
+    for _ in 0..node::PORT_ATTEMPTS {
+        let ports = node::free_ports(cfg.sentinels)?;
+        let ids: Vec<String> = ports
+            .iter()
+            .map(|_| (0..40).map(|_| fastrand::digit(16)).collect())
+            .collect();
+        let specs: Vec<Spec> = ports
+            .iter()
+            .zip(&ids)
+            .map(|(port, id)| {
+                let mut args = vec!["--sentinel".to_owned()];
+                let master = data[0].to_string();
+                args.extend(sentinel_directive(&["myid", id]));
+                args.extend(sentinel_directive(&[
+                    "monitor",
+                    name,
+                    "127.0.0.1",
+                    &master,
+                    &quorum.to_string(),
+                ]));
+                args.extend(sentinel_directive(&[
+                    "down-after-milliseconds",
+                    name,
+                    &ms(cfg.down_after),
+                ]));
+                args.extend(sentinel_directive(&[
+                    "failover-timeout",
+                    name,
+                    &ms(cfg.failover_timeout),
+                ]));
+                args.extend(sentinel_directive(&[
+                    "parallel-syncs",
+                    name,
+                    &cfg.replicas.max(1).to_string(),
+                ]));
+                for replica in &data[1..] {
+                    args.extend(sentinel_directive(&[
+                        "known-replica",
+                        name,
+                        "127.0.0.1",
+                        &replica.to_string(),
+                    ]));
+                }
+                for (other, other_id) in ports.iter().zip(&ids).filter(|(p, _)| *p != port) {
+                    args.extend(sentinel_directive(&[
+                        "known-sentinel",
+                        name,
+                        "127.0.0.1",
+                        &other.to_string(),
+                        other_id,
+                    ]));
+                }
+                Spec {
+                    binary: cfg.binary.clone(),
+                    args,
+                    dir: None,
+                    bus: false,
+                    port: Some(*port),
+                    ready_timeout: cfg.ready_timeout,
+                }
+            })
+            .collect();
+        match node::spawn_all(&specs) {
+            Ok(spawned) => return Ok(spawned.into_iter().map(|s| (s.server, s.port)).collect()),
+            Err(e) if e.param() == Some(crate::Param::ServerPort) => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| error("no free ports for the sentinels")))
 }
 
 /// `--sentinel WORD...` as command-line arguments.
