@@ -16,12 +16,13 @@ fn median(mut v: Vec<Duration>) -> Duration {
 fn show(name: &str, target: Duration, v: Vec<Duration>) {
     let (min, max) = (*v.iter().min().unwrap(), *v.iter().max().unwrap());
     let med = median(v);
+    let ms = |d: Duration| d.as_millis();
     println!(
-        "{name:<28} median {:>7.0?}  min {:>7.0?}  max {:>7.0?}  target ≤ {:?}{}",
-        med,
-        min,
-        max,
-        target,
+        "{name:<28} median {:>5} ms  min {:>5} ms  max {:>5} ms  target ≤ {} ms{}",
+        ms(med),
+        ms(min),
+        ms(max),
+        ms(target),
         if med <= target { "" } else { "  (over)" }
     );
 }

@@ -109,7 +109,7 @@ struct Options {
 }
 
 enum Parsed {
-    Go(Options),
+    Go(Box<Options>),
     Exit(ExitCode),
 }
 
@@ -232,7 +232,7 @@ fn parse(args: Vec<String>) -> Result<Parsed, String> {
             .ok()
             .filter(|p| !p.is_empty());
     }
-    Ok(Parsed::Go(o))
+    Ok(Parsed::Go(Box::new(o)))
 }
 
 /// A count option's value, at least `min`.
@@ -329,7 +329,7 @@ fn server_config(o: &Options) -> ServerConfig {
 
 fn main() -> ExitCode {
     let options = match parse(std::env::args().skip(1).collect()) {
-        Ok(Parsed::Go(o)) => o,
+        Ok(Parsed::Go(o)) => *o,
         Ok(Parsed::Exit(code)) => return code,
         Err(e) => {
             // One line: the mistake and its fix, not the whole usage.

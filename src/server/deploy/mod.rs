@@ -2,7 +2,7 @@
 //! ([`TestCluster`]) and a Sentinel group ([`TestSentinel`]).
 //!
 //! Every process is a [`LocalServer`] spawned by
-//! [`ensure_server_blocking`], so each one has the guarantee of
+//! [`ensure_server_blocking`](crate::ensure_server_blocking), so each one has the guarantee of
 //! [`TestServer`](super::testing::TestServer): it dies with its owner
 //! (parent-death signal on Linux, a job object on Windows), lives in a
 //! private directory swept when its owner died without cleaning up, and is
