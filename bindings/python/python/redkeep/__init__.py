@@ -18,6 +18,7 @@ from ._redkeep import (
     ClosedError as ClosedError,
     ConfigError as ConfigError,
     ConnectionError as ConnectionError,
+    Deployment as Deployment,
     Health as Health,
     Pool as Pool,
     RedisError as RedisError,
@@ -30,12 +31,15 @@ from ._redkeep import (
     UnavailableError as UnavailableError,
     __version__ as __version__,
     ensure_server as ensure_server,
+    start_cluster as start_cluster,
+    start_sentinel as start_sentinel,
 )
 
 __all__ = [
     "ClosedError",
     "ConfigError",
     "ConnectionError",
+    "Deployment",
     "Health",
     "Pool",
     "RedisError",
@@ -48,4 +52,6 @@ __all__ = [
     "UnavailableError",
     "__version__",
     "ensure_server",
+    "start_cluster",
+    "start_sentinel",
 ]
