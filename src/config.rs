@@ -19,8 +19,11 @@ use crate::error::{Error, Language, Param, Result};
 #[derive(Clone)]
 pub struct Config {
     /// Where Redis is: `redis://[user[:password]@]host[:port][/db]`,
-    /// `rediss://...` (TLS, crate feature `tls`), or
-    /// `redis+unix:///path/to/socket[?db=N&user=U&pass=P]`.
+    /// `rediss://...` (TLS, crate feature `tls`),
+    /// `redis+unix:///path/to/socket[?db=N&user=U&pass=P]`; a Sentinel
+    /// group, `redis+sentinel://[user:pass@]host:port,host:port/master[/db][?sentinel_password=P]`
+    /// (see [`Config::sentinel`]); or a Cluster, a comma list of `redis://`
+    /// node URLs (see [`Config::cluster`]).
     ///
     /// Default: `redis://127.0.0.1:6379`. The password never appears in
     /// `Debug` output, logs or errors.
@@ -63,7 +66,19 @@ impl Config {
     /// error about a setting is marked with its [`Param`], so that
     /// [`Error::message_in`] names it the caller's way.
     pub fn validate(&self) -> Result<()> {
-        self.connection_info()?;
+        let deployment = self.deployment()?;
+        if !matches!(deployment, crate::deployment::Deployment::Single(_)) {
+            if self.spawn.is_some() {
+                return Err(Error::config(
+                    "Config::spawn starts one local server: it cannot be combined with a Sentinel or Cluster URL",
+                ));
+            }
+            if self.tls.is_some() {
+                return Err(Error::config(
+                    "Config::tls is not supported yet for Sentinel and Cluster pools",
+                ));
+            }
+        }
         if let Some(tls) = &self.tls {
             tls.validate()?;
         }
@@ -151,27 +166,93 @@ impl Config {
 
     /// The URL with its password replaced by `***`.
     pub fn redacted_url(&self) -> String {
+        if self.url.contains(',') && !self.url.starts_with(crate::deployment::SENTINEL_SCHEME) {
+            // A cluster's node list: each URL has its own userinfo.
+            return self
+                .url
+                .split(',')
+                .map(crate::util::redact_url)
+                .collect::<Vec<_>>()
+                .join(",");
+        }
         crate::util::redact_url(&self.url)
     }
 
+    /// One server's connection details; a Sentinel or Cluster URL is a
+    /// `Config` error here (callers that need one server: spawn, TLS).
     pub(crate) fn connection_info(&self) -> Result<redis::ConnectionInfo> {
-        use redis::IntoConnectionInfo;
-        let scheme = self.url.split("://").next().unwrap_or("");
-        if !self.url.contains("://")
-            || !matches!(
-                scheme,
-                "redis" | "rediss" | "redis+unix" | "unix" | "valkey" | "valkeys"
-            )
-        {
-            return Err(Error::config(format!(
-                "invalid redis URL {:?}: expected redis://, rediss:// or redis+unix://",
+        match self.deployment()? {
+            crate::deployment::Deployment::Single(info) => Ok(info),
+            _ => Err(Error::config(format!(
+                "{:?} names a Sentinel group or a Cluster, not one server",
                 self.redacted_url()
-            )));
+            ))),
         }
-        self.url.as_str().into_connection_info().map_err(|e| {
-            // redis-rs messages do not echo the URL, so no secret leaks here.
-            Error::config(format!("invalid redis URL {:?}: {e}", self.redacted_url()))
-        })
+    }
+
+    /// What `url` names: one server, a Sentinel group or a Cluster.
+    pub(crate) fn deployment(&self) -> Result<crate::deployment::Deployment> {
+        crate::deployment::parse(&self.url, &self.redacted_url())
+    }
+
+    /// A pool on a Sentinel group: the master named `master_name`, found
+    /// through any of `sentinels` (`host:port` each) that answers. The URL
+    /// this sets is `redis+sentinel://host:port,host:port/master_name`; to
+    /// give the master a password or a database, or the sentinels their
+    /// own password, write the URL yourself:
+    /// `redis+sentinel://user:pass@h:p,h:p/mymaster/2?sentinel_password=S`
+    /// (the master's credentials before the `@`, the sentinels' in the
+    /// query: the two are never mixed up, and neither is ever shown).
+    ///
+    /// ```
+    /// let cfg = redkeep::Config::sentinel("mymaster", ["127.0.0.1:26379", "127.0.0.1:26380"]);
+    /// assert_eq!(cfg.url, "redis+sentinel://127.0.0.1:26379,127.0.0.1:26380/mymaster");
+    /// ```
+    pub fn sentinel<I, S>(master_name: &str, sentinels: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let hosts: Vec<String> = sentinels
+            .into_iter()
+            .map(|s| {
+                let s = s.as_ref();
+                s.strip_prefix("redis://").unwrap_or(s).to_owned()
+            })
+            .collect();
+        Self::from_url(format!(
+            "{}{}/{master_name}",
+            crate::deployment::SENTINEL_SCHEME,
+            hosts.join(",")
+        ))
+    }
+
+    /// A pool on a Redis Cluster reached through any of `nodes`
+    /// (`redis://` URLs, the same credentials on each); the rest of the
+    /// cluster is discovered from them. Sets `url` to their comma list.
+    ///
+    /// ```
+    /// let cfg = redkeep::Config::cluster(["redis://127.0.0.1:7000", "redis://127.0.0.1:7001"]);
+    /// assert_eq!(cfg.url, "redis://127.0.0.1:7000,redis://127.0.0.1:7001");
+    /// ```
+    pub fn cluster<I, S>(nodes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let urls: Vec<String> = nodes
+            .into_iter()
+            .map(|n| {
+                let n = n.as_ref();
+                // Accept bare `host:port` too.
+                if n.contains("://") {
+                    n.to_owned()
+                } else {
+                    format!("redis://{n}")
+                }
+            })
+            .collect();
+        Self::from_url(urls.join(","))
     }
 }
 

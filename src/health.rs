@@ -9,8 +9,9 @@ pub enum State {
     /// The last probe got its `PONG`.
     Up,
     /// Some probes failed, fewer than `health.failures_before_down`; or the
-    /// pool has just been built lazily and not probed yet. Requests still go
-    /// to Redis.
+    /// pool has just been built lazily and not probed yet; or, for a
+    /// Cluster, some slots have no primary up or a replica is missing
+    /// (calls for the other slots go on). Requests still go to Redis.
     Degraded,
     /// Redis is considered gone: idle connections were dropped, requests fail
     /// fast with [`ErrorKind::Unavailable`](crate::ErrorKind::Unavailable),
@@ -49,6 +50,23 @@ pub struct Health {
     /// Increments each time the pool goes `Down`; a connection made in an
     /// older generation is never handed out again.
     pub generation: u64,
+    /// For a Cluster pool, every node the watch probes (primaries and
+    /// replicas, from the last slot map); empty for one server or Sentinel.
+    pub nodes: Vec<NodeHealth>,
+}
+
+/// One node of a Cluster, as the health watch last saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeHealth {
+    /// `host:port`, as the cluster names it.
+    pub addr: String,
+    /// A primary (it serves slots) or a replica.
+    pub primary: bool,
+    /// [`State::Up`] or [`State::Down`] (after `health.failures_before_down`
+    /// failed probes, or at once when its connect is refused).
+    pub state: State,
+    /// Why its last probe failed, if it did.
+    pub last_error: Option<String>,
 }
 
 impl Health {
@@ -60,6 +78,7 @@ impl Health {
             rtt: None,
             consecutive_failures: 0,
             generation: 0,
+            nodes: Vec::new(),
         }
     }
 

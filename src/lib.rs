@@ -4,6 +4,7 @@
 
 mod backoff;
 mod config;
+mod deployment;
 mod error;
 mod health;
 mod pool;
@@ -16,7 +17,7 @@ mod util;
 pub use backoff::Backoff;
 pub use config::{Config, HealthConfig, PoolConfig, Timeouts};
 pub use error::{Error, ErrorKind, Language, Param, Phase, Result};
-pub use health::{Health, State};
+pub use health::{Health, NodeHealth, State};
 pub use pool::{command_class, CommandClass, Connection, ExclusiveConnection, Pool};
 pub use server::testing;
 pub use server::{

@@ -63,7 +63,9 @@ pub(crate) fn redact_url(url: &str) -> String {
 }
 
 fn is_secret_param(key: &str) -> bool {
-    key.eq_ignore_ascii_case("pass") || key.eq_ignore_ascii_case("password")
+    key.eq_ignore_ascii_case("pass")
+        || key.eq_ignore_ascii_case("password")
+        || key.eq_ignore_ascii_case("sentinel_password")
 }
 
 #[cfg(test)]
@@ -83,5 +85,9 @@ mod tests {
         assert_eq!(redact_url("redis://u:p/w@h"), "redis://u:***@h");
         assert_eq!(redact_url("redis://u:p?w@h/0"), "redis://u:***@h/0");
         assert_eq!(redact_url("u:pw@h"), "u:***@h");
+        assert_eq!(
+            redact_url("redis+sentinel://:m@h:1,h:2/mm?sentinel_password=s"),
+            "redis+sentinel://:***@h:1,h:2/mm?sentinel_password=***"
+        );
     }
 }

@@ -1,6 +1,9 @@
 //! `redkeep`: a supervised local Redis in the foreground, or a throwaway one
 //! around a command. Built with the `cli` feature.
 
+#[path = "redkeep/deploy.rs"]
+mod deploy;
+
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -28,6 +31,19 @@ USAGE:
         A Redis already answering at --port is an error unless --attach.
         With --tls, REDIS_URL is rediss://... and REDIS_CA_CERT the CA file.
 
+    redkeep run --cluster N [--replicas R] -- CMD [ARGS...]
+        The same with a throwaway Redis Cluster of N masters with R replicas
+        each (default 1), ready (every node agrees, every slot served):
+        REDIS_CLUSTER_URLS is every node's redis:// URL, comma-separated,
+        REDIS_URL (and `{url}`) the first one.
+
+    redkeep run --sentinel [--replicas R] [--sentinels S] -- CMD [ARGS...]
+        The same with a throwaway Sentinel group: a master, R replicas
+        (default 2) and S sentinels (default 3) watching it as \"mymaster\":
+        REDIS_SENTINEL_URLS is the sentinels' redis:// URLs, comma-separated,
+        REDIS_MASTER_NAME the name, REDIS_URL (and `{url}`)
+        redis+sentinel://HOST:PORT,HOST:PORT,.../mymaster.
+
 OPTIONS:
     --port N            TCP port on 127.0.0.1 (ensure: 6379; run: 0 = a free one)
     --bind HOST         loopback host to bind (default 127.0.0.1)
@@ -43,6 +59,11 @@ OPTIONS:
                         in the private directory (needs a build with the `tls`
                         feature); always starts a server (not with --attach or
                         --unix); run sets REDIS_CA_CERT to the CA file
+    --cluster N         (run) a Redis Cluster of N masters instead of one server
+    --sentinel          (run) a Sentinel group instead of one server
+    --replicas R        replicas per master (--cluster, default 1) or of the
+                        master (--sentinel, default 2)
+    --sentinels S       sentinels of a --sentinel group (default 3)
     --dir DIR           data directory (default: a private temporary one)
     --persist           keep redis-server's snapshot settings (default: none)
     --ready-timeout S   seconds a spawned server may take to answer PONG (default 10)
@@ -83,10 +104,12 @@ struct Options {
     level: tracing::Level,
     /// After `--`: redis-server args (ensure) or the command (run).
     rest: Vec<String>,
+    /// `run --cluster` / `--sentinel`: a deployment instead of one server.
+    deploy: Option<deploy::Kind>,
 }
 
 enum Parsed {
-    Go(Options),
+    Go(Box<Options>),
     Exit(ExitCode),
 }
 
@@ -121,7 +144,10 @@ fn parse(args: Vec<String>) -> Result<Parsed, String> {
         server_args: Vec::new(),
         level: tracing::Level::INFO,
         rest: Vec::new(),
+        deploy: None,
     };
+    let (mut cluster, mut sentinel) = (None, false);
+    let (mut replicas, mut sentinels) = (None, None);
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
         match arg.as_str() {
@@ -141,6 +167,10 @@ fn parse(args: Vec<String>) -> Result<Parsed, String> {
             "--persist" => o.persist = true,
             "--attach" => o.attach = true,
             "--tls" => o.tls = true,
+            "--cluster" => cluster = Some(count(&value("--cluster")?, "--cluster", 1)?),
+            "--sentinel" => sentinel = true,
+            "--replicas" => replicas = Some(count(&value("--replicas")?, "--replicas", 0)?),
+            "--sentinels" => sentinels = Some(count(&value("--sentinels")?, "--sentinels", 1)?),
             "--server-arg" => o.server_args.push(value("--server-arg")?),
             "--ready-timeout" => {
                 let v = value("--ready-timeout")?;
@@ -174,6 +204,7 @@ fn parse(args: Vec<String>) -> Result<Parsed, String> {
             }
         }
     }
+    o.deploy = deployment(&o, cluster, sentinel, replicas, sentinels)?;
     if o.command == Command::Run && o.rest.is_empty() {
         return Err(
             "run needs a command after `--`: redkeep run [OPTIONS] -- CMD [ARGS...]".to_owned(),
@@ -201,7 +232,69 @@ fn parse(args: Vec<String>) -> Result<Parsed, String> {
             .ok()
             .filter(|p| !p.is_empty());
     }
-    Ok(Parsed::Go(o))
+    Ok(Parsed::Go(Box::new(o)))
+}
+
+/// A count option's value, at least `min`.
+fn count(v: &str, name: &str, min: usize) -> Result<usize, String> {
+    match v.parse::<usize>() {
+        Ok(n) if n >= min => Ok(n),
+        _ => Err(format!("{name}: {v:?} is not a number of at least {min}")),
+    }
+}
+
+/// `--cluster` / `--sentinel` and their counts, checked against the rest.
+fn deployment(
+    o: &Options,
+    cluster: Option<usize>,
+    sentinel: bool,
+    replicas: Option<usize>,
+    sentinels: Option<usize>,
+) -> Result<Option<deploy::Kind>, String> {
+    let kind = match (cluster, sentinel) {
+        (Some(_), true) => return Err("--cluster and --sentinel exclude each other".to_owned()),
+        (Some(masters), false) => {
+            if sentinels.is_some() {
+                return Err("--sentinels is for --sentinel, not --cluster".to_owned());
+            }
+            deploy::Kind::Cluster {
+                masters,
+                replicas: replicas.unwrap_or(1),
+            }
+        }
+        (None, true) => deploy::Kind::Sentinel {
+            replicas: replicas.unwrap_or(2),
+            sentinels: sentinels.unwrap_or(3),
+        },
+        (None, false) => {
+            if replicas.is_some() || sentinels.is_some() {
+                return Err("--replicas and --sentinels need --cluster N or --sentinel".to_owned());
+            }
+            return Ok(None);
+        }
+    };
+    if o.command != Command::Run {
+        return Err("--cluster and --sentinel are for run".to_owned());
+    }
+    let single: [(&str, bool); 7] = [
+        ("--port", o.port.is_some()),
+        ("--bind", o.bind.is_some()),
+        ("--unix", o.unix),
+        ("--password", o.password.is_some()),
+        ("--dir", o.dir.is_some()),
+        ("--persist", o.persist),
+        ("--attach", o.attach),
+    ];
+    if let Some((name, _)) = single.iter().find(|(_, set)| *set) {
+        return Err(format!(
+            "{name} is for one server; a --cluster or --sentinel deployment uses free \
+             ports of 127.0.0.1, no password and no persistence"
+        ));
+    }
+    if o.tls {
+        return Err("--tls is for one server, not --cluster or --sentinel".to_owned());
+    }
+    Ok(Some(kind))
 }
 
 fn server_config(o: &Options) -> ServerConfig {
@@ -236,7 +329,7 @@ fn server_config(o: &Options) -> ServerConfig {
 
 fn main() -> ExitCode {
     let options = match parse(std::env::args().skip(1).collect()) {
-        Ok(Parsed::Go(o)) => o,
+        Ok(Parsed::Go(o)) => *o,
         Ok(Parsed::Exit(code)) => return code,
         Err(e) => {
             // One line: the mistake and its fix, not the whole usage.
@@ -376,24 +469,52 @@ async fn ensure(o: Options) -> ExitCode {
 }
 
 async fn run(o: Options) -> ExitCode {
-    let server = match start(&o).await {
-        Ok(s) => s,
-        Err(code) => return code,
+    let server = match &o.deploy {
+        None => match start(&o).await {
+            Ok(s) => deploy::Deployment::Server(s),
+            Err(code) => return code,
+        },
+        Some(kind) => {
+            let started = deploy::Deployment::start(
+                kind.clone(),
+                o.binary.clone(),
+                o.server_args.clone(),
+                o.ready_timeout,
+            );
+            match started.await {
+                Ok(d) => d,
+                Err(e) => {
+                    eprintln!("redkeep: {}", e.message_in(Language::Cli));
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
     };
+    if let Some(line) = server.describe() {
+        tracing::info!("{line}");
+    }
     let url = server.url();
     let mut cmd = std::process::Command::new(&o.rest[0]);
-    cmd.args(o.rest[1..].iter().map(|a| a.replace("{url}", &url)))
-        .env("REDIS_URL", &url);
-    match server.ca_cert_path() {
+    cmd.args(o.rest[1..].iter().map(|a| a.replace("{url}", &url)));
+    // Only this deployment's variables, none inherited from redkeep's own
+    // environment.
+    for var in deploy::VARS {
+        cmd.env_remove(var);
+    }
+    cmd.envs(server.env());
+    let ca = match &server {
+        deploy::Deployment::Server(s) => s.ca_cert_path(),
+        _ => None,
+    };
+    match ca {
         Some(ca) => cmd.env("REDIS_CA_CERT", ca),
-        // Not one inherited from redkeep's own environment.
         None => cmd.env_remove("REDIS_CA_CERT"),
     };
     let child = match OwnedChild::spawn(cmd) {
         Ok(c) => std::sync::Arc::new(c),
         Err(e) => {
             eprintln!("redkeep: cannot run {:?}: {e}", o.rest[0]);
-            let _ = server.shutdown().await;
+            server.shutdown().await;
             return ExitCode::from(127);
         }
     };
@@ -422,7 +543,7 @@ async fn run(o: Options) -> ExitCode {
             }
         }
     };
-    let _ = server.shutdown().await;
+    server.shutdown().await;
     match status {
         Ok(Ok(status)) => exit_code(status),
         Ok(Err(e)) => {

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use super::connector::remaining;
 use super::core::{Core, Purpose, Stream, Verdict};
-use super::thread_conn::{Socket, ThreadConnection, ThreadTarget};
+use super::thread_conn::{Socket, ThreadConnection};
 use crate::error::{Error, Phase, Result};
 
 /// An idle connection and the generation it was opened in.
@@ -34,7 +34,6 @@ pub(crate) enum Outcome {
 pub(crate) struct BlockingConnections {
     idle: Mutex<Vec<Idle>>,
     open: Arc<Registry>,
-    target: Option<ThreadTarget>,
     /// At most this many open at once; callers beyond it use the runtime.
     cap: usize,
 }
@@ -58,11 +57,10 @@ impl Drop for Registration {
 }
 
 impl BlockingConnections {
-    pub(crate) fn new(target: Option<ThreadTarget>, cap: usize) -> Self {
+    pub(crate) fn new(cap: usize) -> Self {
         Self {
             idle: Mutex::new(Vec::new()),
             open: Arc::new(Registry::default()),
-            target,
             cap,
         }
     }
@@ -163,9 +161,6 @@ impl BlockingConnections {
         runtime: &tokio::runtime::Handle,
         deadline: Option<Instant>,
     ) -> Result<Option<Idle>> {
-        let Some(target) = &self.target else {
-            return Ok(None);
-        };
         if self.open_count() >= self.cap {
             return Ok(None);
         }
@@ -173,18 +168,23 @@ impl BlockingConnections {
         let started = Instant::now();
         let connect_deadline = deadline.map_or(started + limit, |d| d.min(started + limit));
         let generation = core.generation();
-        let result = (|| -> Result<Idle> {
+        let result = (|| -> Result<Option<Idle>> {
             let _gate = core.admit_blocking(runtime, Purpose::Request, connect_deadline)?;
+            // Asked after admission: a Sentinel master may have moved.
+            let Some(target) = core.connector.thread_target() else {
+                return Ok(None);
+            };
+            let target = &target;
             let mut conn = ThreadConnection::connect(target, connect_deadline)
                 .map_err(|e| self.connect_error(core, e.into(), connect_deadline))?;
             let registration = self.register(&conn)?;
             conn.handshake(target, connect_deadline)
                 .map_err(|e| self.connect_error(core, e, connect_deadline))?;
-            Ok(Idle {
+            Ok(Some(Idle {
                 conn,
                 generation,
                 _open: registration,
-            })
+            }))
         })();
         let cut_by_caller = deadline.is_some_and(|d| d < started + limit);
         let result = match result {
@@ -194,8 +194,11 @@ impl BlockingConnections {
             Err(e) if e.is_timeout() && cut_by_caller => return Err(e),
             other => other,
         };
+        if let Ok(None) = result {
+            return Ok(None);
+        }
         core.record_connect(&result, Purpose::Request);
-        result.map(Some)
+        result
     }
 
     fn register(&self, conn: &ThreadConnection) -> Result<Registration> {

@@ -7,14 +7,23 @@ use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
 
+use super::cluster::ClusterNodes;
+use super::sentinel::SentinelMaster;
 use super::thread_conn::ThreadTarget;
 use crate::config::Config;
+use crate::deployment::Deployment;
 use crate::error::{Error, Result};
 
-/// The deployment behind a pool.
+/// The deployment behind a pool. (`Single` stays unboxed: it is on the
+/// path of every call, and a pool holds one `Connector`.)
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Connector {
     /// One Redis server.
     Single(SingleServer),
+    /// The master of a Sentinel group, followed across failovers.
+    Sentinel(SentinelMaster),
+    /// A Redis Cluster.
+    Cluster(ClusterNodes),
 }
 
 /// One Redis server at one address.
@@ -38,9 +47,54 @@ pub(crate) enum Use {
     Probe,
 }
 
+impl SingleServer {
+    /// A server at `info` without TLS, with the pool's timeouts.
+    pub(crate) fn plain(info: redis::ConnectionInfo, config: &Config) -> redis::RedisResult<Self> {
+        let client = redis::Client::open(info.clone())?;
+        Ok(Self::with_client(client, info, config))
+    }
+
+    fn with_client(client: redis::Client, info: redis::ConnectionInfo, config: &Config) -> Self {
+        let base = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(config.timeouts.connect));
+        SingleServer {
+            client,
+            info,
+            request: base
+                .clone()
+                .set_response_timeout(Some(config.timeouts.command)),
+            probe: base.set_response_timeout(None),
+        }
+    }
+
+    /// Where it is, and how to log in.
+    pub(crate) fn info(&self) -> &redis::ConnectionInfo {
+        &self.info
+    }
+
+    /// Opens a multiplexed connection of `kind` (handshake included).
+    pub(crate) async fn open(&self, kind: Use) -> redis::RedisResult<MultiplexedConnection> {
+        let config = match kind {
+            Use::Request => &self.request,
+            Use::Probe => &self.probe,
+        };
+        self.client
+            .get_multiplexed_async_connection_with_config(config)
+            .await
+    }
+}
+
 impl Connector {
     pub(crate) fn new(config: &Config) -> Result<Self> {
-        let info = config.connection_info()?;
+        let info = match config.deployment()? {
+            Deployment::Single(info) => info,
+            Deployment::Sentinel(spec) => {
+                return Ok(Connector::Sentinel(SentinelMaster::new(spec, config)))
+            }
+            Deployment::Cluster(seeds) => {
+                return Ok(Connector::Cluster(ClusterNodes::new(seeds, config)?))
+            }
+        };
         #[cfg(feature = "tls")]
         install_crypto_provider();
         let invalid = |e: redis::RedisError| {
@@ -53,34 +107,21 @@ impl Connector {
             None => (redis::Client::open(info.clone()).map_err(invalid)?, info),
             Some(tls) => tls_client(info, tls, invalid)?,
         };
-        let base = redis::AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(config.timeouts.connect));
-        Ok(Connector::Single(SingleServer {
-            client,
-            info,
-            request: base
-                .clone()
-                .set_response_timeout(Some(config.timeouts.command)),
-            probe: base.set_response_timeout(None),
-        }))
+        Ok(Connector::Single(SingleServer::with_client(
+            client, info, config,
+        )))
     }
 
-    /// Opens a multiplexed connection (handshake included; no `PING`).
+    /// Opens a multiplexed connection (handshake included; no `PING`). For
+    /// a Sentinel group, to the master (resolved first if none is known).
     pub(crate) async fn open_multiplexed(
         &self,
         kind: Use,
     ) -> redis::RedisResult<MultiplexedConnection> {
         match self {
-            Connector::Single(server) => {
-                let config = match kind {
-                    Use::Request => &server.request,
-                    Use::Probe => &server.probe,
-                };
-                server
-                    .client
-                    .get_multiplexed_async_connection_with_config(config)
-                    .await
-            }
+            Connector::Single(server) => server.open(kind).await,
+            Connector::Sentinel(master) => master.master().await?.open(kind).await,
+            Connector::Cluster(_) => Err(not_for_cluster()),
         }
     }
 
@@ -88,15 +129,78 @@ impl Connector {
     pub(crate) async fn open_pubsub(&self) -> redis::RedisResult<redis::aio::PubSub> {
         match self {
             Connector::Single(server) => server.client.get_async_pubsub().await,
+            Connector::Sentinel(master) => master.master().await?.client.get_async_pubsub().await,
+            Connector::Cluster(_) => Err(not_for_cluster()),
         }
     }
 
-    /// Where a calling-thread connection goes, or `None` when this
-    /// deployment needs the runtime for every connection (TLS).
+    /// Where a calling-thread connection goes now, or `None` when this
+    /// deployment needs the runtime for every connection (TLS, a Sentinel
+    /// group with no master resolved yet).
     pub(crate) fn thread_target(&self) -> Option<ThreadTarget> {
         match self {
             Connector::Single(server) => ThreadTarget::from_info(&server.info),
+            Connector::Sentinel(master) => ThreadTarget::from_info(master.current()?.info()),
+            Connector::Cluster(_) => None,
         }
+    }
+
+    /// Before the health watch reconnects: a Sentinel group's master is
+    /// resolved again (it may have moved).
+    pub(crate) fn before_reconnect(&self) {
+        if let Connector::Sentinel(master) = self {
+            master.forget();
+        }
+    }
+
+    /// The health probe on `conn`: `PING` for one server, `ROLE` for a
+    /// Sentinel group's master (a demoted master fails it at once).
+    pub(crate) async fn probe(&self, conn: &mut MultiplexedConnection) -> Result<(), ProbeFailure> {
+        match self {
+            Connector::Single(_) | Connector::Cluster(_) => {
+                ping(conn).await.map_err(ProbeFailure::Io)
+            }
+            Connector::Sentinel(master) => {
+                let role = super::sentinel::role(conn)
+                    .await
+                    .map_err(ProbeFailure::Io)?;
+                if role == "master" {
+                    Ok(())
+                } else {
+                    Err(ProbeFailure::Wrong(format!(
+                        "{} is no longer master {:?} (ROLE {role})",
+                        master.current_addr().unwrap_or_default(),
+                        master.master_name()
+                    )))
+                }
+            }
+        }
+    }
+}
+
+fn not_for_cluster() -> redis::RedisError {
+    redis::RedisError::from(std::io::Error::other(
+        "a Cluster pool has no single connection of this kind (use Pool::get_for_key)",
+    ))
+}
+
+/// Why a health probe failed.
+pub(crate) enum ProbeFailure {
+    /// No answer, or not a Redis answer.
+    Io(redis::RedisError),
+    /// A clear answer that this is the wrong server now (a demoted
+    /// master): the pool is `Down` at once, and the deployment resolved again.
+    Wrong(String),
+}
+
+async fn ping(conn: &mut MultiplexedConnection) -> Result<(), redis::RedisError> {
+    let pong: String = redis::cmd("PING").query_async(conn).await?;
+    if pong == "PONG" {
+        Ok(())
+    } else {
+        Err(redis::RedisError::from(std::io::Error::other(format!(
+            "unexpected PING reply {pong:?}"
+        ))))
     }
 }
 

@@ -62,6 +62,9 @@ pub(crate) struct Core {
     pub(crate) wake: Notify,
     /// Wakes every call in flight when the pool is closed.
     closing: Notify,
+    /// Wakes the health watch out of a backoff step: the deployment named
+    /// a new address (a Sentinel switch), so reconnect now.
+    pub(crate) retarget: Notify,
     /// Set by an explicit close: calls in flight and new ones end.
     calls_ended: AtomicBool,
 }
@@ -81,6 +84,7 @@ impl Core {
             gate: Mutex::new(()),
             wake: Notify::new(),
             closing: Notify::new(),
+            retarget: Notify::new(),
             calls_ended: AtomicBool::new(false),
         })
     }
@@ -96,7 +100,11 @@ impl Core {
     /// Whether the last word of the health watch (or of `Pool::connect`)
     /// was `Up`.
     pub(crate) fn is_up(&self) -> bool {
-        !self.is_down() && self.health.borrow().state == State::Up
+        let state = self.health.borrow().state;
+        // A Degraded cluster is serving: its nodes' connects run side by side.
+        !self.is_down()
+            && (state == State::Up
+                || (state == State::Degraded && matches!(self.connector, Connector::Cluster(_))))
     }
 
     pub(crate) fn is_closed(&self) -> bool {
@@ -173,6 +181,67 @@ impl Core {
         self.connect_timed(purpose, kind)
             .await
             .map(|(conn, _)| conn)
+    }
+
+    /// [`Core::connect`] to one node of a Cluster (`Some`), or to the
+    /// deployment's address (`None`).
+    pub(crate) async fn connect_to(
+        &self,
+        purpose: Purpose,
+        node: Option<&super::connector::SingleServer>,
+    ) -> Result<MultiplexedConnection> {
+        let Some(node) = node else {
+            return self.connect(purpose).await;
+        };
+        let limit = self.config.timeouts.connect;
+        let attempt = async {
+            let _single_flight = self.admit(purpose).await?;
+            node.open(Use::Request)
+                .await
+                .map_err(|e| self.connect_error(e))
+        };
+        let result = match tokio::time::timeout(limit, attempt).await {
+            Ok(result) => result,
+            Err(_) => Err(self.connect_timed_out()),
+        };
+        // One node failing is the watch's to judge, not the whole pool Down.
+        self.record_connect(&result, Purpose::Probe);
+        result
+    }
+
+    /// Publishes a Cluster's state as its health watch found it: `Up` or
+    /// `Degraded` lifts a `Down`, with per-node health.
+    pub(crate) fn publish_cluster(
+        &self,
+        state: State,
+        reason: Option<String>,
+        nodes: Vec<crate::health::NodeHealth>,
+    ) {
+        self.health.send_if_modified(|h| {
+            if self.is_closed() {
+                return false;
+            }
+            self.down.store(false, Ordering::Release);
+            let changed = h.state != state || h.nodes != nodes || h.last_error != reason;
+            if h.state != state {
+                tracing::info!(url = %self.config.redacted_url(), from = %h.state, to = %state, reason = ?reason, "cluster state");
+                h.state = state;
+                h.since = Instant::now();
+            }
+            h.consecutive_failures = 0;
+            h.last_error = reason;
+            h.nodes = nodes;
+            changed
+        });
+    }
+
+    /// Records the per-node health of a cluster that is `Down`.
+    pub(crate) fn set_nodes(&self, nodes: Vec<crate::health::NodeHealth>) {
+        self.health.send_if_modified(|h| {
+            let changed = h.nodes != nodes;
+            h.nodes = nodes;
+            changed
+        });
     }
 
     /// [`Core::connect`] for a connection of `kind`, with the round trip of
@@ -416,6 +485,18 @@ impl Core {
         if first {
             self.wake.notify_one();
         }
+    }
+
+    /// The deployment moved (a failover): a new generation starts, `Down`
+    /// until the health watch has connected to the new address.
+    pub(crate) fn retarget(&self, reason: String) {
+        self.mark_down(reason);
+        self.wake_retarget();
+    }
+
+    /// Lets the health watch reconnect now rather than after its backoff step.
+    pub(crate) fn wake_retarget(&self) {
+        self.retarget.notify_one();
     }
 
     /// Records a failed reconnect attempt while `Down`.

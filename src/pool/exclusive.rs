@@ -35,6 +35,8 @@ impl super::set::ConnectionSet for ExclusiveConnections {
 /// Creates connections and decides, without I/O, whether an idle one is fresh.
 pub(crate) struct Manager {
     pub(crate) core: Arc<Core>,
+    /// For a Cluster, the node this set's connections go to.
+    pub(crate) node: Option<Arc<super::cluster::Node>>,
 }
 
 impl managed::Manager for Manager {
@@ -44,7 +46,8 @@ impl managed::Manager for Manager {
     async fn create(&self) -> Result<ExclusiveConnection, Error> {
         self.core.check_available()?;
         let generation = self.core.generation();
-        let conn = self.core.connect(Purpose::Request).await?;
+        let target = self.node.as_ref().map(|n| &n.server);
+        let conn = self.core.connect_to(Purpose::Request, target).await?;
         Ok(ExclusiveConnection {
             conn,
             generation,

@@ -2,10 +2,12 @@
 //! `get`, one health watch over both.
 
 mod blocking;
+mod cluster;
 mod command;
 mod connector;
 mod core;
 mod exclusive;
+mod sentinel;
 mod set;
 mod shared;
 mod thread_conn;
@@ -20,13 +22,14 @@ use redis::{Cmd, FromRedisValue, Pipeline};
 use tokio::sync::watch;
 
 use self::blocking::BlockingConnections;
+use self::connector::Connector;
 use self::core::Core;
 use self::exclusive::{ExclusiveConnections, Manager};
 use self::set::ConnectionSet;
 use self::shared::SharedConnections;
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Phase, Result};
-use crate::health::Health;
+use crate::health::{Health, State};
 use crate::server::LocalServer;
 use crate::stats::{Counters, Stats};
 
@@ -90,7 +93,11 @@ pub(crate) struct Shared {
     shared: SharedConnections,
     blocking: BlockingConnections,
     exclusive: ExclusiveConnections,
+    /// A Cluster's exclusive connections, one set per node.
+    nodes: cluster::NodeSets,
     watcher: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Tasks that follow the deployment (a Sentinel group's events).
+    followers: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
     /// The local server this pool attached to or spawned (`Config::spawn`).
     server: Option<Arc<LocalServer>>,
     /// The runtime the pool was built in: the calling-thread path hands it
@@ -99,15 +106,23 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    fn stop_followers(&self) {
+        let tasks = std::mem::take(&mut *self.followers.lock().unwrap_or_else(|p| p.into_inner()));
+        for task in tasks {
+            task.abort();
+        }
+    }
+
     /// Every connection set of the pool, as the health watch sees them.
-    pub(crate) fn sets(&self) -> [&dyn ConnectionSet; 3] {
-        [&self.shared, &self.exclusive, &self.blocking]
+    pub(crate) fn sets(&self) -> [&dyn ConnectionSet; 4] {
+        [&self.shared, &self.exclusive, &self.blocking, &self.nodes]
     }
 }
 
 impl Drop for Shared {
     fn drop(&mut self) {
         self.core.close_on_drop();
+        self.stop_followers();
     }
 }
 
@@ -138,6 +153,29 @@ impl Pool {
             None => None,
         };
         let pool = Pool::build(config, server)?;
+        if let Connector::Cluster(cluster) = &pool.shared.core.connector {
+            let core = &pool.shared.core;
+            let limit = core.config.timeouts.connect;
+            let (state, reason, nodes) =
+                match tokio::time::timeout(limit * 2, cluster.probe_all(core)).await {
+                    Ok(found) => found,
+                    Err(_) => (State::Down, Some("no cluster node answered".into()), vec![]),
+                };
+            if state == State::Down {
+                pool.close().await;
+                return Err(Error::new(
+                    ErrorKind::Connection,
+                    format!(
+                        "cannot reach the cluster {}: {}",
+                        core.config.redacted_url(),
+                        reason.unwrap_or_default()
+                    ),
+                ));
+            }
+            core.publish_cluster(state, reason, nodes);
+            pool.start_watch();
+            return Ok(pool);
+        }
         // The connections' first PING gives health a real round trip.
         let rtt = match pool.shared.shared.fill(&pool.shared.core).await {
             Ok(rtt) => rtt,
@@ -179,25 +217,27 @@ impl Pool {
         let pool_config = &core.config;
         let mut timeouts = deadpool::managed::Timeouts::new();
         timeouts.wait = Some(pool_config.timeouts.wait);
-        let exclusive = deadpool::managed::Pool::builder(Manager { core: core.clone() })
-            .max_size(pool_config.pool.max_size)
-            .timeouts(timeouts)
-            // The most recently returned connection first: it is warm (its
-            // socket, buffers and driver task were just used), and spare
-            // connections stay unused rather than rotated through.
-            .queue_mode(deadpool::managed::QueueMode::Lifo)
-            .runtime(deadpool::Runtime::Tokio1)
-            .build()
-            .map_err(|e| Error::config(format!("cannot build the pool: {e}")))?;
+        let exclusive = deadpool::managed::Pool::builder(Manager {
+            core: core.clone(),
+            node: None,
+        })
+        .max_size(pool_config.pool.max_size)
+        .timeouts(timeouts)
+        // The most recently returned connection first: it is warm (its
+        // socket, buffers and driver task were just used), and spare
+        // connections stay unused rather than rotated through.
+        .queue_mode(deadpool::managed::QueueMode::Lifo)
+        .runtime(deadpool::Runtime::Tokio1)
+        .build()
+        .map_err(|e| Error::config(format!("cannot build the pool: {e}")))?;
         let shared = Arc::new(Shared {
             shared: SharedConnections::new(pool_config.pool.multiplexed),
-            blocking: BlockingConnections::new(
-                core.connector.thread_target(),
-                pool_config.pool.max_size,
-            ),
+            blocking: BlockingConnections::new(pool_config.pool.max_size),
             core: core.clone(),
             exclusive: ExclusiveConnections { pool: exclusive },
+            nodes: cluster::NodeSets::default(),
             watcher: std::sync::Mutex::new(None),
+            followers: std::sync::Mutex::new(Vec::new()),
             server,
             runtime,
         });
@@ -211,6 +251,8 @@ impl Pool {
             Arc::downgrade(&self.shared),
         ));
         *self.shared.watcher.lock().expect("not poisoned") = Some(task);
+        *self.shared.followers.lock().expect("not poisoned") =
+            sentinel::spawn_listeners(&self.shared.core);
     }
 
     /// The local server from [`Config::spawn`], attached or spawned.
@@ -231,6 +273,12 @@ impl Pool {
     pub async fn get(&self) -> Result<Connection> {
         let core = &self.shared.core;
         core.check_available()?;
+        if matches!(core.connector, Connector::Cluster(_)) {
+            return Err(Error::new(
+                ErrorKind::Refused,
+                "a Cluster pool has one set of connections per node: check one out with Pool::get_for_key(key)",
+            ));
+        }
         match self.shared.exclusive.pool.get().await {
             Ok(object) => {
                 Counters::bump(&core.counters.checkouts);
@@ -238,6 +286,52 @@ impl Pool {
             }
             Err(e) => Err(self.checkout_error(e)),
         }
+    }
+
+    /// Checks out an exclusive connection to the node that serves `key`:
+    /// the primary of its hash slot for a Cluster (`MULTI`/`WATCH` on keys
+    /// of that slot, blocking commands); the same as [`Pool::get`] for one
+    /// server or a Sentinel group.
+    ///
+    /// Fails at once with `Unavailable` when that slot's primary is down.
+    ///
+    /// ```no_run
+    /// # async fn demo(pool: redkeep::Pool) -> redkeep::Result<()> {
+    /// use redkeep::redis;
+    /// let mut conn = pool.get_for_key("{user:1}:cart").await?;
+    /// let (n,): (i64,) = redis::pipe().atomic().incr("{user:1}:cart", 1).query_async(&mut conn).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn get_for_key(&self, key: impl AsRef<[u8]>) -> Result<Connection> {
+        let core = &self.shared.core;
+        let Connector::Cluster(cluster) = &core.connector else {
+            return self.get().await;
+        };
+        core.check_available()?;
+        let node = cluster.primary_for(cluster::slot_of(key.as_ref()))?;
+        let pool = self.shared.nodes.pool_for(core, &node)?;
+        match pool.get().await {
+            Ok(object) => {
+                Counters::bump(&core.counters.checkouts);
+                Ok(Connection::new(object))
+            }
+            Err(e) => Err(self.checkout_error(e)),
+        }
+    }
+
+    /// An exclusive connection for `cmd`: by its key on a Cluster.
+    fn get_for<'a>(
+        &'a self,
+        cmd: Option<&'a Cmd>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Connection>> + Send + 'a>> {
+        Box::pin(async move {
+            if matches!(self.shared.core.connector, Connector::Cluster(_)) {
+                if let Some(key) = cmd.and_then(cluster::first_key) {
+                    return self.get_for_key(key).await;
+                }
+            }
+            self.get().await
+        })
     }
 
     fn checkout_error(&self, e: deadpool::managed::PoolError<Error>) -> Error {
@@ -328,7 +422,7 @@ impl Pool {
     /// the command's own wait plus `timeouts.command`.
     async fn call_exclusive(&self, cmd: &Cmd, wait: Option<Duration>) -> Result<redis::Value> {
         let reply_timeout = blocking_reply_timeout(wait, self.shared.core.config.timeouts.command);
-        let mut conn = self.get().await?;
+        let mut conn = self.get_for(Some(cmd)).await?;
         conn.set_command_timeout(reply_timeout);
         match conn.req_packed_command(cmd).await {
             Ok(value) => value
@@ -462,6 +556,10 @@ impl Pool {
 
     async fn pipeline_shared<T: FromRedisValue>(&self, pipe: &Pipeline) -> Result<T> {
         let core = &self.shared.core;
+        if let Connector::Cluster(cluster) = &core.connector {
+            let value = Box::pin(cluster.send_pipeline(core, pipe)).await?;
+            return convert(value);
+        }
         core.check_available()?;
         let mut picked = self.shared.shared.pick(core).await?;
         match pipe.query_async::<T>(&mut picked.conn).await {
@@ -481,7 +579,7 @@ impl Pool {
         wait: Option<Duration>,
     ) -> Result<T> {
         let reply_timeout = blocking_reply_timeout(wait, self.shared.core.config.timeouts.command);
-        let mut conn = self.get().await?;
+        let mut conn = self.get_for(pipe.cmd_iter().next()).await?;
         conn.set_command_timeout(reply_timeout);
         match pipe.query_async::<T>(&mut *conn).await {
             Ok(value) => Ok(value),
@@ -492,6 +590,9 @@ impl Pool {
 
     async fn send(&self, cmd: &Cmd) -> Result<redis::Value> {
         let core = &self.shared.core;
+        if let Connector::Cluster(cluster) = &core.connector {
+            return Box::pin(cluster.send(core, cmd)).await;
+        }
         core.check_available()?;
         let mut picked = self.shared.shared.pick(core).await?;
         let result = picked.conn.req_packed_command(cmd).await;
@@ -560,6 +661,12 @@ impl Pool {
                 .counters
                 .snapshot(status.size, status.available, status.waiting);
         stats.shared_open = self.shared.shared.size().open;
+        if let Connector::Cluster(cluster) = &self.shared.core.connector {
+            stats.shared_open = cluster.shared_open();
+            let nodes = self.shared.nodes.size();
+            stats.size += nodes.open;
+            stats.idle += nodes.idle;
+        }
         let thread = self.shared.blocking.size();
         stats.thread_open = thread.open;
         stats.thread_idle = thread.idle;
@@ -578,8 +685,13 @@ impl Pool {
         let core = &self.shared.core;
         core.close();
         self.shared.exclusive.pool.close();
+        self.shared.nodes.close();
+        if let Connector::Cluster(cluster) = &core.connector {
+            cluster.clear();
+        }
         self.shared.shared.clear();
         self.shared.blocking.shut_down_all();
+        self.shared.stop_followers();
         let task = self.shared.watcher.lock().expect("not poisoned").take();
         if let Some(task) = task {
             // The watch may be mid-connect; it holds nothing worth finishing.

@@ -5,10 +5,11 @@ use std::time::{Duration, Instant};
 
 use redis::aio::MultiplexedConnection;
 
-use super::connector::Use;
+use super::connector::{Connector, ProbeFailure, Use};
 use super::core::{Core, Purpose};
 use super::Shared;
 use crate::error::{Error, ErrorKind, Phase};
+use crate::health::State;
 use crate::stats::Counters;
 
 /// Runs until the pool is closed or dropped. Holds only a `Weak` to the
@@ -33,6 +34,9 @@ struct Watch {
 
 impl Watch {
     async fn run(&mut self) {
+        if matches!(self.core.connector, Connector::Cluster(_)) {
+            return self.run_cluster().await;
+        }
         while !self.core.is_closed() {
             if self.core.is_down() {
                 if !self.recover().await {
@@ -46,6 +50,37 @@ impl Watch {
             }
             // After a failed probe, probe again at once: Down is detected
             // within `interval + timeout × failures_before_down`.
+        }
+    }
+
+    /// A Cluster's watch: every round reads the slot map (one refresh at a
+    /// time) and probes every node; the whole-cluster state follows. While
+    /// `Down`, rounds follow the backoff schedule.
+    async fn run_cluster(&mut self) {
+        let Connector::Cluster(cluster) = &self.core.connector else {
+            return;
+        };
+        let backoff = &self.core.config.backoff;
+        let mut schedule = None;
+        while !self.core.is_closed() && self.pool.strong_count() > 0 {
+            let (state, reason, nodes) = cluster.probe_all(&self.core).await;
+            let delay = if state == State::Down {
+                if !self.core.is_down() {
+                    self.core
+                        .mark_down(reason.unwrap_or_else(|| "no cluster primary answers".into()));
+                    cluster.clear();
+                    self.evict_all();
+                }
+                self.core.set_nodes(nodes);
+                let steps = schedule.get_or_insert_with(|| backoff.schedule());
+                Counters::bump(&self.core.counters.reconnects);
+                steps.next().unwrap_or(backoff.max)
+            } else {
+                schedule = None;
+                self.core.publish_cluster(state, reason, nodes);
+                self.core.config.health.interval
+            };
+            self.sleep_or_wake(delay).await;
         }
     }
 
@@ -77,15 +112,24 @@ impl Watch {
         let started = Instant::now();
         Counters::bump(&self.core.counters.probes);
         let timeout = self.core.config.health.timeout;
-        match tokio::time::timeout(timeout, ping(&mut conn)).await {
+        match tokio::time::timeout(timeout, self.core.connector.probe(&mut conn)).await {
             Ok(Ok(())) => {
                 self.failures = 0;
                 self.core.mark_probe_ok(started.elapsed());
                 true
             }
-            Ok(Err(e)) => {
+            Ok(Err(ProbeFailure::Io(e))) => {
                 self.probe = None;
                 self.fail(e.to_string())
+            }
+            Ok(Err(ProbeFailure::Wrong(reason))) => {
+                // A clear answer, not a doubt: Down now, resolve again.
+                Counters::bump(&self.core.counters.probe_failures);
+                self.probe = None;
+                self.failures += 1;
+                self.core
+                    .mark_down(format!("health probe failed: {reason}"));
+                false
             }
             Err(_) => self.fail(Error::timeout(Phase::Command, timeout).to_string()),
         }
@@ -133,7 +177,8 @@ impl Watch {
             }
             Counters::bump(&self.core.counters.reconnects);
             tracing::debug!(url = %self.core.config.redacted_url(), "reconnect attempt");
-            match self.core.connect_timed(Purpose::Probe, Use::Probe).await {
+            self.core.connector.before_reconnect();
+            match self.connect_checked().await {
                 // A link slower than the probe allows is not recovered: taking
                 // it would turn the pool Up only for the next probe to fail.
                 Ok((_, rtt)) if rtt > self.core.config.health.timeout => {
@@ -155,6 +200,19 @@ impl Watch {
                 Err(e) if e.kind() == ErrorKind::Closed => return false,
                 Err(e) => self.core.note_reconnect_failure(self.explain(e)),
             }
+        }
+    }
+
+    /// A reconnect: a new connection that also passes the deployment's
+    /// probe (a Sentinel master answers `ROLE master`).
+    async fn connect_checked(&self) -> Result<(MultiplexedConnection, Duration), Error> {
+        let (mut conn, rtt) = self.core.connect_timed(Purpose::Probe, Use::Probe).await?;
+        let timeout = self.core.config.health.timeout;
+        match tokio::time::timeout(timeout, self.core.connector.probe(&mut conn)).await {
+            Ok(Ok(())) => Ok((conn, rtt)),
+            Ok(Err(ProbeFailure::Io(e))) => Err(Error::from_redis(e, Phase::Connect)),
+            Ok(Err(ProbeFailure::Wrong(reason))) => Err(Error::new(ErrorKind::Connection, reason)),
+            Err(_) => Err(Error::timeout(Phase::Connect, timeout)),
         }
     }
 
@@ -213,8 +271,9 @@ impl Watch {
         }
     }
 
-    /// Sleeps the full `delay` (wakes do not shorten a backoff step);
-    /// false if the pool closed meanwhile.
+    /// Sleeps the full `delay` (wakes do not shorten a backoff step; only
+    /// the deployment naming a new address does); false if the pool closed
+    /// meanwhile.
     async fn sleep_until_closed(&self, delay: Duration) -> bool {
         let deadline = tokio::time::Instant::now() + delay;
         loop {
@@ -223,6 +282,7 @@ impl Watch {
             }
             tokio::select! {
                 _ = tokio::time::sleep_until(deadline) => return !self.core.is_closed(),
+                _ = self.core.retarget.notified() => return !self.core.is_closed(),
                 _ = self.core.wake.notified() => {}
             }
         }
@@ -232,16 +292,5 @@ impl Watch {
         while !self.core.is_closed() && self.pool.strong_count() > 0 {
             self.sleep_or_wake(Duration::from_secs(1)).await;
         }
-    }
-}
-
-async fn ping(conn: &mut MultiplexedConnection) -> Result<(), redis::RedisError> {
-    let pong: String = redis::cmd("PING").query_async(conn).await?;
-    if pong == "PONG" {
-        Ok(())
-    } else {
-        Err(redis::RedisError::from(std::io::Error::other(format!(
-            "unexpected PING reply {pong:?}"
-        ))))
     }
 }

@@ -217,7 +217,11 @@ impl Plan {
             };
             std::thread::sleep(poll);
         };
-        let _ = std::fs::remove_file(self.conf_path());
+        // A sentinel keeps its config: it must be writable for the life
+        // of the process (it saves what it learns there).
+        if result.is_err() || !self.is_sentinel() {
+            let _ = std::fs::remove_file(self.conf_path());
+        }
         match result {
             Ok(()) => Ok(Running { child, killer }),
             Err(e) => {
@@ -226,6 +230,11 @@ impl Plan {
                 Err(e)
             }
         }
+    }
+
+    /// Whether it runs in sentinel mode (`--sentinel` among the args).
+    fn is_sentinel(&self) -> bool {
+        self.args.iter().any(|a| a == "--sentinel")
     }
 
     fn exited(&self, status: ExitStatus) -> StartError {

@@ -217,6 +217,24 @@ impl LocalServer {
         }
     }
 
+    /// SIGKILLs a spawned server, as a crash would (the supervisor restarts
+    /// it or gives up, per its [`RestartPolicy`](super::RestartPolicy)),
+    /// and waits up to 5 s until it was reaped; an attached one is left
+    /// alone. For test deployments that kill a node on purpose.
+    pub(crate) fn kill(&self) {
+        let Some(sup) = self.supervision.as_ref().filter(|_| self.is_ours()) else {
+            return;
+        };
+        let pid = sup.last_pid();
+        sup.kill();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline
+            && matches!(&*self.status.borrow(), ServerStatus::Running { pid: p } if *p == pid)
+        {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
     /// Whether this process is the one that attached or spawned it (not a
     /// forked child, where stopping or dropping it leaves it running).
     fn is_ours(&self) -> bool {

@@ -48,6 +48,7 @@ mod addr;
 mod binary;
 mod certs;
 mod config;
+mod deploy;
 mod diagnose;
 mod guard;
 mod launch;

@@ -70,6 +70,15 @@ impl Supervision {
         self.lock().last_pid
     }
 
+    /// SIGKILLs the running server (its process group), as a crash would:
+    /// the supervisor then restarts it or gives up, per its policy. For
+    /// test deployments that kill a node on purpose.
+    pub(crate) fn kill(&self) {
+        if let Some(killer) = &self.lock().killer {
+            let _ = killer.kill();
+        }
+    }
+
     /// Stops the server: SIGTERM (graceful), SIGKILL to its group after
     /// `grace`, and waits until the supervisor has reaped it.
     pub(crate) fn stop(&self, grace: Duration) {

@@ -17,12 +17,21 @@
 //! the kernel if the test process dies (Linux, Windows; see
 //! [`crate::server`]). Many can run at once: each picks its own port and
 //! retries on another if it loses a race for one.
+//!
+//! Deployments of several processes, with the same guarantee for each:
+//! [`TestCluster`] (a Redis Cluster) and [`TestSentinel`] (a master, its
+//! replicas and sentinels).
 
 use std::time::Duration;
 
 use super::config::{RestartPolicy, ServerConfig};
 use super::local::{ensure_server_blocking, LocalServer};
 use super::resp::Conn;
+
+pub use super::deploy::{
+    ClusterNode, ClusterRole, Failover, TestCluster, TestClusterConfig, TestSentinel,
+    TestSentinelConfig,
+};
 use crate::error::Result;
 
 /// A throwaway `redis-server` for one test, flushed and stopped on drop.

@@ -7,6 +7,8 @@
 
 #![allow(dead_code)] // each test file uses a different part of this module
 
+pub mod multi;
+
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener as StdListener, TcpStream as StdStream};
 use std::path::PathBuf;

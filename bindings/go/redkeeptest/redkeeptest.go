@@ -77,3 +77,48 @@ func Pool(t testing.TB, srv *redkeep.Server) *redkeep.Pool {
 	t.Cleanup(func() { _ = pool.Close() })
 	return pool
 }
+
+// Cluster starts a throwaway Redis Cluster of 3 masters with 1 replica
+// each (or masters and replicasPerMaster, when given) and registers its
+// Close with t.Cleanup. It returns once the cluster is ready; URLs() are
+// the nodes' redis:// URLs, Addrs() the same as host:port. It fails the
+// test if the cluster cannot start.
+func Cluster(t testing.TB, mastersAndReplicas ...int) *redkeep.Deployment {
+	t.Helper()
+	masters, replicas := 3, 1
+	if len(mastersAndReplicas) > 0 {
+		masters = mastersAndReplicas[0]
+	}
+	if len(mastersAndReplicas) > 1 {
+		replicas = mastersAndReplicas[1]
+	}
+	d, err := redkeep.StartCluster(masters, replicas, "")
+	if err != nil {
+		t.Fatalf("redkeeptest: cannot start a cluster: %v", err)
+	}
+	t.Cleanup(func() { _ = d.Close() })
+	return d
+}
+
+// Sentinel starts a throwaway Sentinel group — a master with 2 replicas
+// and 3 sentinels (or replicas and sentinels, when given) — and registers
+// its Close with t.Cleanup. It returns once the group is ready; URLs() are
+// the sentinels' redis:// URLs, Addrs() the same as host:port,
+// MasterName() the master's name and URL() the redis+sentinel:// URL. It
+// fails the test if the group cannot start.
+func Sentinel(t testing.TB, replicasAndSentinels ...int) *redkeep.Deployment {
+	t.Helper()
+	replicas, sentinels := 2, 3
+	if len(replicasAndSentinels) > 0 {
+		replicas = replicasAndSentinels[0]
+	}
+	if len(replicasAndSentinels) > 1 {
+		sentinels = replicasAndSentinels[1]
+	}
+	d, err := redkeep.StartSentinel(replicas, sentinels, "")
+	if err != nil {
+		t.Fatalf("redkeeptest: cannot start a sentinel group: %v", err)
+	}
+	t.Cleanup(func() { _ = d.Close() })
+	return d
+}

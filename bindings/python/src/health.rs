@@ -69,6 +69,7 @@ impl PyHealth {
             rtt: None,
             consecutive_failures: 0,
             generation: 0,
+            nodes: Vec::new(),
         })
     }
 }

@@ -7,6 +7,7 @@ mod aio;
 mod client;
 mod config;
 mod convert;
+mod deploy;
 mod errors;
 mod health;
 mod pool;
@@ -26,6 +27,9 @@ fn _redkeep(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<client::Subscriber>()?;
     m.add_class::<server::PyServer>()?;
     m.add_function(wrap_pyfunction!(server::ensure_server, m)?)?;
+    m.add_class::<deploy::PyDeployment>()?;
+    m.add_function(wrap_pyfunction!(deploy::start_cluster, m)?)?;
+    m.add_function(wrap_pyfunction!(deploy::start_sentinel, m)?)?;
     m.add_class::<health::PyHealth>()?;
     m.add_class::<health::PyStats>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

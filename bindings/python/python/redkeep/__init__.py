@@ -18,6 +18,7 @@ from ._redkeep import (
     ClosedError as ClosedError,
     ConfigError as ConfigError,
     ConnectionError as ConnectionError,
+    Deployment as Deployment,
     Health as Health,
     Pool as Pool,
     RedisError as RedisError,
@@ -30,6 +31,8 @@ from ._redkeep import (
     UnavailableError as UnavailableError,
     __version__ as __version__,
     ensure_server as ensure_server,
+    start_cluster as start_cluster,
+    start_sentinel as start_sentinel,
 )
 
 from typing import TYPE_CHECKING
@@ -51,6 +54,7 @@ __all__ = [
     "ClosedError",
     "ConfigError",
     "ConnectionError",
+    "Deployment",
     "Health",
     "Pool",
     "RedisError",
@@ -63,4 +67,6 @@ __all__ = [
     "UnavailableError",
     "__version__",
     "ensure_server",
+    "start_cluster",
+    "start_sentinel",
 ]

@@ -442,3 +442,58 @@ class Subscriber:
     def next(self, timeout: Optional[float], decode: bool) -> Optional[list[Any]]: ...
     async def anext(self, timeout: Optional[float], decode: bool) -> Optional[list[Any]]: ...
     def close(self) -> None: ...
+
+class Deployment:
+    """A throwaway local Redis Cluster (``start_cluster``) or Sentinel group
+    (``start_sentinel``); every process dies with this process (even on
+    ``kill -9``, Linux). Use it as a context manager, or call ``close()``."""
+
+    @property
+    def url(self) -> str:
+        """A cluster's first node URL, or a group's
+        ``redis+sentinel://HOST:PORT,.../mymaster``."""
+    @property
+    def urls(self) -> list[str]:
+        """Every cluster node's ``redis://`` URL, or every sentinel's."""
+    @property
+    def addrs(self) -> list[tuple[str, int]]:
+        """``urls`` as ``(host, port)`` pairs (redis-py's ``startup_nodes``,
+        ``Sentinel(sentinels)``)."""
+    @property
+    def master_name(self) -> Optional[str]:
+        """A Sentinel group's master name (``"mymaster"``); ``None`` for a cluster."""
+    def close(self) -> None:
+        """Stops every process and waits until they are gone. Idempotent."""
+    def __enter__(self) -> Deployment: ...
+    def __exit__(
+        self,
+        exc_type: Optional[type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> bool: ...
+
+def start_cluster(
+    masters: int = 3,
+    replicas_per_master: int = 1,
+    *,
+    binary: Union[str, os.PathLike[str], None] = None,
+    args: Sequence[str] = (),
+    ready_timeout: float = 30.0,
+) -> Deployment:
+    """Starts a Redis Cluster on free loopback ports and returns once it is
+    ready: every node agrees on the cluster, every slot is served, every
+    replica is linked (about 2-3 s for 3 + 3 nodes). Raises ``SpawnError``
+    (saying why) otherwise."""
+
+def start_sentinel(
+    replicas: int = 2,
+    sentinels: int = 3,
+    *,
+    binary: Union[str, os.PathLike[str], None] = None,
+    args: Sequence[str] = (),
+    ready_timeout: float = 30.0,
+) -> Deployment:
+    """Starts a master with ``replicas`` replicas and ``sentinels`` sentinels
+    watching it as ``"mymaster"``, and returns once the replicas are linked
+    and every sentinel knows the master, the replicas and the other
+    sentinels. Raises ``SpawnError`` (saying why) otherwise."""

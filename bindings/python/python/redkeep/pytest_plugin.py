@@ -258,3 +258,22 @@ def redis_pool(redis_server: redkeep.Server) -> Iterator[redkeep.Pool]:
     """A ``redkeep.Pool`` on ``redis_server``, closed after the test."""
     with redkeep.Pool(redis_server.url) as pool:
         yield pool
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(pytestconfig: pytest.Config) -> Iterator[redkeep.Deployment]:
+    """A Redis Cluster of 3 masters with 1 replica each, ready, shared by the
+    session (started on first use, ~2-3 s); ``.urls`` are the nodes'
+    ``redis://`` URLs, ``.addrs`` the same as ``(host, port)``."""
+    with redkeep.start_cluster(3, 1, binary=_binary(pytestconfig), args=_args(pytestconfig)) as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+def redis_sentinel(pytestconfig: pytest.Config) -> Iterator[redkeep.Deployment]:
+    """A Sentinel group (a master, 2 replicas, 3 sentinels), ready, shared by
+    the session (started on first use); ``.urls`` / ``.addrs`` are the
+    sentinels', ``.master_name`` is ``"mymaster"``, ``.url`` the
+    ``redis+sentinel://`` URL."""
+    with redkeep.start_sentinel(2, 3, binary=_binary(pytestconfig), args=_args(pytestconfig)) as s:
+        yield s
