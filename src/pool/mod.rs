@@ -6,6 +6,7 @@ mod command;
 mod connector;
 mod core;
 mod exclusive;
+mod handle;
 mod set;
 mod shared;
 mod thread_conn;
@@ -32,6 +33,7 @@ use crate::stats::{Counters, Stats};
 
 pub use self::command::{command_class, CommandClass};
 pub use self::exclusive::{Connection, ExclusiveConnection};
+pub use self::handle::Handle;
 
 /// A resilient Redis pool: timeouts on every phase, one reconnect in flight,
 /// a health watch that fails fast while Redis is down.
@@ -93,6 +95,8 @@ pub(crate) struct Shared {
     watcher: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// The local server this pool attached to or spawned (`Config::spawn`).
     server: Option<Arc<LocalServer>>,
+    /// The database number of the URL, for [`Handle`]'s `get_db`.
+    db: i64,
     /// The runtime the pool was built in: the calling-thread path hands it
     /// blocking commands and connects.
     runtime: tokio::runtime::Handle,
@@ -177,6 +181,7 @@ impl Pool {
             .map_err(|_| Error::config("redkeep::Pool must be created within a tokio runtime"))?;
         let core = Arc::new(Core::new(config)?);
         let pool_config = &core.config;
+        let db = pool_config.connection_info()?.redis_settings().db();
         let mut timeouts = deadpool::managed::Timeouts::new();
         timeouts.wait = Some(pool_config.timeouts.wait);
         let exclusive = deadpool::managed::Pool::builder(Manager { core: core.clone() })
@@ -199,6 +204,7 @@ impl Pool {
             exclusive: ExclusiveConnections { pool: exclusive },
             watcher: std::sync::Mutex::new(None),
             server,
+            db,
             runtime,
         });
         Ok(Pool { shared })
@@ -404,6 +410,32 @@ impl Pool {
     /// reply timeout of the longest wait plus `timeouts.command`; any other
     /// goes over a shared connection. [`Pool::close`] ends it with `Closed`.
     pub async fn query_pipeline<T: FromRedisValue>(&self, pipe: &Pipeline) -> Result<T> {
+        // The replies redis-rs itself asks for in `Pipeline::query_async`.
+        let (offset, count) = if pipe.is_transaction() {
+            (pipe.len() + 1, 1)
+        } else {
+            (0, pipe.len())
+        };
+        let values = self.pipeline_values(pipe, offset, count).await?;
+        match pipe.query_async::<T>(&mut handle::Replay(Some(values))).await {
+            Ok(value) => Ok(value),
+            Err(e) if e.kind() == redis::ErrorKind::Parse => Err(Error::new(
+                ErrorKind::Response,
+                format!("unexpected reply type: {e}"),
+            )),
+            Err(e) => Err(Error::from_redis(e, Phase::Command)),
+        }
+    }
+
+    /// Runs a pipeline and returns `count` raw replies from `offset` (what
+    /// redis-rs asks of a connection): the one pipeline path of
+    /// [`Pool::query_pipeline`] and [`Handle`].
+    pub(crate) async fn pipeline_values(
+        &self,
+        pipe: &Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> Result<Vec<redis::Value>> {
         let core = &self.shared.core;
         // `None`: no blocking command; `Some(None)`: one may wait forever.
         let mut longest_wait: Option<Option<Duration>> = None;
@@ -418,38 +450,40 @@ impl Pool {
         }
         let run = async {
             match longest_wait {
-                Some(wait) => self.pipeline_exclusive(pipe, wait).await,
-                None => self.pipeline_shared(pipe).await,
+                Some(wait) => self.pipeline_exclusive(pipe, offset, count, wait).await,
+                None => self.pipeline_shared(pipe, offset, count).await,
             }
         };
         core.until_closed(run).await
     }
 
-    async fn pipeline_shared<T: FromRedisValue>(&self, pipe: &Pipeline) -> Result<T> {
+    async fn pipeline_shared(
+        &self,
+        pipe: &Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> Result<Vec<redis::Value>> {
         let core = &self.shared.core;
         core.check_available()?;
         let mut picked = self.shared.shared.pick(core).await?;
-        match pipe.query_async::<T>(&mut picked.conn).await {
-            Ok(value) => Ok(value),
-            // Conversion of the replies, not the wire: the connection is fine.
-            Err(e) if e.kind() == redis::ErrorKind::Parse => Err(Error::new(
-                ErrorKind::Response,
-                format!("unexpected reply type: {e}"),
-            )),
+        match picked.conn.req_packed_commands(pipe, offset, count).await {
+            Ok(values) => Ok(values),
             Err(e) => Err(self.failed(&picked, e)),
         }
     }
 
-    async fn pipeline_exclusive<T: FromRedisValue>(
+    async fn pipeline_exclusive(
         &self,
         pipe: &Pipeline,
+        offset: usize,
+        count: usize,
         wait: Option<Duration>,
-    ) -> Result<T> {
+    ) -> Result<Vec<redis::Value>> {
         let reply_timeout = blocking_reply_timeout(wait, self.shared.core.config.timeouts.command);
         let mut conn = self.get().await?;
         conn.set_command_timeout(reply_timeout);
-        match pipe.query_async::<T>(&mut *conn).await {
-            Ok(value) => Ok(value),
+        match conn.req_packed_commands(pipe, offset, count).await {
+            Ok(values) => Ok(values),
             Err(e) if e.is_timeout() => Err(Error::timeout(Phase::Command, reply_timeout)),
             Err(e) => Err(Error::from_redis(e, Phase::Command)),
         }
@@ -491,6 +525,29 @@ impl Pool {
             core.report_broken();
         }
         err
+    }
+
+    /// The pool as a redis-rs connection: every [`redis::AsyncCommands`]
+    /// method works on it, without a checkout, through [`Pool::query`]'s
+    /// rules (admission, timeouts, fail-fast, no re-sent writes). Cheap:
+    /// call it per use or keep a clone. See [`Handle`] for how errors look.
+    ///
+    /// ```no_run
+    /// # async fn demo(pool: redkeep::Pool) -> redis::RedisResult<()> {
+    /// use redkeep::redis::{self, AsyncCommands};
+    /// let mut h = pool.handle();
+    /// let _: () = h.set_ex("greeting", "hello", 60).await?;
+    /// let v: String = h.get("greeting").await?;
+    /// let n: i64 = h.incr("visits", 1).await?;
+    /// let (a, b): (String, i64) = redis::pipe()
+    ///     .get("greeting")
+    ///     .get("visits")
+    ///     .query_async(&mut h)
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn handle(&self) -> Handle {
+        Handle::new(self.clone(), self.shared.db)
     }
 
     /// Opens a dedicated pub/sub connection (not pooled: it is yours until
