@@ -9,6 +9,7 @@ mod exclusive;
 mod handle;
 mod set;
 mod shared;
+mod subscriber;
 mod thread_conn;
 mod watcher;
 
@@ -34,6 +35,7 @@ use crate::stats::{Counters, Stats};
 pub use self::command::{command_class, CommandClass};
 pub use self::exclusive::{Connection, ExclusiveConnection};
 pub use self::handle::Handle;
+pub use self::subscriber::{Message, Subscriber, SubscriberEvent};
 
 /// A resilient Redis pool: timeouts on every phase, one reconnect in flight,
 /// a health watch that fails fast while Redis is down.
@@ -554,13 +556,23 @@ impl Pool {
     /// dropped). Fails fast with `Unavailable` while the pool is `Down`, and
     /// with `Timeout(Connect)` after `timeouts.connect`.
     ///
-    /// A subscriber is not restored after a dropped connection: when its
+    /// This one is not restored after a dropped connection: when its
     /// message stream ends, open a new one (and re-subscribe) once
-    /// [`Pool::health`] is `Up` again.
+    /// [`Pool::health`] is `Up` again — or use [`Pool::subscriber`], which
+    /// does that itself.
     pub async fn pubsub(&self) -> Result<redis::aio::PubSub> {
         let core = &self.shared.core;
         core.check_available()?;
         core.open_pubsub().await
+    }
+
+    /// A subscriber on a dedicated pub/sub connection that re-subscribes by
+    /// itself when the pool is `Up` again after an outage, and says so
+    /// ([`SubscriberEvent::Resubscribed`]). Fails fast with `Unavailable`
+    /// while the pool is `Down`, and with `Timeout(Connect)` after
+    /// `timeouts.connect`. See [`Subscriber`].
+    pub async fn subscriber(&self) -> Result<Subscriber> {
+        Subscriber::open(self.shared.core.clone()).await
     }
 
     /// The current health, read without sending a command.
