@@ -18,8 +18,8 @@ pub use config::{Config, HealthConfig, PoolConfig, Timeouts};
 pub use error::{Error, ErrorKind, Language, Param, Phase, Result};
 pub use health::{Health, State};
 pub use pool::{
-    command_class, CommandClass, Connection, ExclusiveConnection, Handle, Message, Pool, Subscriber,
-    SubscriberEvent,
+    command_class, CommandClass, Connection, ExclusiveConnection, Handle, Message, Pool,
+    Subscriber, SubscriberEvent,
 };
 pub use server::testing;
 pub use server::{

@@ -52,10 +52,7 @@ async fn async_commands_and_pipelines_run_on_a_handle() {
         .unwrap();
     assert_eq!(n, 3);
     // query_pipeline takes the same path.
-    let (t,): (i64,) = pool
-        .query_pipeline(redis::pipe().get("t"))
-        .await
-        .unwrap();
+    let (t,): (i64,) = pool.query_pipeline(redis::pipe().get("t")).await.unwrap();
     assert_eq!(t, 3);
 
     // The values landed in database 2, not 0.

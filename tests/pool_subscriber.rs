@@ -26,7 +26,10 @@ async fn next(sub: &Subscriber, what: &str) -> SubscriberEvent {
 async fn expect_message(sub: &Subscriber, channel: &str, payload: &str) -> Message {
     match next(sub, &format!("a message on {channel}")).await {
         SubscriberEvent::Message(m) => {
-            assert_eq!((m.channel_str(), m.payload_str()), (channel.into(), payload.into()));
+            assert_eq!(
+                (m.channel_str(), m.payload_str()),
+                (channel.into(), payload.into())
+            );
             m
         }
         other => panic!("expected a message on {channel}, got {other:?}"),
@@ -127,7 +130,15 @@ async fn a_refused_subscription_leaves_the_set() {
     let server = RedisServer::start();
     let mut admin = server.client().await;
     let _: () = redis::cmd("ACL")
-        .arg(&["SETUSER", "reader", "on", ">pw", "resetchannels", "&ok", "+@all"])
+        .arg(&[
+            "SETUSER",
+            "reader",
+            "on",
+            ">pw",
+            "resetchannels",
+            "&ok",
+            "+@all",
+        ])
         .query_async(&mut admin)
         .await
         .unwrap();

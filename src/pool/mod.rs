@@ -419,7 +419,10 @@ impl Pool {
             (0, pipe.len())
         };
         let values = self.pipeline_values(pipe, offset, count).await?;
-        match pipe.query_async::<T>(&mut handle::Replay(Some(values))).await {
+        match pipe
+            .query_async::<T>(&mut handle::Replay(Some(values)))
+            .await
+        {
             Ok(value) => Ok(value),
             Err(e) if e.kind() == redis::ErrorKind::Parse => Err(Error::new(
                 ErrorKind::Response,

@@ -297,7 +297,11 @@ impl Subscriber {
             Op::PSubscribe | Op::PUnsubscribe => &mut wanted.patterns,
         };
         let added: Vec<Vec<u8>> = if op.adds() {
-            names.iter().filter(|n| set.insert((*n).clone())).cloned().collect()
+            names
+                .iter()
+                .filter(|n| set.insert((*n).clone()))
+                .cloned()
+                .collect()
         } else {
             if names.is_empty() {
                 set.clear();
@@ -509,10 +513,7 @@ async fn reconnect(
 }
 
 /// One attempt: a new connection subscribed to the whole set.
-async fn resubscribe(
-    inner: &Inner,
-    generation: u64,
-) -> Result<(Live, Vec<Vec<u8>>, Vec<Vec<u8>>)> {
+async fn resubscribe(inner: &Inner, generation: u64) -> Result<(Live, Vec<Vec<u8>>, Vec<Vec<u8>>)> {
     let core = &inner.core;
     core.check_available()?;
     let (mut sink, stream) = core.open_pubsub().await?.split();

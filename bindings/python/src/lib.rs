@@ -11,6 +11,7 @@ mod health;
 mod pool;
 mod runtime;
 mod server;
+mod subscriber;
 
 use pyo3::prelude::*;
 
@@ -20,6 +21,11 @@ fn _redkeep(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<pool::SyncPool>()?;
     // `AsyncPool` is `redkeep.asyncio.Pool`: exported under another name here.
     m.add("AsyncPool", m.py().get_type::<aio::AsyncPool>())?;
+    m.add_class::<subscriber::SyncSubscriber>()?;
+    m.add(
+        "AsyncSubscriber",
+        m.py().get_type::<subscriber::AsyncSubscriber>(),
+    )?;
     m.add_class::<server::PyServer>()?;
     m.add_function(wrap_pyfunction!(server::ensure_server, m)?)?;
     m.add_class::<health::PyHealth>()?;

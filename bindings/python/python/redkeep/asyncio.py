@@ -14,5 +14,6 @@ is abandoned (its reply, when it comes, is discarded).
 from ._redkeep import AsyncPool as Pool
 from ._redkeep import Health as Health
 from ._redkeep import Stats as Stats
+from ._redkeep import AsyncSubscriber as Subscriber
 
-__all__ = ["Health", "Pool", "Stats"]
+__all__ = ["Health", "Pool", "Stats", "Subscriber"]
