@@ -538,7 +538,7 @@ impl Pool {
     /// call it per use or keep a clone. See [`Handle`] for how errors look.
     ///
     /// ```no_run
-    /// # async fn demo(pool: redkeep::Pool) -> redis::RedisResult<()> {
+    /// # async fn demo(pool: redkeep::Pool) -> redkeep::redis::RedisResult<()> {
     /// use redkeep::redis::{self, AsyncCommands};
     /// let mut h = pool.handle();
     /// let _: () = h.set_ex("greeting", "hello", 60).await?;
