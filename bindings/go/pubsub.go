@@ -60,8 +60,8 @@ type PubSub struct {
 	pool *Pool
 	// mu is held shared by every C call and exclusively by Close while it
 	// frees the handle.
-	mu      sync.RWMutex
-	ptr     *C.redkeep_subscriber
+	mu  sync.RWMutex
+	ptr *C.redkeep_subscriber
 	// opened is set once, before the PubSub is returned.
 	opened bool
 	// err is a failure of Pool.Subscribe, returned by the first Receive
