@@ -82,6 +82,19 @@ impl Client for Query {
     }
 }
 
+/// `pool.handle()` with redis-rs's typed `AsyncCommands::get`: the command
+/// is built per call, as user code does.
+#[derive(Clone)]
+struct HandleGet(redkeep::Handle);
+
+impl Client for HandleGet {
+    async fn get(&self) {
+        let mut h = self.0.clone();
+        let v: Vec<u8> = h.get(KEY).await.expect("GET");
+        assert!(!v.is_empty());
+    }
+}
+
 #[derive(Clone)]
 struct Exclusive(redkeep::Pool, redis::Cmd);
 
@@ -267,26 +280,30 @@ fn main() {
         let query_client = Query(pool.clone(), get.clone());
         let deadpool_client = Deadpool(deadpool.clone(), get.clone());
         let exclusive_client = Exclusive(pool.clone(), get.clone());
+        let handle_client = HandleGet(pool.handle());
         let names = [
             "(a) redis-rs MultiplexedConnection",
             "(b) redkeep query()",
             "(c) deadpool-redis get(), max_size 16",
             "(d) redkeep get(), max_size 16",
+            "(e) redkeep handle().get() (AsyncCommands)",
         ];
-        let mut rounds: [Vec<Round>; 4] = Default::default();
+        let mut rounds: [Vec<Round>; 5] = Default::default();
         for r in 0..plan.rounds {
             rounds[0].push(round(&bare_client, &plan).await);
             rounds[1].push(round(&query_client, &plan).await);
+            rounds[4].push(round(&handle_client, &plan).await);
             rounds[2].push(round(&deadpool_client, &plan).await);
             rounds[3].push(round(&exclusive_client, &plan).await);
             eprintln!(
-                "  round {} of {}: GET/s {:.0} / {:.0} / {:.0} / {:.0}",
+                "  round {} of {}: GET/s {:.0} / {:.0} / {:.0} / {:.0} / {:.0}",
                 r + 1,
                 plan.rounds,
                 rounds[0][r].ops_per_sec,
                 rounds[1][r].ops_per_sec,
                 rounds[2][r].ops_per_sec,
                 rounds[3][r].ops_per_sec,
+                rounds[4][r].ops_per_sec,
             );
         }
         let figures: Vec<Figures> = names
@@ -351,6 +368,13 @@ fn main() {
             (figures[1].median.as_secs_f64() / a.median.as_secs_f64() - 1.0) * 100.0,
             figures[3].ops_per_sec / c.ops_per_sec,
             redkeep_checkout.as_nanos(),
+        );
+        let (b, e) = (&figures[1], &figures[4]);
+        println!(
+            "handle().get ≥ 0.95× query(): throughput {:.2}×, sequential median {:.2}× (same run, \
+             interleaved rounds)",
+            e.ops_per_sec / b.ops_per_sec,
+            b.median.as_secs_f64() / e.median.as_secs_f64(),
         );
         pool.close().await;
         idle.close().await;

@@ -16,6 +16,18 @@ pub(crate) enum Deployment {
     Cluster(Vec<ConnectionInfo>),
 }
 
+impl Deployment {
+    /// The database its connections select: the URL's for one server or
+    /// a Sentinel master, `0` for a Cluster (which has only database 0).
+    pub(crate) fn db(&self) -> i64 {
+        match self {
+            Deployment::Single(info) => info.redis_settings().db(),
+            Deployment::Sentinel(spec) => spec.master.db(),
+            Deployment::Cluster(_) => 0,
+        }
+    }
+}
+
 /// A Sentinel group and the master it watches.
 #[derive(Clone)]
 pub(crate) struct SentinelSpec {

@@ -18,7 +18,10 @@ pub use backoff::Backoff;
 pub use config::{Config, HealthConfig, PoolConfig, Timeouts};
 pub use error::{Error, ErrorKind, Language, Param, Phase, Result};
 pub use health::{Health, NodeHealth, State};
-pub use pool::{command_class, CommandClass, Connection, ExclusiveConnection, Pool};
+pub use pool::{
+    command_class, CommandClass, Connection, ExclusiveConnection, Handle, Message, Pool,
+    Subscriber, SubscriberEvent,
+};
 pub use server::testing;
 pub use server::{
     ensure_server, ensure_server_blocking, LocalServer, Origin, RestartPolicy, ServerAddr,

@@ -37,6 +37,9 @@ pub struct Stats {
     pub thread_open: usize,
     /// Calling-thread connections idle now.
     pub thread_idle: usize,
+    /// Times a [`Subscriber`](crate::Subscriber) re-subscribed on a new
+    /// connection after losing its own.
+    pub resubscribes: u64,
 }
 
 /// The atomic side of [`Stats`].
@@ -51,6 +54,7 @@ pub(crate) struct Counters {
     pub(crate) evicted: AtomicU64,
     pub(crate) probes: AtomicU64,
     pub(crate) probe_failures: AtomicU64,
+    pub(crate) resubscribes: AtomicU64,
 }
 
 impl Counters {
@@ -75,6 +79,7 @@ impl Counters {
             shared_open: 0,
             thread_open: 0,
             thread_idle: 0,
+            resubscribes: self.resubscribes.load(Relaxed),
         }
     }
 }

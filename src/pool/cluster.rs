@@ -265,14 +265,22 @@ impl ClusterNodes {
     }
 
     /// Runs a pipeline on the shared cluster connection (never re-sent).
-    pub(crate) async fn send_pipeline(&self, core: &Core, pipe: &redis::Pipeline) -> Result<Value> {
+    pub(crate) async fn send_pipeline(
+        &self,
+        core: &Core,
+        pipe: &redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> Result<Vec<Value>> {
         core.check_available()?;
         if let Some(cmd) = pipe.cmd_iter().next() {
             self.check_slot(cmd)?;
         }
         let limit = self.config.timeouts.connect + self.config.timeouts.command;
         let mut conn = self.shared(core).await?;
-        match tokio::time::timeout(limit, pipe.query_async::<Value>(&mut conn)).await {
+        let replies =
+            redis::aio::ConnectionLike::req_packed_commands(&mut conn, pipe, offset, count);
+        match tokio::time::timeout(limit, replies).await {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) => Err(self.error(core, e)),
             Err(_) => Err(Error::timeout(Phase::Command, limit)),

@@ -7,9 +7,11 @@ mod command;
 mod connector;
 mod core;
 mod exclusive;
+mod handle;
 mod sentinel;
 mod set;
 mod shared;
+mod subscriber;
 mod thread_conn;
 mod watcher;
 
@@ -35,6 +37,8 @@ use crate::stats::{Counters, Stats};
 
 pub use self::command::{command_class, CommandClass};
 pub use self::exclusive::{Connection, ExclusiveConnection};
+pub use self::handle::Handle;
+pub use self::subscriber::{Message, Subscriber, SubscriberEvent};
 
 /// A resilient Redis pool: timeouts on every phase, one reconnect in flight,
 /// a health watch that fails fast while Redis is down.
@@ -100,6 +104,8 @@ pub(crate) struct Shared {
     followers: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
     /// The local server this pool attached to or spawned (`Config::spawn`).
     server: Option<Arc<LocalServer>>,
+    /// The database number of the URL, for [`Handle`]'s `get_db`.
+    db: i64,
     /// The runtime the pool was built in: the calling-thread path hands it
     /// blocking commands and connects.
     runtime: tokio::runtime::Handle,
@@ -215,6 +221,7 @@ impl Pool {
             .map_err(|_| Error::config("redkeep::Pool must be created within a tokio runtime"))?;
         let core = Arc::new(Core::new(config)?);
         let pool_config = &core.config;
+        let db = pool_config.deployment()?.db();
         let mut timeouts = deadpool::managed::Timeouts::new();
         timeouts.wait = Some(pool_config.timeouts.wait);
         let exclusive = deadpool::managed::Pool::builder(Manager {
@@ -239,6 +246,7 @@ impl Pool {
             watcher: std::sync::Mutex::new(None),
             followers: std::sync::Mutex::new(Vec::new()),
             server,
+            db,
             runtime,
         });
         Ok(Pool { shared })
@@ -503,6 +511,35 @@ impl Pool {
     /// reply timeout of the longest wait plus `timeouts.command`; any other
     /// goes over a shared connection. [`Pool::close`] ends it with `Closed`.
     pub async fn query_pipeline<T: FromRedisValue>(&self, pipe: &Pipeline) -> Result<T> {
+        // The replies redis-rs itself asks for in `Pipeline::query_async`.
+        let (offset, count) = if pipe.is_transaction() {
+            (pipe.len() + 1, 1)
+        } else {
+            (0, pipe.len())
+        };
+        let values = self.pipeline_values(pipe, offset, count).await?;
+        match pipe
+            .query_async::<T>(&mut handle::Replay(Some(values)))
+            .await
+        {
+            Ok(value) => Ok(value),
+            Err(e) if e.kind() == redis::ErrorKind::Parse => Err(Error::new(
+                ErrorKind::Response,
+                format!("unexpected reply type: {e}"),
+            )),
+            Err(e) => Err(Error::from_redis(e, Phase::Command)),
+        }
+    }
+
+    /// Runs a pipeline and returns `count` raw replies from `offset` (what
+    /// redis-rs asks of a connection): the one pipeline path of
+    /// [`Pool::query_pipeline`] and [`Handle`].
+    pub(crate) async fn pipeline_values(
+        &self,
+        pipe: &Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> Result<Vec<redis::Value>> {
         let core = &self.shared.core;
         // `None`: no blocking command; `Some(None)`: one may wait forever.
         let mut longest_wait: Option<Option<Duration>> = None;
@@ -517,8 +554,8 @@ impl Pool {
         }
         let run = async {
             match longest_wait {
-                Some(wait) => self.pipeline_exclusive(pipe, wait).await,
-                None => self.pipeline_shared(pipe).await,
+                Some(wait) => self.pipeline_exclusive(pipe, offset, count, wait).await,
+                None => self.pipeline_shared(pipe, offset, count).await,
             }
         };
         core.until_closed(run).await
@@ -554,35 +591,36 @@ impl Pool {
         }
     }
 
-    async fn pipeline_shared<T: FromRedisValue>(&self, pipe: &Pipeline) -> Result<T> {
+    async fn pipeline_shared(
+        &self,
+        pipe: &Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> Result<Vec<redis::Value>> {
         let core = &self.shared.core;
         if let Connector::Cluster(cluster) = &core.connector {
-            let value = Box::pin(cluster.send_pipeline(core, pipe)).await?;
-            return convert(value);
+            return Box::pin(cluster.send_pipeline(core, pipe, offset, count)).await;
         }
         core.check_available()?;
         let mut picked = self.shared.shared.pick(core).await?;
-        match pipe.query_async::<T>(&mut picked.conn).await {
-            Ok(value) => Ok(value),
-            // Conversion of the replies, not the wire: the connection is fine.
-            Err(e) if e.kind() == redis::ErrorKind::Parse => Err(Error::new(
-                ErrorKind::Response,
-                format!("unexpected reply type: {e}"),
-            )),
+        match picked.conn.req_packed_commands(pipe, offset, count).await {
+            Ok(values) => Ok(values),
             Err(e) => Err(self.failed(&picked, e)),
         }
     }
 
-    async fn pipeline_exclusive<T: FromRedisValue>(
+    async fn pipeline_exclusive(
         &self,
         pipe: &Pipeline,
+        offset: usize,
+        count: usize,
         wait: Option<Duration>,
-    ) -> Result<T> {
+    ) -> Result<Vec<redis::Value>> {
         let reply_timeout = blocking_reply_timeout(wait, self.shared.core.config.timeouts.command);
         let mut conn = self.get_for(pipe.cmd_iter().next()).await?;
         conn.set_command_timeout(reply_timeout);
-        match pipe.query_async::<T>(&mut *conn).await {
-            Ok(value) => Ok(value),
+        match conn.req_packed_commands(pipe, offset, count).await {
+            Ok(values) => Ok(values),
             Err(e) if e.is_timeout() => Err(Error::timeout(Phase::Command, reply_timeout)),
             Err(e) => Err(Error::from_redis(e, Phase::Command)),
         }
@@ -629,17 +667,50 @@ impl Pool {
         err
     }
 
+    /// The pool as a redis-rs connection: every [`redis::AsyncCommands`]
+    /// method works on it, without a checkout, through [`Pool::query`]'s
+    /// rules (admission, timeouts, fail-fast, no re-sent writes). Cheap:
+    /// call it per use or keep a clone. See [`Handle`] for how errors look.
+    ///
+    /// ```no_run
+    /// # async fn demo(pool: redkeep::Pool) -> redkeep::redis::RedisResult<()> {
+    /// use redkeep::redis::{self, AsyncCommands};
+    /// let mut h = pool.handle();
+    /// let _: () = h.set_ex("greeting", "hello", 60).await?;
+    /// let v: String = h.get("greeting").await?;
+    /// let n: i64 = h.incr("visits", 1).await?;
+    /// let (a, b): (String, i64) = redis::pipe()
+    ///     .get("greeting")
+    ///     .get("visits")
+    ///     .query_async(&mut h)
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn handle(&self) -> Handle {
+        Handle::new(self.clone(), self.shared.db)
+    }
+
     /// Opens a dedicated pub/sub connection (not pooled: it is yours until
     /// dropped). Fails fast with `Unavailable` while the pool is `Down`, and
     /// with `Timeout(Connect)` after `timeouts.connect`.
     ///
-    /// A subscriber is not restored after a dropped connection: when its
+    /// This one is not restored after a dropped connection: when its
     /// message stream ends, open a new one (and re-subscribe) once
-    /// [`Pool::health`] is `Up` again.
+    /// [`Pool::health`] is `Up` again — or use [`Pool::subscriber`], which
+    /// does that itself.
     pub async fn pubsub(&self) -> Result<redis::aio::PubSub> {
         let core = &self.shared.core;
         core.check_available()?;
         core.open_pubsub().await
+    }
+
+    /// A subscriber on a dedicated pub/sub connection that re-subscribes by
+    /// itself when the pool is `Up` again after an outage, and says so
+    /// ([`SubscriberEvent::Resubscribed`]). Fails fast with `Unavailable`
+    /// while the pool is `Down`, and with `Timeout(Connect)` after
+    /// `timeouts.connect`. See [`Subscriber`].
+    pub async fn subscriber(&self) -> Result<Subscriber> {
+        Subscriber::open(self.shared.core.clone()).await
     }
 
     /// The current health, read without sending a command.

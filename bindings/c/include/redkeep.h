@@ -265,6 +265,37 @@ typedef uint32_t redkeep_reply_kind;
 #endif // __cplusplus
 
 /**
+ * What a [`redkeep_subscriber_event`] is.
+ */
+enum redkeep_subscriber_event_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * A message: `_channel`, `_payload`, and `_pattern` for a pattern
+     * subscription.
+     */
+    REDKEEP_SUBSCRIBER_MESSAGE = 0,
+    /**
+     * The connection was lost; `_payload` is the reason (UTF-8).
+     */
+    REDKEEP_SUBSCRIBER_DISCONNECTED = 1,
+    /**
+     * Connected and subscribed again; `_names_len`/`_name` list the
+     * channels and patterns.
+     */
+    REDKEEP_SUBSCRIBER_RESUBSCRIBED = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum redkeep_subscriber_event_kind redkeep_subscriber_event_kind;
+#else
+typedef uint32_t redkeep_subscriber_event_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * The language a program presents the library in, for
  * [`redkeep_set_language`].
  */
@@ -398,6 +429,32 @@ typedef struct redkeep_reply redkeep_reply;
  * from several threads at once; freeing must not race with them.
  */
 typedef struct redkeep_server redkeep_server;
+
+/**
+ * A subscriber on a dedicated connection of a pool. It keeps the set of
+ * channels and patterns it was given; when its connection is lost (the
+ * server went away, or the pool went down) it reports
+ * `REDKEEP_SUBSCRIBER_DISCONNECTED`, waits for the pool to be up again,
+ * reconnects on the pool's backoff schedule, subscribes the whole set
+ * again and reports `REDKEEP_SUBSCRIBER_RESUBSCRIBED`. Messages published
+ * in between are lost (pub/sub keeps nothing).
+ *
+ * Ownership: created by [`redkeep_subscriber_open`], released by
+ * [`redkeep_subscriber_free`]. Thread safety: every function except
+ * [`redkeep_subscriber_free`] may be called from any thread, concurrently
+ * (one thread may wait in [`redkeep_subscriber_next`] while another
+ * subscribes); concurrent `next` calls take turns.
+ */
+typedef struct redkeep_subscriber redkeep_subscriber;
+
+/**
+ * One message or connection event from [`redkeep_subscriber_next`].
+ *
+ * Ownership: owned by the caller, released with
+ * [`redkeep_subscriber_event_free`]; the bytes its accessors return are
+ * borrowed from it. Thread safety: immutable, readable from any thread.
+ */
+typedef struct redkeep_subscriber_event redkeep_subscriber_event;
 
 /**
  * A subscription to a pool's health changes.
@@ -1378,6 +1435,138 @@ void redkeep_server_free(struct redkeep_server *server);
  * thread.
  */
 const char *redkeep_status_name(uint32_t status);
+
+/**
+ * Opens a subscriber on a dedicated connection of `pool` (not counted in
+ * the pool's sizes), with an empty set.
+ *
+ * Returns `REDKEEP_UNAVAILABLE` at once while the pool is down,
+ * `REDKEEP_TIMEOUT` (phase `CONNECT`) after the pool's connect timeout,
+ * `REDKEEP_CANCELLED` when `cancel` (may be `NULL`) is triggered. On
+ * success `*out` receives a subscriber owned by the caller.
+ * Thread safety: any thread.
+ */
+redkeep_status redkeep_subscriber_open(const struct redkeep_pool *pool, const struct redkeep_cancel *cancel, struct redkeep_subscriber **out, struct redkeep_error **err);
+
+/**
+ * Adds `count` channels to the set and subscribes to them: `names[i]`
+ * points to `lens[i]` bytes (binary-safe, no NUL or UTF-8 needed).
+ * `count` is at most `REDKEEP_MAX_ARGS` and the lengths add up to at most
+ * `REDKEEP_MAX_COMMAND_BYTES` (else `REDKEEP_INVALID_ARGUMENT`, before
+ * anything is read).
+ *
+ * Waits for the server's confirmation up to the pool's command timeout
+ * (`REDKEEP_TIMEOUT`, phase `COMMAND`; the subscriber then reconnects). A
+ * channel the server refuses (`REDKEEP_RESPONSE`, e.g. an ACL) leaves the
+ * set again. While the subscriber is reconnecting the call returns
+ * `REDKEEP_UNAVAILABLE` and the channels stay in the set: they are
+ * subscribed with the rest (a `RESUBSCRIBED` event lists them).
+ * `REDKEEP_CLOSED` after [`redkeep_subscriber_close`] or the pool's close.
+ * Thread safety: see [`redkeep_subscriber`].
+ */
+redkeep_status redkeep_subscriber_subscribe(const struct redkeep_subscriber *sub, const uint8_t *const *names, const size_t *lens, size_t count, struct redkeep_error **err);
+
+/**
+ * Removes channels from the set and unsubscribes (`count` `0`: all of
+ * them). Arguments and errors as [`redkeep_subscriber_subscribe`]; while
+ * reconnecting it only changes the set.
+ */
+redkeep_status redkeep_subscriber_unsubscribe(const struct redkeep_subscriber *sub, const uint8_t *const *names, const size_t *lens, size_t count, struct redkeep_error **err);
+
+/**
+ * Adds glob-style patterns (`news.*`) to the set and subscribes to them.
+ * Arguments and errors as [`redkeep_subscriber_subscribe`].
+ */
+redkeep_status redkeep_subscriber_psubscribe(const struct redkeep_subscriber *sub, const uint8_t *const *names, const size_t *lens, size_t count, struct redkeep_error **err);
+
+/**
+ * Removes patterns from the set (`count` `0`: all of them). Arguments and
+ * errors as [`redkeep_subscriber_unsubscribe`].
+ */
+redkeep_status redkeep_subscriber_punsubscribe(const struct redkeep_subscriber *sub, const uint8_t *const *names, const size_t *lens, size_t count, struct redkeep_error **err);
+
+/**
+ * Waits for the next message or connection event and stores it in `*out`
+ * (owned by the caller: [`redkeep_subscriber_event_free`]).
+ *
+ * Returns `REDKEEP_TIMEOUT` (phase `COMMAND`) if nothing came within
+ * `timeout_ms` (`0` waits without limit; nothing is lost: call again),
+ * `REDKEEP_CANCELLED` when `cancel` (may be `NULL`) is triggered, and
+ * `REDKEEP_CLOSED` once the subscriber has ended
+ * ([`redkeep_subscriber_close`], or the pool was closed).
+ * Thread safety: see [`redkeep_subscriber`].
+ */
+redkeep_status redkeep_subscriber_next(const struct redkeep_subscriber *sub, uint32_t timeout_ms, const struct redkeep_cancel *cancel, struct redkeep_subscriber_event **out, struct redkeep_error **err);
+
+/**
+ * Ends the subscriber: its connection is dropped, a waiting
+ * [`redkeep_subscriber_next`] returns `REDKEEP_CLOSED`, later changes fail
+ * with it. Idempotent; the handle stays valid until
+ * [`redkeep_subscriber_free`].
+ *
+ * Thread safety: any thread, concurrently with other calls on it.
+ */
+redkeep_status redkeep_subscriber_close(const struct redkeep_subscriber *sub);
+
+/**
+ * Closes (as [`redkeep_subscriber_close`]) and releases a subscriber.
+ * `NULL` is a no-op.
+ *
+ * Thread safety: no other call may use the subscriber during or after
+ * this one.
+ */
+void redkeep_subscriber_free(struct redkeep_subscriber *sub);
+
+/**
+ * The event's kind (`REDKEEP_SUBSCRIBER_DISCONNECTED` for `NULL`).
+ *
+ * Thread safety: any thread.
+ */
+redkeep_subscriber_event_kind redkeep_subscriber_event_get_kind(const struct redkeep_subscriber_event *event);
+
+/**
+ * A message's channel: binary-safe bytes followed by an uncounted NUL,
+ * their length in `*len` (if `len` is not `NULL`). `NULL` (and `*len = 0`)
+ * for other events or a `NULL` event.
+ *
+ * Ownership: borrowed from the event. Thread safety: any thread.
+ */
+const char *redkeep_subscriber_event_channel(const struct redkeep_subscriber_event *event, size_t *len);
+
+/**
+ * The pattern a message matched (a pattern subscription); `NULL` for a
+ * plain channel subscription and other events. As
+ * [`redkeep_subscriber_event_channel`].
+ */
+const char *redkeep_subscriber_event_pattern(const struct redkeep_subscriber_event *event, size_t *len);
+
+/**
+ * A message's payload, or a `DISCONNECTED` event's reason (UTF-8); `NULL`
+ * for a `RESUBSCRIBED` event. As [`redkeep_subscriber_event_channel`].
+ */
+const char *redkeep_subscriber_event_payload(const struct redkeep_subscriber_event *event, size_t *len);
+
+/**
+ * For a `RESUBSCRIBED` event, how many channels (`patterns` false) or
+ * patterns (`patterns` true) were subscribed again; `0` otherwise.
+ *
+ * Thread safety: any thread.
+ */
+size_t redkeep_subscriber_event_names_len(const struct redkeep_subscriber_event *event, bool patterns);
+
+/**
+ * For a `RESUBSCRIBED` event, channel (or pattern) `index`, below
+ * [`redkeep_subscriber_event_names_len`]; `NULL` past the end. As
+ * [`redkeep_subscriber_event_channel`].
+ */
+const char *redkeep_subscriber_event_name(const struct redkeep_subscriber_event *event, bool patterns, size_t index, size_t *len);
+
+/**
+ * Releases an event. `NULL` is a no-op.
+ *
+ * Thread safety: must not race with other calls on the same event.
+ */
+void redkeep_subscriber_event_free(struct redkeep_subscriber_event *event);
 
 /**
  * Subscribes to the pool's health changes; the first

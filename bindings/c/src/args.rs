@@ -162,6 +162,37 @@ pub(crate) unsafe fn arg_packed_command(
     Ok(cmd)
 }
 
+/// `count` byte strings (pub/sub channel names or patterns): `names[i]`
+/// points to `lens[i]` bytes. Binary-safe (no UTF-8 needed); `count` may be
+/// `0`. The same bounds as [`arg_command`], checked before any slice is
+/// built.
+///
+/// # Safety
+/// `names` and `lens` are NULL or valid for `count` elements, and each
+/// `names[i]` is NULL or valid for `lens[i]` bytes, all alive for `'a`.
+pub(crate) unsafe fn arg_names<'a>(
+    names: *const *const u8,
+    lens: *const usize,
+    count: usize,
+) -> Result<Vec<&'a [u8]>, Failure> {
+    if count > REDKEEP_MAX_ARGS {
+        return Err(Failure::invalid(format!(
+            "count is {count}, more than REDKEEP_MAX_ARGS ({REDKEEP_MAX_ARGS})"
+        )));
+    }
+    // SAFETY: `count` entries per the caller; `count` is bounded.
+    let ptrs = unsafe { arg_slice(names, count, "names") }?;
+    // SAFETY: as above.
+    let lens = unsafe { arg_slice(lens, count, "lens") }?;
+    check_lengths(lens, "lens")?;
+    ptrs.iter()
+        .zip(lens)
+        .enumerate()
+        // SAFETY: each name is valid for its bounded length per the caller.
+        .map(|(i, (&ptr, &len))| unsafe { arg_slice(ptr, len, &format!("names[{i}]")) })
+        .collect()
+}
+
 fn check_argc(argc: usize) -> Result<(), Failure> {
     if argc == 0 {
         return Err(Failure::invalid(

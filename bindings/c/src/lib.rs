@@ -60,6 +60,7 @@ mod reply;
 mod runtime;
 mod server;
 mod status;
+mod subscriber;
 mod watch;
 
 pub use args::{REDKEEP_MAX_ARGS, REDKEEP_MAX_COMMAND_BYTES};
@@ -76,6 +77,7 @@ pub use reply::*;
 pub use runtime::redkeep_shutdown;
 pub use server::*;
 pub use status::*;
+pub use subscriber::*;
 pub use watch::*;
 
 use std::ffi::c_char;

@@ -350,3 +350,18 @@ fn c_pool_test_passes_against_a_real_server() {
         "the TLS checks did not run:\n{stdout}"
     );
 }
+
+#[test]
+fn c_subscriber_test_passes_and_survives_a_restart() {
+    let server = RedisServer::start_with(None);
+    let program = compile("subscriber_test");
+    let (ok, stdout, stderr) = run(&program, &[server.url()], &[]);
+    println!("{stdout}");
+    eprintln!("{stderr}");
+    assert!(ok, "the C subscriber test failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains(" passed, 0 failed"), "{stdout}");
+    assert!(
+        stdout.contains("# subscriber across a restart\n"),
+        "the restart checks did not run:\n{stdout}"
+    );
+}

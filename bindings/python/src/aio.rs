@@ -103,6 +103,21 @@ impl AsyncPool {
         })
     }
 
+    /// Resolves to a `redkeep.asyncio.Subscriber`: a dedicated connection
+    /// that re-subscribes by itself when the pool is up again after an outage.
+    fn subscriber<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        check_pid(py, self.core.pid, "Pool")?;
+        let core = self.core.clone();
+        future_into_py(py, async move {
+            match async { core.pool().await?.subscriber().await }.await {
+                Ok(sub) => Ok(crate::subscriber::AsyncSubscriber::new(
+                    crate::subscriber::SubCore::new(sub, core.decode),
+                )),
+                Err(e) => Err(Python::attach(|py| to_pyerr(py, &e))),
+            }
+        })
+    }
+
     /// The current health, read without sending a command (not awaitable).
     fn health(&self) -> PyHealth {
         self.core.health()

@@ -422,7 +422,7 @@ impl Exclusive {
 /// [`redkeep::Pool::pubsub`]): the sink for `SUBSCRIBE` and friends, the
 /// stream of messages. Ends with `ConnectionError` when the connection
 /// drops; the Python side opens a new one when the pool is up again.
-#[pyclass(module = "redkeep._redkeep", name = "Subscriber", frozen)]
+#[pyclass(module = "redkeep._redkeep", name = "BridgeSubscriber", frozen)]
 pub(crate) struct Subscriber {
     pid: u32,
     timeout: Duration,

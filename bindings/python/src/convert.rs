@@ -27,7 +27,7 @@ pub(crate) fn command(args: &Bound<'_, PyTuple>) -> PyResult<redis::Cmd> {
     Ok(cmd)
 }
 
-fn encode(arg: &Bound<'_, PyAny>, index: usize) -> PyResult<Vec<u8>> {
+pub(crate) fn encode(arg: &Bound<'_, PyAny>, index: usize) -> PyResult<Vec<u8>> {
     if let Ok(b) = arg.cast::<PyBytes>() {
         return Ok(b.as_bytes().to_vec());
     }

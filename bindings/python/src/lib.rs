@@ -13,6 +13,7 @@ mod health;
 mod pool;
 mod runtime;
 mod server;
+mod subscriber;
 
 use pyo3::prelude::*;
 
@@ -25,6 +26,11 @@ fn _redkeep(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<client::Bridge>()?;
     m.add_class::<client::Exclusive>()?;
     m.add_class::<client::Subscriber>()?;
+    m.add_class::<subscriber::SyncSubscriber>()?;
+    m.add(
+        "AsyncSubscriber",
+        m.py().get_type::<subscriber::AsyncSubscriber>(),
+    )?;
     m.add_class::<server::PyServer>()?;
     m.add_function(wrap_pyfunction!(server::ensure_server, m)?)?;
     m.add_class::<deploy::PyDeployment>()?;

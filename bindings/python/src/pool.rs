@@ -248,6 +248,17 @@ impl SyncPool {
         }
     }
 
+    /// A subscriber on a dedicated connection that re-subscribes by itself
+    /// when the pool is up again after an outage (`redkeep.Subscriber`).
+    fn subscriber(&self, py: Python<'_>) -> PyResult<crate::subscriber::SyncSubscriber> {
+        check_pid(py, self.core.pid, "Pool")?;
+        let core = &self.core;
+        let sub = block_on(py, async { core.pool().await?.subscriber().await })?
+            .map_err(|e| to_pyerr(py, &e))?;
+        let sub = crate::subscriber::SubCore::new(sub, core.decode);
+        Ok(crate::subscriber::SyncSubscriber::new(sub))
+    }
+
     /// The current health, read without sending a command.
     fn health(&self) -> PyHealth {
         self.core.health()

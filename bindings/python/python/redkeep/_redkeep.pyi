@@ -237,6 +237,14 @@ class Pool:
                 flight: ``close()`` from another thread ends it at once), or
                 created before ``fork()``.
         """
+    def subscriber(self) -> Subscriber:
+        """A subscriber on a dedicated connection that re-subscribes by itself
+        when the pool is up again after an outage.
+
+        Raises:
+            UnavailableError: the pool is down (failed fast).
+            TimeoutError: the connect timed out (``phase == "connect"``).
+        """
     def health(self) -> Health:
         """The current health, read without sending a command."""
     def stats(self) -> Stats:
@@ -292,6 +300,8 @@ class AsyncPool:
         """Runs one command and returns its reply; raises as ``Pool.execute``."""
     async def connect(self) -> None:
         """Connects now (idempotent); otherwise the first command does."""
+    async def subscriber(self) -> AsyncSubscriber:
+        """A ``redkeep.asyncio.Subscriber``; raises as ``Pool.subscriber``."""
     def health(self) -> Health:
         """The current health, read without sending a command (not awaitable)."""
     def stats(self) -> Stats:
@@ -306,6 +316,92 @@ class AsyncPool:
     @property
     def url(self) -> str:
         """The URL with its password replaced by ``***``."""
+    async def __aenter__(self) -> Self: ...
+    async def __aexit__(
+        self,
+        exc_type: Optional[type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> bool: ...
+
+#: A message dict as redis-py's ``PubSub.get_message()`` gives it:
+#: ``{"type", "pattern", "channel", "data"}``. ``type`` is ``"message"`` or
+#: ``"pmessage"``; the subscriber's own news is ``"disconnected"`` (``data``:
+#: the reason) and ``"resubscribed"`` (``data``: ``{"channels": [...],
+#: "patterns": [...]}``).
+Message = dict[str, Any]
+
+class Subscriber:
+    """A pub/sub subscriber on a dedicated connection (``Pool.subscriber()``).
+
+    It keeps its channels and patterns across outages: when its connection
+    is lost it yields ``{"type": "disconnected", ...}``, waits until the pool
+    is up again, reconnects on the pool's backoff schedule, subscribes
+    everything again and yields ``{"type": "resubscribed", ...}``. Messages
+    published in between are lost. Thread-safe; waits release the GIL.
+    """
+
+    def subscribe(self, *channels: Arg) -> None:
+        """Subscribes to channels, waiting for the server's confirmation.
+
+        Raises:
+            UnavailableError: the subscriber is reconnecting; the channels
+                are kept and subscribed when it is back.
+            ResponseError: the server refused (e.g. an ACL); not kept.
+            TimeoutError: no confirmation in time (it then reconnects).
+            ClosedError: after ``close()``.
+        """
+    def unsubscribe(self, *channels: Arg) -> None:
+        """Unsubscribes from channels (none: all)."""
+    def psubscribe(self, *patterns: Arg) -> None:
+        """Subscribes to glob-style patterns (``news.*``)."""
+    def punsubscribe(self, *patterns: Arg) -> None:
+        """Unsubscribes from patterns (none: all)."""
+    def get_message(self, timeout: Optional[float] = 0.0) -> Optional[Message]:
+        """The next message or event within ``timeout`` seconds (``None``: no
+        limit), or ``None``. Raises ``ClosedError`` once closed."""
+    def listen(self) -> Self:
+        """Iterates over every message and event until ``close()``."""
+    def __iter__(self) -> Self: ...
+    def __next__(self) -> Message: ...
+    def close(self) -> None:
+        """Ends the subscriber and drops its connection. Idempotent."""
+    @property
+    def closed(self) -> bool:
+        """Whether it has ended (``close()``, or the pool was closed)."""
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self,
+        exc_type: Optional[type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> bool: ...
+
+class AsyncSubscriber:
+    """``redkeep.asyncio.Subscriber``: ``redkeep.Subscriber`` for asyncio
+    (``async for message in sub.listen()``)."""
+
+    async def subscribe(self, *channels: Arg) -> None:
+        """Subscribes to channels; raises as ``Subscriber.subscribe``."""
+    async def unsubscribe(self, *channels: Arg) -> None:
+        """Unsubscribes from channels (none: all)."""
+    async def psubscribe(self, *patterns: Arg) -> None:
+        """Subscribes to glob-style patterns."""
+    async def punsubscribe(self, *patterns: Arg) -> None:
+        """Unsubscribes from patterns (none: all)."""
+    async def get_message(self, timeout: Optional[float] = 0.0) -> Optional[Message]:
+        """The next message or event within ``timeout`` seconds, or ``None``."""
+    def listen(self) -> Self:
+        """Iterates (``async for``) over every message and event until closed."""
+    def __aiter__(self) -> Self: ...
+    async def __anext__(self) -> Message: ...
+    def close(self) -> None:
+        """Ends the subscriber (not awaitable). Idempotent."""
+    async def aclose(self) -> None:
+        """The same as ``close()``."""
+    @property
+    def closed(self) -> bool:
+        """Whether it has ended."""
     async def __aenter__(self) -> Self: ...
     async def __aexit__(
         self,
@@ -422,8 +518,8 @@ class Bridge:
     async def apipeline(self, cmds: list[tuple[Arg, ...]], decode: bool) -> list[Reply]: ...
     def exclusive(self) -> Exclusive: ...
     async def aexclusive(self) -> Exclusive: ...
-    def subscriber(self) -> Subscriber: ...
-    async def asubscriber(self) -> Subscriber: ...
+    def subscriber(self) -> BridgeSubscriber: ...
+    async def asubscriber(self) -> BridgeSubscriber: ...
 
 class Exclusive:
     """An exclusive connection checked out of the core (private)."""
@@ -434,8 +530,8 @@ class Exclusive:
     @property
     def closed(self) -> bool: ...
 
-class Subscriber:
-    """A pub/sub connection of its own (private)."""
+class BridgeSubscriber:
+    """A pub/sub connection of its own, for ``redkeep.Redis.pubsub()`` (private)."""
 
     def change(self, names: list[bytes], pattern: bool, on: bool) -> None: ...
     async def achange(self, names: list[bytes], pattern: bool, on: bool) -> None: ...

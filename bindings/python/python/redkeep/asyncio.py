@@ -14,8 +14,9 @@ is abandoned (its reply, when it comes, is discarded).
 from ._redkeep import AsyncPool as Pool
 from ._redkeep import Health as Health
 from ._redkeep import Stats as Stats
+from ._redkeep import AsyncSubscriber as Subscriber
 
-__all__ = ["Health", "Pool", "Stats"]
+__all__ = ["Health", "Pool", "Stats", "Subscriber"]
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:

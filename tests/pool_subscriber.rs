@@ -1,0 +1,155 @@
+//! `Pool::subscriber()`: a subscriber keeps receiving across a server
+//! restart, re-subscribes every channel and pattern, and says so.
+
+mod support;
+
+use std::time::Duration;
+
+use redkeep::redis::{self, AsyncCommands};
+use redkeep::{ErrorKind, Message, Pool, Subscriber, SubscriberEvent};
+use support::{fast_config, within, RedisServer};
+
+const LIMIT: Duration = Duration::from_secs(10);
+
+async fn connect(cfg: redkeep::Config) -> Pool {
+    within(Duration::from_secs(5), "Pool::connect", Pool::connect(cfg))
+        .await
+        .expect("connect")
+}
+
+async fn next(sub: &Subscriber, what: &str) -> SubscriberEvent {
+    within(LIMIT, what, sub.next_message())
+        .await
+        .unwrap_or_else(|| panic!("{what}: the subscriber ended"))
+}
+
+async fn expect_message(sub: &Subscriber, channel: &str, payload: &str) -> Message {
+    match next(sub, &format!("a message on {channel}")).await {
+        SubscriberEvent::Message(m) => {
+            assert_eq!(
+                (m.channel_str(), m.payload_str()),
+                (channel.into(), payload.into())
+            );
+            m
+        }
+        other => panic!("expected a message on {channel}, got {other:?}"),
+    }
+}
+
+async fn publish(server: &RedisServer, channel: &str, payload: &str) -> i64 {
+    let mut c = server.client().await;
+    c.publish(channel, payload).await.expect("PUBLISH")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscriber_keeps_receiving_after_kill_9_and_restart() {
+    let mut server = RedisServer::start();
+    let pool = connect(fast_config(server.url())).await;
+    let sub = pool.subscriber().await.expect("subscriber");
+    sub.subscribe(["news"]).await.unwrap();
+    sub.psubscribe(["alert.*"]).await.unwrap();
+
+    assert_eq!(publish(&server, "news", "one").await, 1);
+    expect_message(&sub, "news", "one").await;
+    assert_eq!(publish(&server, "alert.fire", "hot").await, 1);
+    let m = expect_message(&sub, "alert.fire", "hot").await;
+    assert_eq!(m.pattern.as_deref(), Some(&b"alert.*"[..]));
+
+    server.kill9();
+    match next(&sub, "the Disconnected event").await {
+        SubscriberEvent::Disconnected { reason } => assert!(!reason.is_empty()),
+        other => panic!("expected Disconnected, got {other:?}"),
+    }
+    // While there is no connection: kept in the set, and said so.
+    let e = sub.subscribe(["late"]).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
+
+    server.restart();
+    match next(&sub, "the Resubscribed event").await {
+        SubscriberEvent::Resubscribed { channels, patterns } => {
+            assert_eq!(channels, vec![b"late".to_vec(), b"news".to_vec()]);
+            assert_eq!(patterns, vec![b"alert.*".to_vec()]);
+        }
+        other => panic!("expected Resubscribed, got {other:?}"),
+    }
+    assert_eq!(pool.stats().resubscribes, 1);
+    assert_eq!(publish(&server, "news", "two").await, 1);
+    expect_message(&sub, "news", "two").await;
+    assert_eq!(publish(&server, "late", "three").await, 1);
+    expect_message(&sub, "late", "three").await;
+    assert_eq!(publish(&server, "alert.flood", "wet").await, 1);
+    expect_message(&sub, "alert.flood", "wet").await;
+
+    // Unsubscribing works on the new connection too.
+    sub.unsubscribe(["news"]).await.unwrap();
+    sub.punsubscribe(Vec::<String>::new()).await.unwrap();
+    assert_eq!(publish(&server, "news", "gone").await, 0);
+    assert_eq!(publish(&server, "alert.x", "gone").await, 0);
+    assert_eq!(sub.subscriptions().await, (vec![b"late".to_vec()], vec![]));
+
+    sub.close();
+    assert!(sub.next_message().await.is_none());
+    let e = sub.subscribe(["x"]).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Closed);
+    pool.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_server_is_caught_by_the_health_watch_and_resubscribed() {
+    let server = RedisServer::start();
+    let pool = connect(fast_config(server.url())).await;
+    let sub = pool.subscriber().await.expect("subscriber");
+    sub.subscribe(["news"]).await.unwrap();
+    // SIGSTOP: the subscriber's socket stays open and silent; only the
+    // pool's probes can tell.
+    let paused = server.pause();
+    match next(&sub, "the Disconnected event").await {
+        SubscriberEvent::Disconnected { reason } => {
+            assert!(reason.contains("pool went down"), "{reason}")
+        }
+        other => panic!("expected Disconnected, got {other:?}"),
+    }
+    paused.resume();
+    match next(&sub, "the Resubscribed event").await {
+        SubscriberEvent::Resubscribed { channels, .. } => {
+            assert_eq!(channels, vec![b"news".to_vec()])
+        }
+        other => panic!("expected Resubscribed, got {other:?}"),
+    }
+    // The old connection may still be subscribed on the server until it
+    // notices; the new one receives.
+    assert!(publish(&server, "news", "back").await >= 1);
+    expect_message(&sub, "news", "back").await;
+    pool.close().await;
+    // Closing the pool ends the subscriber.
+    assert!(within(LIMIT, "the end", sub.next_message()).await.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_subscription_leaves_the_set() {
+    let server = RedisServer::start();
+    let mut admin = server.client().await;
+    let _: () = redis::cmd("ACL")
+        .arg(&[
+            "SETUSER",
+            "reader",
+            "on",
+            ">pw",
+            "resetchannels",
+            "&ok",
+            "+@all",
+        ])
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    let url = format!("redis://reader:pw@127.0.0.1:{}", server.port());
+    let pool = connect(fast_config(url)).await;
+    let sub = pool.subscriber().await.expect("subscriber");
+    sub.subscribe(["ok"]).await.unwrap();
+    let e = sub.subscribe(["forbidden"]).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Response, "{e}");
+    assert_eq!(sub.subscriptions().await.0, vec![b"ok".to_vec()]);
+    assert_eq!(publish(&server, "ok", "fine").await, 1);
+    expect_message(&sub, "ok", "fine").await;
+    pool.close().await;
+}
