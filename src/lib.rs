@@ -6,6 +6,7 @@ mod backoff;
 mod config;
 mod error;
 mod health;
+pub mod metrics;
 mod pool;
 pub mod runtime;
 pub mod server;
@@ -17,6 +18,7 @@ pub use backoff::Backoff;
 pub use config::{Config, HealthConfig, PoolConfig, Timeouts};
 pub use error::{Error, ErrorKind, Language, Param, Phase, Result};
 pub use health::{Health, State};
+pub use metrics::Metrics;
 pub use pool::{command_class, CommandClass, Connection, ExclusiveConnection, Pool};
 pub use server::testing;
 pub use server::{

@@ -82,7 +82,7 @@ pub use self::exclusive::{Connection, ExclusiveConnection};
 ///   names the phase: [`ErrorKind::Timeout`]`(`[`Phase`](crate::Phase)`)`.
 #[derive(Clone)]
 pub struct Pool {
-    shared: Arc<Shared>,
+    pub(crate) shared: Arc<Shared>,
 }
 
 pub(crate) struct Shared {
@@ -226,10 +226,12 @@ impl Pool {
     pub async fn get(&self) -> Result<Connection> {
         let core = &self.shared.core;
         core.check_available()?;
+        let started = core.metrics.start();
         match self.shared.exclusive.pool.get().await {
             Ok(object) => {
                 Counters::bump(&core.counters.checkouts);
-                Ok(Connection::new(object))
+                let checked_out = core.metrics.waited(started);
+                Ok(Connection::new(object, checked_out))
             }
             Err(e) => Err(self.checkout_error(e)),
         }
@@ -311,7 +313,7 @@ impl Pool {
             CommandClass::Blocking { wait } => Box::pin(self.call_exclusive(cmd, wait)).await,
             class => match self.send(cmd).await {
                 Err(e) if e.allows_resend() && class == CommandClass::ReadOnly => {
-                    tracing::debug!("resending a read-only command after a dropped connection");
+                    tracing::debug!(pool = %self.shared.core.name(), "resending a read-only command after a dropped connection");
                     self.send(cmd).await
                 }
                 other => other,
@@ -378,7 +380,7 @@ impl Pool {
         };
         let result = match send() {
             Err(e) if e.allows_resend() && class == CommandClass::ReadOnly => {
-                tracing::debug!("resending a read-only command after a dropped connection");
+                tracing::debug!(pool = %core.name(), "resending a read-only command after a dropped connection");
                 send()
             }
             other => other,
@@ -428,8 +430,12 @@ impl Pool {
     async fn pipeline_shared<T: FromRedisValue>(&self, pipe: &Pipeline) -> Result<T> {
         let core = &self.shared.core;
         core.check_available()?;
+        let started = core.metrics.start();
         let mut picked = self.shared.shared.pick(core).await?;
-        match pipe.query_async::<T>(&mut picked.conn).await {
+        let picked_at = core.metrics.waited(started);
+        let result = pipe.query_async::<T>(&mut picked.conn).await;
+        core.metrics.used(picked_at);
+        match result {
             Ok(value) => Ok(value),
             // Conversion of the replies, not the wire: the connection is fine.
             Err(e) if e.kind() == redis::ErrorKind::Parse => Err(Error::new(
@@ -458,8 +464,11 @@ impl Pool {
     async fn send(&self, cmd: &Cmd) -> Result<redis::Value> {
         let core = &self.shared.core;
         core.check_available()?;
+        let started = core.metrics.start();
         let mut picked = self.shared.shared.pick(core).await?;
+        let picked_at = core.metrics.waited(started);
         let result = picked.conn.req_packed_command(cmd).await;
+        core.metrics.used(picked_at);
         self.settle(&picked, result)
     }
 
@@ -487,7 +496,7 @@ impl Pool {
         };
         let verdict = core.judge(&err, core::Stream::Multiplexed);
         if verdict == core::Verdict::Broken && self.shared.shared.evict(picked) {
-            tracing::debug!(error = %err, "evicting a broken shared connection");
+            tracing::debug!(pool = %core.name(), error = %err, "evicting a broken shared connection");
             core.report_broken();
         }
         err
@@ -531,6 +540,57 @@ impl Pool {
         stats
     }
 
+    /// Every metric of the pool now, read without I/O: connection counts
+    /// by state, pending requests, timeouts, create/wait/use time and
+    /// probe round-trip histograms, health, counters. See
+    /// [`metrics`](crate::metrics) for the names.
+    pub fn metrics(&self) -> crate::Metrics {
+        let restarts = self.server().and_then(|s| match s.origin() {
+            crate::Origin::Spawned { .. } => Some(u64::from(s.restarts())),
+            crate::Origin::Attached => None,
+        });
+        crate::Metrics::collect(
+            &self.shared.core.metrics,
+            self.health(),
+            self.stats(),
+            &self.shared.core.config,
+            restarts,
+        )
+    }
+
+    /// [`Pool::metrics`] as Prometheus text (format 0.0.4), every series
+    /// labelled `pool="<redacted address>"`; serve it on `/metrics`.
+    ///
+    /// ```no_run
+    /// # async fn demo(pool: redkeep::Pool) {
+    /// let text = pool.metrics_text();
+    /// assert!(text.contains("# TYPE db_client_connection_count gauge"));
+    /// # }
+    /// ```
+    pub fn metrics_text(&self) -> String {
+        self.metrics().to_prometheus()
+    }
+
+    /// The `/health` answer: `200` while `Up`, `503` otherwise, with a JSON
+    /// body (state, since, last error, rtt, restarts); see
+    /// [`metrics::health_json`](crate::metrics::health_json).
+    pub fn health_json(&self) -> (u16, String) {
+        self.metrics().health_json()
+    }
+
+    /// The pool's name: its address with the password redacted. It is the
+    /// `pool` field of every event the pool logs and the `pool` label of
+    /// its metrics.
+    pub fn name(&self) -> &str {
+        self.shared.core.name()
+    }
+
+    /// The pool's metrics recorder (for the OpenTelemetry registration).
+    #[cfg(feature = "otel")]
+    pub(crate) fn recorder(&self) -> &crate::metrics::Recorder {
+        &self.shared.core.metrics
+    }
+
     /// The configuration the pool was built with.
     pub fn config(&self) -> &Config {
         &self.shared.core.config
@@ -553,7 +613,7 @@ impl Pool {
         }
         if let Some(server) = &self.shared.server {
             if let Err(e) = server.stop().await {
-                tracing::warn!(error = %e, "stopping the local redis-server failed");
+                tracing::warn!(pool = %core.name(), error = %e, "stopping the local redis-server failed");
             }
         }
     }

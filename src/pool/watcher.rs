@@ -21,7 +21,7 @@ pub(crate) async fn run(core: Arc<Core>, pool: Weak<Shared>) {
         failures: 0,
     };
     watch.run().await;
-    tracing::debug!("health watch ended");
+    tracing::debug!(pool = %watch.core.name(), "health watch ended");
 }
 
 struct Watch {
@@ -80,7 +80,9 @@ impl Watch {
         match tokio::time::timeout(timeout, ping(&mut conn)).await {
             Ok(Ok(())) => {
                 self.failures = 0;
-                self.core.mark_probe_ok(started.elapsed());
+                let rtt = started.elapsed();
+                self.core.metrics.probed(rtt);
+                self.core.mark_probe_ok(rtt);
                 true
             }
             Ok(Err(e)) => {
@@ -116,7 +118,7 @@ impl Watch {
             if let Some(limit) = backoff.max_elapsed {
                 if down_since.elapsed() + delay > limit {
                     tracing::error!(
-                        url = %self.core.config.redacted_url(),
+                        pool = %self.core.name(),
                         "giving up reconnecting after {}",
                         crate::util::fmt_duration(limit)
                     );
@@ -132,8 +134,10 @@ impl Watch {
                 return false;
             }
             Counters::bump(&self.core.counters.reconnects);
-            tracing::debug!(url = %self.core.config.redacted_url(), "reconnect attempt");
-            match self.core.connect_timed(Purpose::Probe, Use::Probe).await {
+            let span = tracing::info_span!("reconnect", pool = %self.core.name());
+            tracing::debug!(parent: &span, pool = %self.core.name(), "reconnect attempt");
+            let attempt = self.core.connect_timed(Purpose::Probe, Use::Probe);
+            match tracing::Instrument::instrument(attempt, span).await {
                 // A link slower than the probe allows is not recovered: taking
                 // it would turn the pool Up only for the next probe to fail.
                 Ok((_, rtt)) if rtt > self.core.config.health.timeout => {
@@ -178,7 +182,7 @@ impl Watch {
         // Count what was removed, not a status snapshot taken before it.
         let dropped: usize = pool.sets().iter().map(|set| set.evict_idle()).sum();
         if dropped > 0 {
-            tracing::info!(count = dropped, "evicted idle connections");
+            tracing::info!(pool = %self.core.name(), count = dropped, "evicted idle connections");
             self.core
                 .counters
                 .evicted
