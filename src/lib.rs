@@ -6,6 +6,8 @@ mod backoff;
 mod config;
 mod error;
 mod health;
+#[cfg(feature = "log-forward")]
+pub mod log_forward;
 pub mod metrics;
 mod pool;
 pub mod runtime;

@@ -8,6 +8,7 @@ mod config;
 mod convert;
 mod errors;
 mod health;
+mod observe;
 mod pool;
 mod runtime;
 mod server;
@@ -24,6 +25,7 @@ fn _redkeep(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(server::ensure_server, m)?)?;
     m.add_class::<health::PyHealth>()?;
     m.add_class::<health::PyStats>()?;
+    m.add_function(wrap_pyfunction!(observe::_set_log_callback, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -31,6 +31,7 @@ from ._redkeep import (
     __version__ as __version__,
     ensure_server as ensure_server,
 )
+from . import _logging as _logging  # forwards the core's events to logging "redkeep"
 
 __all__ = [
     "ClosedError",
