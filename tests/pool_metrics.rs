@@ -7,7 +7,18 @@ mod support;
 use std::time::Duration;
 
 use redkeep::redis;
-use support::{fast_config, first_probe, wait_for_state, within, RedisServer};
+use support::{first_probe, wait_for_state, within, RedisServer};
+
+/// The tests' fast health watch, with room for a loaded machine's replies.
+fn fast_config(url: String) -> redkeep::Config {
+    let mut cfg = support::fast_config(url);
+    cfg.timeouts.command = Duration::from_secs(5);
+    cfg.timeouts.wait = Duration::from_secs(5);
+    cfg.timeouts.connect = Duration::from_secs(2);
+    // A refused connect after the kill is Down at once, whatever this is.
+    cfg.health.timeout = Duration::from_secs(1);
+    cfg
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_move_with_traffic_and_outages() {
@@ -138,11 +149,12 @@ async fn metrics_off_keeps_counters_but_not_call_timings() {
     assert_eq!(m.stats.checkouts, 1);
     assert!(m.create_time.count() >= 1);
     // Two pools in one exposition: one block per family, one series each.
-    let other = redkeep::Pool::connect(fast_config(server.url()))
+    // Another database: two pools of one address would share their label.
+    let other = redkeep::Pool::connect(fast_config(format!("{}/1", server.url())))
         .await
         .expect("connect");
     let text = redkeep::metrics::render(&[pool.metrics(), other.metrics()]);
-    let e = prom_text::parse(&text).expect("strict parse of two pools");
+    let e = prom_text::parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
     let series = e
         .samples
         .iter()

@@ -363,19 +363,27 @@ impl Pool {
             class => class,
         };
         let deadline = timeout.map(|t| std::time::Instant::now() + t);
-        let send = || match self
-            .shared
-            .blocking
-            .send(core, &self.shared.runtime, cmd, deadline)
-        {
-            blocking::Outcome::Done(result) => result,
-            // The set is full (more threads than `pool.max_size`) or the
-            // connection needs the runtime (TLS): the shared path, waited for.
-            blocking::Outcome::UseRuntime => {
-                let left = deadline.map(connector::remaining);
-                self.shared
-                    .runtime
-                    .block_on(self.query_with::<redis::Value>(cmd, left))
+        let send = || {
+            let started = core.metrics.start();
+            let outcome = self
+                .shared
+                .blocking
+                .send(core, &self.shared.runtime, cmd, deadline);
+            match outcome {
+                blocking::Outcome::Done(result) => {
+                    // The calling-thread set: its wait is taking an idle
+                    // connection, inseparable from the call; all of it is use.
+                    core.metrics.used(core.metrics.waited(started));
+                    result
+                }
+                // The set is full (more threads than `pool.max_size`) or the
+                // connection needs the runtime (TLS): the shared path, waited for.
+                blocking::Outcome::UseRuntime => {
+                    let left = deadline.map(connector::remaining);
+                    self.shared
+                        .runtime
+                        .block_on(self.query_with::<redis::Value>(cmd, left))
+                }
             }
         };
         let result = match send() {
