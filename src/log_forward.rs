@@ -13,7 +13,7 @@
 use std::fmt::{self, Write as _};
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::mpsc::{self, SyncSender, TrySendError};
-use std::sync::{Mutex, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Metadata, Subscriber};
@@ -66,7 +66,7 @@ const QUEUE: usize = 4096;
 /// Level filter: 0 = off, 1 = error … 5 = trace.
 static MIN_LEVEL: AtomicU8 = AtomicU8::new(0);
 static DROPPED: AtomicU64 = AtomicU64::new(0);
-static SINK: RwLock<Option<Sink>> = RwLock::new(None);
+static SINK: RwLock<Option<Arc<Sink>>> = RwLock::new(None);
 static QUEUE_TX: OnceLock<Mutex<Option<SyncSender<Record>>>> = OnceLock::new();
 
 /// Why [`set_sink`] could not install the forwarding subscriber.
@@ -93,7 +93,12 @@ fn rank(level: Level) -> u8 {
 pub fn set_sink(sink: Option<Sink>, min_level: Level) -> Result<(), SetSinkError> {
     let off = sink.is_none();
     install()?;
-    *SINK.write().unwrap_or_else(|p| p.into_inner()) = sink;
+    let old = std::mem::replace(
+        &mut *SINK.write().unwrap_or_else(|p| p.into_inner()),
+        sink.map(Arc::new),
+    );
+    // Dropped outside the lock (a sink may own a foreign object).
+    drop(old);
     MIN_LEVEL.store(if off { 0 } else { rank(min_level) }, Ordering::Release);
     tracing::callsite::rebuild_interest_cache();
     Ok(())
@@ -112,8 +117,10 @@ fn install() -> Result<(), SetSinkError> {
             .name("redkeep-log".into())
             .spawn(move || {
                 for record in rx {
-                    let sink = SINK.read().unwrap_or_else(|p| p.into_inner());
-                    if let Some(sink) = sink.as_ref() {
+                    // Not called under the lock: a sink that waits (for
+                    // Python's GIL, say) must not block `set_sink`.
+                    let sink = SINK.read().unwrap_or_else(|p| p.into_inner()).clone();
+                    if let Some(sink) = sink {
                         // A panicking sink loses its record, not the thread.
                         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                             sink(&record)

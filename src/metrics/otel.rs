@@ -270,3 +270,22 @@ fn counter(
         })
         .build();
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::Pool;
+
+    #[tokio::test]
+    async fn a_pool_registers_once() {
+        let mut cfg = crate::Config::from_url("redis://127.0.0.1:1");
+        cfg.timeouts.connect = std::time::Duration::from_millis(50);
+        let pool = Pool::new(cfg).expect("a lazy pool");
+        let meter = opentelemetry::global::meter("redkeep-test");
+        assert!(super::register(&meter, &pool));
+        assert!(
+            !super::register(&meter, &pool),
+            "a second registration changes nothing"
+        );
+        pool.close().await;
+    }
+}

@@ -89,7 +89,8 @@ pub fn parse(text: &str) -> Result<Exposition, String> {
             }
             match kw {
                 "HELP" => {
-                    if helps.insert(name.to_owned(), tail.to_owned()).is_some() {
+                    let again = helps.insert(name.to_owned(), tail.to_owned()).is_some();
+                    if again {
                         return Err(at("HELP given twice"));
                     }
                 }

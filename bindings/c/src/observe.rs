@@ -165,6 +165,13 @@ unsafe impl Send for UserData {}
 // SAFETY: as above; the library only passes the pointer back.
 unsafe impl Sync for UserData {}
 
+impl UserData {
+    /// The pointer (a method, so closures capture the whole `Send` wrapper).
+    fn get(&self) -> *mut c_void {
+        self.0
+    }
+}
+
 fn c_string(s: &str) -> CString {
     CString::new(s.replace('\0', "\\0")).unwrap_or_default()
 }
@@ -235,7 +242,7 @@ pub unsafe extern "C" fn redkeep_set_log_callback(
                     };
                     // SAFETY: the callback and user_data are the caller's,
                     // per the contract; the record outlives the call.
-                    unsafe { callback(user_data.0, &record) };
+                    unsafe { callback(user_data.get(), &record) };
                 }))
             }
             _ => None,
