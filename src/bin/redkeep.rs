@@ -95,7 +95,7 @@ struct Options {
 }
 
 enum Parsed {
-    Go(Options),
+    Go(Box<Options>),
     Exit(ExitCode),
 }
 
@@ -217,7 +217,7 @@ fn parse(args: Vec<String>) -> Result<Parsed, String> {
             .ok()
             .filter(|p| !p.is_empty());
     }
-    Ok(Parsed::Go(o))
+    Ok(Parsed::Go(Box::new(o)))
 }
 
 fn server_config(o: &Options) -> ServerConfig {
@@ -252,7 +252,7 @@ fn server_config(o: &Options) -> ServerConfig {
 
 fn main() -> ExitCode {
     let options = match parse(std::env::args().skip(1).collect()) {
-        Ok(Parsed::Go(o)) => o,
+        Ok(Parsed::Go(o)) => *o,
         Ok(Parsed::Exit(code)) => return code,
         Err(e) => {
             // One line: the mistake and its fix, not the whole usage.
