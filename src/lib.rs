@@ -7,6 +7,9 @@ mod config;
 mod deployment;
 mod error;
 mod health;
+#[cfg(feature = "log-forward")]
+pub mod log_forward;
+pub mod metrics;
 mod pool;
 pub mod runtime;
 pub mod server;
@@ -18,6 +21,7 @@ pub use backoff::Backoff;
 pub use config::{Config, HealthConfig, PoolConfig, Timeouts};
 pub use error::{Error, ErrorKind, Language, Param, Phase, Result};
 pub use health::{Health, NodeHealth, State};
+pub use metrics::Metrics;
 pub use pool::{
     command_class, CommandClass, Connection, ExclusiveConnection, Handle, Message, Pool,
     Subscriber, SubscriberEvent,

@@ -2,6 +2,7 @@ package redkeep
 
 import (
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"strconv"
@@ -60,6 +61,14 @@ type Options struct {
 	// upgraded; a rediss:// URL is TLS without it). Default: nil (TLS only
 	// for a rediss:// URL, verified against the built-in web roots).
 	TLS *TLSOptions
+
+	// Logger receives the library's log records for this pool (Redis down,
+	// up, degraded, reconnect attempts, evictions; a spawned server's
+	// start, crash and restart), each with a "pool" attribute carrying the
+	// redacted address. Records come from the Rust core at the levels
+	// Logger is enabled for (trace maps below slog.LevelDebug). Default:
+	// nil (the library logs nothing).
+	Logger *slog.Logger
 }
 
 func (o *Options) addr() string {

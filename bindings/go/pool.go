@@ -151,6 +151,9 @@ func Open(ctx context.Context, opt Options) (*Pool, error) {
 	}
 	p := &Pool{c: core}
 	p.cmdable = p.process
+	if opt.Logger != nil {
+		registerLogger(core, p.Name(), opt.Logger)
+	}
 	// A leak guard only: Close is the way to release a pool.
 	p.cleanup = runtime.AddCleanup(p, func(c *poolCore) { c.close() }, core)
 	return p, nil
@@ -320,6 +323,7 @@ func (p *Pool) Close() error {
 
 func (c *poolCore) close() {
 	c.once.Do(func() {
+		defer unregisterLogger(c)
 		close(c.closing)
 		// Wakes calls in flight (they fail with ErrClosed) before waiting
 		// for them to leave, so close does not wait for their timeouts.

@@ -3,6 +3,8 @@
 
 #[path = "redkeep/deploy.rs"]
 mod deploy;
+#[path = "redkeep/health_server.rs"]
+mod health_server;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -66,6 +68,10 @@ OPTIONS:
     --sentinels S       sentinels of a --sentinel group (default 3)
     --dir DIR           data directory (default: a private temporary one)
     --persist           keep redis-server's snapshot settings (default: none)
+    --health-addr H:P   (ensure) serve GET /health (200 while Redis answers,
+                        503 otherwise; JSON: state, since, last_error, rtt,
+                        restarts) and GET /metrics (Prometheus text) on H:P;
+                        with an already running Redis, keep watching it
     --ready-timeout S   seconds a spawned server may take to answer PONG (default 10)
     -q, --quiet         only warnings and errors on stderr
     -v, --verbose       debug output on stderr
@@ -99,6 +105,8 @@ struct Options {
     attach: bool,
     /// `--tls`: a TLS-only server with a throwaway CA.
     tls: bool,
+    /// `--health-addr`: where `ensure` serves `/health` and `/metrics`.
+    health_addr: Option<String>,
     /// `--server-arg`s, in order (before the args after `--` of `ensure`).
     server_args: Vec<String>,
     level: tracing::Level,
@@ -141,6 +149,7 @@ fn parse(args: Vec<String>) -> Result<Parsed, String> {
         ready_timeout: None,
         attach: false,
         tls: false,
+        health_addr: None,
         server_args: Vec::new(),
         level: tracing::Level::INFO,
         rest: Vec::new(),
@@ -172,6 +181,7 @@ fn parse(args: Vec<String>) -> Result<Parsed, String> {
             "--replicas" => replicas = Some(count(&value("--replicas")?, "--replicas", 0)?),
             "--sentinels" => sentinels = Some(count(&value("--sentinels")?, "--sentinels", 1)?),
             "--server-arg" => o.server_args.push(value("--server-arg")?),
+            "--health-addr" => o.health_addr = Some(value("--health-addr")?),
             "--ready-timeout" => {
                 let v = value("--ready-timeout")?;
                 let secs = v
@@ -212,6 +222,11 @@ fn parse(args: Vec<String>) -> Result<Parsed, String> {
     }
     if o.command == Command::Ensure && o.attach {
         return Err("--attach is for run; ensure always uses a Redis already there".to_owned());
+    }
+    if o.command == Command::Run && o.health_addr.is_some() {
+        return Err(
+            "--health-addr is for ensure (run's server lives only as long as CMD)".to_owned(),
+        );
     }
     if o.tls && o.attach {
         return Err(
@@ -415,11 +430,37 @@ async fn stop_signal() -> &'static str {
 }
 
 async fn ensure(o: Options) -> ExitCode {
+    // Bound first: a bad or taken address fails before a server starts.
+    let listener = match &o.health_addr {
+        Some(addr) => match health_server::bind(addr).await {
+            Ok(l) => Some(l),
+            Err(e) => {
+                eprintln!("redkeep: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => None,
+    };
     let server = match start(&o).await {
-        Ok(s) => s,
+        Ok(s) => std::sync::Arc::new(s),
         Err(code) => return code,
     };
+    let _endpoint = match listener {
+        Some(listener) => match watch_endpoint(listener, server.clone()).await {
+            Ok(task) => Some(task),
+            Err(code) => return code,
+        },
+        None => None,
+    };
     let Origin::Spawned { pid } = server.origin() else {
+        if _endpoint.is_some() {
+            println!(
+                "redkeep: a Redis already answers at {}; attached, watching it (Ctrl-C to stop)",
+                server.redacted_url()
+            );
+            println!("redkeep: stopping: {}", stop_signal().await);
+            return ExitCode::SUCCESS;
+        }
         println!(
             "redkeep: a Redis already answers at {}; attached, nothing to supervise",
             server.redacted_url()
@@ -440,7 +481,9 @@ async fn ensure(o: Options) -> ExitCode {
         tokio::select! {
             name = &mut stop => {
                 println!("redkeep: {name}, stopping redis-server");
-                return match server.shutdown().await {
+                // The watching pool first: it would only see the server go.
+                drop(_endpoint);
+                return match server.stop().await {
                     Ok(()) => ExitCode::SUCCESS,
                     Err(e) => {
                         eprintln!("redkeep: {}", e.message_in(Language::Cli));
@@ -465,6 +508,36 @@ async fn ensure(o: Options) -> ExitCode {
                 }
             }
         }
+    }
+}
+
+/// A pool watching `server`, and the task serving `/health` and `/metrics`
+/// from it (aborted when the returned guard drops).
+async fn watch_endpoint(
+    listener: tokio::net::TcpListener,
+    server: std::sync::Arc<LocalServer>,
+) -> Result<AbortOnDrop, ExitCode> {
+    let mut config = redkeep::Config::from_url(server.url());
+    config.tls = server.client_tls();
+    let pool = redkeep::Pool::connect(config).await.map_err(|e| {
+        eprintln!("redkeep: --health-addr: {}", e.message_in(Language::Cli));
+        ExitCode::FAILURE
+    })?;
+    if let Ok(addr) = listener.local_addr() {
+        println!("redkeep: health on http://{addr}/health, metrics on http://{addr}/metrics");
+    }
+    let source = std::sync::Arc::new(health_server::Source { pool, server });
+    Ok(AbortOnDrop(tokio::spawn(health_server::serve(
+        listener, source,
+    ))))
+}
+
+/// Aborts the task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

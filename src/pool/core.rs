@@ -11,6 +11,7 @@ use super::connector::{Connector, Use};
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Phase, Result};
 use crate::health::{Health, State};
+use crate::metrics::Recorder;
 use crate::stats::Counters;
 
 /// Why a connection is being opened; decides what a failure does.
@@ -50,6 +51,8 @@ pub(crate) struct Core {
     pub(crate) config: Config,
     pub(crate) connector: Connector,
     pub(crate) counters: Counters,
+    /// Histograms and gauges for `Pool::metrics`, and the pool's name.
+    pub(crate) metrics: Recorder,
     health: watch::Sender<Health>,
     down: AtomicBool,
     closed: AtomicBool,
@@ -74,6 +77,7 @@ impl Core {
         config.validate()?;
         let connector = Connector::new(&config)?;
         Ok(Self {
+            metrics: Recorder::new(config.redacted_url(), config.metrics),
             config,
             connector,
             counters: Counters::default(),
@@ -87,6 +91,12 @@ impl Core {
             retarget: Notify::new(),
             calls_ended: AtomicBool::new(false),
         })
+    }
+
+    /// The pool's name: its redacted address, the `pool` field of every
+    /// event and the `pool` label of every metric.
+    pub(crate) fn name(&self) -> &str {
+        &self.metrics.name
     }
 
     pub(crate) fn generation(&self) -> u64 {
@@ -251,12 +261,19 @@ impl Core {
         purpose: Purpose,
         kind: Use,
     ) -> Result<(MultiplexedConnection, Duration)> {
+        use tracing::Instrument;
         let limit = self.config.timeouts.connect;
         let attempt = async {
             let _single_flight = self.admit(purpose).await?;
-            self.open(kind).await
+            let started = Instant::now();
+            let opened = self.open(kind).await;
+            if opened.is_ok() {
+                self.metrics.created(started.elapsed());
+            }
+            opened
         };
-        let result = match tokio::time::timeout(limit, attempt).await {
+        let span = tracing::debug_span!("connect", pool = %self.name(), purpose = ?purpose);
+        let result = match tokio::time::timeout(limit, attempt).instrument(span).await {
             Ok(result) => result,
             Err(_) => Err(self.connect_timed_out()),
         };
@@ -330,7 +347,7 @@ impl Core {
             Err(e) if matches!(e.kind(), ErrorKind::Closed | ErrorKind::Unavailable) => {}
             Err(e) => {
                 Counters::bump(&self.counters.connect_failures);
-                tracing::debug!(url = %self.config.redacted_url(), error = %e, "connect failed");
+                tracing::debug!(pool = %self.name(), error = %e, "connect failed");
                 if purpose == Purpose::Request {
                     self.mark_down(e.to_string());
                 }
@@ -425,7 +442,7 @@ impl Core {
             }
             let changed = h.state != State::Up;
             if changed {
-                tracing::info!(url = %self.config.redacted_url(), from = %h.state, "redis is up");
+                tracing::info!(pool = %self.name(), from = %h.state, "redis is up");
                 h.state = State::Up;
                 h.since = Instant::now();
                 h.last_error = None;
@@ -448,7 +465,7 @@ impl Core {
             }
             let changed = h.state != State::Degraded;
             if changed {
-                tracing::warn!(url = %self.config.redacted_url(), error = %reason, "redis is degraded");
+                tracing::warn!(pool = %self.name(), error = %reason, "redis is degraded");
                 h.state = State::Degraded;
                 h.since = Instant::now();
             }
@@ -473,7 +490,7 @@ impl Core {
                 self.generation.fetch_add(1, Ordering::AcqRel) + 1
             };
             if h.state != State::Down {
-                tracing::warn!(url = %self.config.redacted_url(), error = %reason, "redis is down");
+                tracing::warn!(pool = %self.name(), error = %reason, "redis is down");
                 h.state = State::Down;
                 h.since = Instant::now();
             }

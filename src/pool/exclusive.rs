@@ -223,12 +223,18 @@ async fn until_closed<T>(
 /// `cmd.query_async(&mut conn)`.
 pub struct Connection {
     object: Option<managed::Object<Manager>>,
+    /// When it was checked out, if calls are timed (`use_time`).
+    checked_out: Option<std::time::Instant>,
 }
 
 impl Connection {
-    pub(crate) fn new(object: managed::Object<Manager>) -> Self {
+    pub(crate) fn new(
+        object: managed::Object<Manager>,
+        checked_out: Option<std::time::Instant>,
+    ) -> Self {
         Self {
             object: Some(object),
+            checked_out,
         }
     }
 
@@ -341,9 +347,11 @@ async fn bounded<T>(
 impl Drop for Connection {
     fn drop(&mut self) {
         if let Some(object) = self.object.take() {
+            object.core.metrics.used(self.checked_out);
             if !object.reusable() {
                 Counters::bump(&object.core.counters.evicted);
                 tracing::debug!(
+                    pool = %object.core.name(),
                     broken = object.broken,
                     reply_pending = object.in_flight,
                     state = ?object.state,

@@ -89,7 +89,7 @@ pub use self::subscriber::{Message, Subscriber, SubscriberEvent};
 ///   names the phase: [`ErrorKind::Timeout`]`(`[`Phase`](crate::Phase)`)`.
 #[derive(Clone)]
 pub struct Pool {
-    shared: Arc<Shared>,
+    pub(crate) shared: Arc<Shared>,
 }
 
 pub(crate) struct Shared {
@@ -287,10 +287,12 @@ impl Pool {
                 "a Cluster pool has one set of connections per node: check one out with Pool::get_for_key(key)",
             ));
         }
+        let started = core.metrics.start();
         match self.shared.exclusive.pool.get().await {
             Ok(object) => {
                 Counters::bump(&core.counters.checkouts);
-                Ok(Connection::new(object))
+                let checked_out = core.metrics.waited(started);
+                Ok(Connection::new(object, checked_out))
             }
             Err(e) => Err(self.checkout_error(e)),
         }
@@ -418,7 +420,7 @@ impl Pool {
             CommandClass::Blocking { wait } => Box::pin(self.call_exclusive(cmd, wait)).await,
             class => match self.send(cmd).await {
                 Err(e) if e.allows_resend() && class == CommandClass::ReadOnly => {
-                    tracing::debug!("resending a read-only command after a dropped connection");
+                    tracing::debug!(pool = %self.shared.core.name(), "resending a read-only command after a dropped connection");
                     self.send(cmd).await
                 }
                 other => other,
@@ -468,24 +470,32 @@ impl Pool {
             class => class,
         };
         let deadline = timeout.map(|t| std::time::Instant::now() + t);
-        let send = || match self
-            .shared
-            .blocking
-            .send(core, &self.shared.runtime, cmd, deadline)
-        {
-            blocking::Outcome::Done(result) => result,
-            // The set is full (more threads than `pool.max_size`) or the
-            // connection needs the runtime (TLS): the shared path, waited for.
-            blocking::Outcome::UseRuntime => {
-                let left = deadline.map(connector::remaining);
-                self.shared
-                    .runtime
-                    .block_on(self.query_with::<redis::Value>(cmd, left))
+        let send = || {
+            let started = core.metrics.start();
+            let outcome = self
+                .shared
+                .blocking
+                .send(core, &self.shared.runtime, cmd, deadline);
+            match outcome {
+                blocking::Outcome::Done(result) => {
+                    // The calling-thread set: its wait is taking an idle
+                    // connection, inseparable from the call; all of it is use.
+                    core.metrics.used(core.metrics.waited(started));
+                    result
+                }
+                // The set is full (more threads than `pool.max_size`) or the
+                // connection needs the runtime (TLS): the shared path, waited for.
+                blocking::Outcome::UseRuntime => {
+                    let left = deadline.map(connector::remaining);
+                    self.shared
+                        .runtime
+                        .block_on(self.query_with::<redis::Value>(cmd, left))
+                }
             }
         };
         let result = match send() {
             Err(e) if e.allows_resend() && class == CommandClass::ReadOnly => {
-                tracing::debug!("resending a read-only command after a dropped connection");
+                tracing::debug!(pool = %core.name(), "resending a read-only command after a dropped connection");
                 send()
             }
             other => other,
@@ -602,8 +612,12 @@ impl Pool {
             return Box::pin(cluster.send_pipeline(core, pipe, offset, count)).await;
         }
         core.check_available()?;
+        let started = core.metrics.start();
         let mut picked = self.shared.shared.pick(core).await?;
-        match picked.conn.req_packed_commands(pipe, offset, count).await {
+        let picked_at = core.metrics.waited(started);
+        let result = picked.conn.req_packed_commands(pipe, offset, count).await;
+        core.metrics.used(picked_at);
+        match result {
             Ok(values) => Ok(values),
             Err(e) => Err(self.failed(&picked, e)),
         }
@@ -632,8 +646,11 @@ impl Pool {
             return Box::pin(cluster.send(core, cmd)).await;
         }
         core.check_available()?;
+        let started = core.metrics.start();
         let mut picked = self.shared.shared.pick(core).await?;
+        let picked_at = core.metrics.waited(started);
         let result = picked.conn.req_packed_command(cmd).await;
+        core.metrics.used(picked_at);
         self.settle(&picked, result)
     }
 
@@ -661,7 +678,7 @@ impl Pool {
         };
         let verdict = core.judge(&err, core::Stream::Multiplexed);
         if verdict == core::Verdict::Broken && self.shared.shared.evict(picked) {
-            tracing::debug!(error = %err, "evicting a broken shared connection");
+            tracing::debug!(pool = %core.name(), error = %err, "evicting a broken shared connection");
             core.report_broken();
         }
         err
@@ -744,6 +761,57 @@ impl Pool {
         stats
     }
 
+    /// Every metric of the pool now, read without I/O: connection counts
+    /// by state, pending requests, timeouts, create/wait/use time and
+    /// probe round-trip histograms, health, counters. See
+    /// [`metrics`](crate::metrics) for the names.
+    pub fn metrics(&self) -> crate::Metrics {
+        let restarts = self.server().and_then(|s| match s.origin() {
+            crate::Origin::Spawned { .. } => Some(u64::from(s.restarts())),
+            crate::Origin::Attached => None,
+        });
+        crate::Metrics::collect(
+            &self.shared.core.metrics,
+            self.health(),
+            self.stats(),
+            &self.shared.core.config,
+            restarts,
+        )
+    }
+
+    /// [`Pool::metrics`] as Prometheus text (format 0.0.4), every series
+    /// labelled `pool="<redacted address>"`; serve it on `/metrics`.
+    ///
+    /// ```no_run
+    /// # async fn demo(pool: redkeep::Pool) {
+    /// let text = pool.metrics_text();
+    /// assert!(text.contains("# TYPE db_client_connection_count gauge"));
+    /// # }
+    /// ```
+    pub fn metrics_text(&self) -> String {
+        self.metrics().to_prometheus()
+    }
+
+    /// The `/health` answer: `200` while `Up`, `503` otherwise, with a JSON
+    /// body (state, since, last error, rtt, restarts); see
+    /// [`metrics::health_json`](crate::metrics::health_json).
+    pub fn health_json(&self) -> (u16, String) {
+        self.metrics().health_json()
+    }
+
+    /// The pool's name: its address with the password redacted. It is the
+    /// `pool` field of every event the pool logs and the `pool` label of
+    /// its metrics.
+    pub fn name(&self) -> &str {
+        self.shared.core.name()
+    }
+
+    /// The pool's metrics recorder (for the OpenTelemetry registration).
+    #[cfg(feature = "otel")]
+    pub(crate) fn recorder(&self) -> &crate::metrics::Recorder {
+        &self.shared.core.metrics
+    }
+
     /// The configuration the pool was built with.
     pub fn config(&self) -> &Config {
         &self.shared.core.config
@@ -771,7 +839,7 @@ impl Pool {
         }
         if let Some(server) = &self.shared.server {
             if let Err(e) = server.stop().await {
-                tracing::warn!(error = %e, "stopping the local redis-server failed");
+                tracing::warn!(pool = %core.name(), error = %e, "stopping the local redis-server failed");
             }
         }
     }

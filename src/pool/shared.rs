@@ -75,6 +75,7 @@ impl SharedConnections {
             }
         }
         // Boxed: connecting is rare, and stays out of every caller's future.
+        let _pending = core.metrics.pending();
         let live = Box::pin(self.live(index, core)).await?;
         Ok(picked(index, &live))
     }

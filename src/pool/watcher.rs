@@ -22,7 +22,7 @@ pub(crate) async fn run(core: Arc<Core>, pool: Weak<Shared>) {
         failures: 0,
     };
     watch.run().await;
-    tracing::debug!("health watch ended");
+    tracing::debug!(pool = %watch.core.name(), "health watch ended");
 }
 
 struct Watch {
@@ -115,7 +115,9 @@ impl Watch {
         match tokio::time::timeout(timeout, self.core.connector.probe(&mut conn)).await {
             Ok(Ok(())) => {
                 self.failures = 0;
-                self.core.mark_probe_ok(started.elapsed());
+                let rtt = started.elapsed();
+                self.core.metrics.probed(rtt);
+                self.core.mark_probe_ok(rtt);
                 true
             }
             Ok(Err(ProbeFailure::Io(e))) => {
@@ -160,7 +162,7 @@ impl Watch {
             if let Some(limit) = backoff.max_elapsed {
                 if down_since.elapsed() + delay > limit {
                     tracing::error!(
-                        url = %self.core.config.redacted_url(),
+                        pool = %self.core.name(),
                         "giving up reconnecting after {}",
                         crate::util::fmt_duration(limit)
                     );
@@ -176,9 +178,10 @@ impl Watch {
                 return false;
             }
             Counters::bump(&self.core.counters.reconnects);
-            tracing::debug!(url = %self.core.config.redacted_url(), "reconnect attempt");
+            let span = tracing::info_span!("reconnect", pool = %self.core.name());
+            tracing::debug!(parent: &span, pool = %self.core.name(), "reconnect attempt");
             self.core.connector.before_reconnect();
-            match self.connect_checked().await {
+            match tracing::Instrument::instrument(self.connect_checked(), span).await {
                 // A link slower than the probe allows is not recovered: taking
                 // it would turn the pool Up only for the next probe to fail.
                 Ok((_, rtt)) if rtt > self.core.config.health.timeout => {
@@ -236,7 +239,7 @@ impl Watch {
         // Count what was removed, not a status snapshot taken before it.
         let dropped: usize = pool.sets().iter().map(|set| set.evict_idle()).sum();
         if dropped > 0 {
-            tracing::info!(count = dropped, "evicted idle connections");
+            tracing::info!(pool = %self.core.name(), count = dropped, "evicted idle connections");
             self.core
                 .counters
                 .evicted

@@ -163,6 +163,47 @@ typedef uint32_t redkeep_phase;
 #endif // __cplusplus
 
 /**
+ * Log levels, most severe first.
+ */
+enum redkeep_log_level
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * No records (only as a `min_level`: stops forwarding).
+     */
+    REDKEEP_LOG_OFF = 0,
+    /**
+     * Errors: the library gave something up (a reconnect, a server).
+     */
+    REDKEEP_LOG_ERROR = 1,
+    /**
+     * Warnings: Redis went down or degraded, a server crashed.
+     */
+    REDKEEP_LOG_WARN = 2,
+    /**
+     * State changes: Redis is up, a server was spawned or restarted.
+     */
+    REDKEEP_LOG_INFO = 3,
+    /**
+     * Details: connects, reconnect attempts, evictions.
+     */
+    REDKEEP_LOG_DEBUG = 4,
+    /**
+     * Everything.
+     */
+    REDKEEP_LOG_TRACE = 5,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum redkeep_log_level redkeep_log_level;
+#else
+typedef uint32_t redkeep_log_level;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * The pool's view of Redis.
  */
 enum redkeep_state
@@ -492,6 +533,56 @@ typedef struct redkeep_completion {
      */
     struct redkeep_error *error;
 } redkeep_completion;
+
+/**
+ * One log record, valid only during the callback. Every string is
+ * NUL-terminated UTF-8 and never holds a password.
+ */
+typedef struct redkeep_log_record {
+    /**
+     * Its level.
+     */
+    redkeep_log_level level;
+    /**
+     * The module that logged it, e.g. `redkeep::pool::core`.
+     */
+    const char *target;
+    /**
+     * The message, e.g. `redis is down`.
+     */
+    const char *message;
+    /**
+     * The pool's redacted address, or `NULL` for an event of no pool
+     * (a local server's, for instance).
+     */
+    const char *pool;
+    /**
+     * The innermost span (`connect`, `reconnect`), or `NULL`.
+     */
+    const char *span;
+    /**
+     * The other fields as `name=value` pairs separated by spaces (values
+     * with spaces quoted), or an empty string.
+     */
+    const char *fields;
+    /**
+     * The other fields one by one: `field_count` names and values.
+     */
+    const char *const *field_names;
+    /**
+     * The values, in the order of `field_names`.
+     */
+    const char *const *field_values;
+    /**
+     * How many fields.
+     */
+    size_t field_count;
+} redkeep_log_record;
+
+/**
+ * A log callback: `user_data` as registered, and the record.
+ */
+typedef void (*redkeep_log_fn)(void *user_data, const struct redkeep_log_record *record);
 
 /**
  * Where and how to attach to, or start, a local `redis-server`.
@@ -1070,6 +1161,58 @@ void redkeep_error_free(struct redkeep_error *err);
  * changes nothing. Thread safety: any thread.
  */
 redkeep_status redkeep_set_language(uint32_t language);
+
+/**
+ * The pool's metrics as Prometheus text (format 0.0.4), every series
+ * labelled `pool="<redacted address>"`: the OpenTelemetry
+ * `db.client.connection.*` conventions (connection count by state, pending
+ * requests, timeouts, create/wait/use time histograms) and redkeep's own
+ * (health state, probe round trips, reconnects, fast fails, evictions, ...).
+ * Serve it as is, with `Content-Type: text/plain; version=0.0.4`.
+ *
+ * On success `*out` receives an owned NUL-terminated string, released
+ * with [`redkeep_string_free`], and `*out_len` (may be `NULL`) its length.
+ * Thread safety: any thread; no I/O.
+ */
+redkeep_status redkeep_pool_metrics_text(const struct redkeep_pool *pool, char **out, size_t *out_len, struct redkeep_error **err);
+
+/**
+ * The pool's `/health` answer: `*out_status` receives the HTTP status
+ * (`200` while the pool is up, `503` otherwise) and `*out` an owned JSON
+ * object (`pool`, `state`, `since`, `for_seconds`, `last_error`,
+ * `rtt_seconds`, `consecutive_failures`, `generation`, `restarts`),
+ * released with [`redkeep_string_free`]; `*out_len` (may be `NULL`) its
+ * length. Thread safety: any thread; no I/O.
+ */
+redkeep_status redkeep_pool_health_json(const struct redkeep_pool *pool, uint16_t *out_status, char **out, size_t *out_len, struct redkeep_error **err);
+
+/**
+ * The pool's name: its address with the password redacted, as it appears
+ * in the `pool` label of its metrics and the `pool` field of its log
+ * records. Owned; release it with [`redkeep_string_free`].
+ * Thread safety: any thread.
+ */
+redkeep_status redkeep_pool_name(const struct redkeep_pool *pool, char **out, struct redkeep_error **err);
+
+/**
+ * Releases a string the library returned as owned. `NULL` is a no-op.
+ */
+void redkeep_string_free(char *s);
+
+/**
+ * Sends the library's log events at `min_level` and above to `callback`,
+ * replacing any earlier one; `callback` `NULL` or `min_level`
+ * `REDKEEP_LOG_OFF` stops forwarding.
+ *
+ * Records are delivered one at a time, in order, on one thread of the
+ * library's own (`redkeep-log`), never inside a library lock: the
+ * callback may call any `redkeep_` function. If it falls behind by more
+ * than a few thousand records, newer ones are dropped. `user_data` is
+ * passed back as is and must stay valid, and usable from that thread,
+ * until the callback is replaced. Returns `REDKEEP_INVALID_ARGUMENT` for
+ * an unknown level. Thread safety: any thread.
+ */
+redkeep_status redkeep_set_log_callback(redkeep_log_fn callback, void *user_data, uint32_t min_level, struct redkeep_error **err);
 
 /**
  * Fills `*opts` with the defaults (stated on each field).

@@ -128,6 +128,17 @@ impl AsyncPool {
         self.core.stats()
     }
 
+    /// The pool's metrics as Prometheus text, rendered by the core (not
+    /// awaitable); "" before the pool connects.
+    fn metrics_text(&self) -> String {
+        self.core.metrics_text()
+    }
+
+    /// The `/health` answer: (200 while up else 503, JSON body) (not awaitable).
+    fn health_json(&self) -> (u16, String) {
+        self.core.health_json()
+    }
+
     /// Closes the pool; idempotent.
     fn aclose<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let core = self.core.clone();

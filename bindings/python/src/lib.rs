@@ -10,6 +10,7 @@ mod convert;
 mod deploy;
 mod errors;
 mod health;
+mod observe;
 mod pool;
 mod runtime;
 mod server;
@@ -38,6 +39,7 @@ fn _redkeep(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(deploy::start_sentinel, m)?)?;
     m.add_class::<health::PyHealth>()?;
     m.add_class::<health::PyStats>()?;
+    m.add_function(wrap_pyfunction!(observe::_set_log_callback, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

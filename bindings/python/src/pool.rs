@@ -101,6 +101,16 @@ impl PoolCore {
         }
     }
 
+    /// The core's Prometheus text ("" before the pool connects).
+    pub(crate) fn metrics_text(&self) -> String {
+        crate::observe::metrics_text(self.pool.get())
+    }
+
+    /// The core's `/health` answer: (status, JSON).
+    pub(crate) fn health_json(&self) -> (u16, String) {
+        crate::observe::health_json(self.pool.get(), self.is_closed())
+    }
+
     pub(crate) fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire) || self.pool.get().is_some_and(|p| p.is_closed())
     }
@@ -267,6 +277,17 @@ impl SyncPool {
     /// The pool's counters.
     fn stats(&self) -> PyStats {
         self.core.stats()
+    }
+
+    /// The pool's metrics as Prometheus text (format 0.0.4), rendered by
+    /// the core; "" before the pool connects.
+    fn metrics_text(&self) -> String {
+        self.core.metrics_text()
+    }
+
+    /// The `/health` answer: (200 while up else 503, JSON body).
+    fn health_json(&self) -> (u16, String) {
+        self.core.health_json()
     }
 
     /// Stops the health watch and drops every connection (and stops a server

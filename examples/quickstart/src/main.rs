@@ -9,6 +9,7 @@
 //! ```text
 //! cargo run -p quickstart
 //! REDIS_URL=redis://127.0.0.1:7000 cargo run -p quickstart
+//! RUST_LOG=redkeep=debug cargo run -p quickstart   # the library's events
 //! ```
 
 mod fetch;
@@ -19,6 +20,17 @@ use redkeep::{redis, ErrorKind, Param};
 
 #[tokio::main]
 async fn main() {
+    // The library logs through `tracing`; this shows its events on stderr,
+    // filtered by RUST_LOG (default: warnings), coloured only on a terminal.
+    use std::io::IsTerminal;
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+        .init();
     if let Err(e) = run().await {
         eprintln!("quickstart: {e}");
         std::process::exit(1);

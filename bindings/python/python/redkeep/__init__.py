@@ -35,6 +35,7 @@ from ._redkeep import (
     start_cluster as start_cluster,
     start_sentinel as start_sentinel,
 )
+from . import _logging as _logging  # forwards the core's events to logging "redkeep"
 
 from typing import TYPE_CHECKING
 

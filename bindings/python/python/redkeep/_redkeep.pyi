@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from ssl import VerifyMode
 from types import TracebackType
-from typing import Any, Literal, Optional, Sequence, Union
+from typing import Any, Callable, Dict, Literal, Optional, Sequence, Tuple, Union
 
 from typing_extensions import Self
 
@@ -249,6 +249,12 @@ class Pool:
         """The current health, read without sending a command."""
     def stats(self) -> Stats:
         """The pool's counters."""
+    def metrics_text(self) -> str:
+        """The pool's metrics as Prometheus text (format 0.0.4), rendered by
+        the core; ``""`` before the pool connects."""
+    def health_json(self) -> Tuple[int, str]:
+        """The ``/health`` answer: 200 while up, else 503, and a JSON body
+        (pool, state, since, last_error, rtt_seconds, restarts, ...)."""
     def close(self) -> None:
         """Stops the health watch, drops every connection (and stops a server
         started by ``spawn_if_absent``); calls in flight in other threads end
@@ -306,6 +312,11 @@ class AsyncPool:
         """The current health, read without sending a command (not awaitable)."""
     def stats(self) -> Stats:
         """The pool's counters (not awaitable)."""
+    def metrics_text(self) -> str:
+        """The pool's metrics as Prometheus text, rendered by the core (not
+        awaitable); ``""`` before the pool connects."""
+    def health_json(self) -> Tuple[int, str]:
+        """The ``/health`` answer: (200 while up else 503, JSON body) (not awaitable)."""
     async def aclose(self) -> None:
         """Closes the pool; calls in flight end with ``ClosedError``. Idempotent."""
     async def close(self) -> None:
@@ -593,3 +604,8 @@ def start_sentinel(
     watching it as ``"mymaster"``, and returns once the replicas are linked
     and every sentinel knows the master, the replicas and the other
     sentinels. Raises ``SpawnError`` (saying why) otherwise."""
+
+def _set_log_callback(
+    callback: Optional[Callable[[int, str, str, Optional[str], Optional[str], Dict[str, str]], None]],
+    min_level: int,
+) -> None: ...
