@@ -64,7 +64,21 @@ fn a_sentinel_group_is_ready_and_fails_over_on_request() {
         assert_eq!(format!("redis://{host}:{port}"), data[0], "{url}");
     }
     assert_eq!(role(&data[0]), "master");
-    let _: () = query(&data[0], redis::cmd("SET").arg("k").arg("v"));
+    // SENTINEL FAILOVER does not wait for the replicas to catch up: make
+    // sure both have the write first (one connection: WAIT counts its own).
+    let client = redis::Client::open(data[0].as_str()).expect("url");
+    let mut con = client.get_connection().expect("connect");
+    let _: () = redis::cmd("SET")
+        .arg("k")
+        .arg("v")
+        .query(&mut con)
+        .expect("SET");
+    let acked: i64 = redis::cmd("WAIT")
+        .arg(2)
+        .arg(5000)
+        .query(&mut con)
+        .expect("WAIT");
+    assert_eq!(acked, 2, "both replicas have the write");
 
     let failover = group.failover().expect("failover");
     assert_eq!(failover.old_master, data[0]);

@@ -32,6 +32,15 @@ static int passed, failed;
 
 static const char *msg(const redkeep_error *err) { return err ? redkeep_error_message(err) : ""; }
 
+/* Generous bounds: this program also runs under valgrind on a loaded machine. */
+static void slow_machine_options(redkeep_pool_options *opts) {
+    redkeep_pool_options_default(opts);
+    opts->connect_timeout_ms = 10000;
+    opts->command_timeout_ms = 10000;
+    opts->wait_timeout_ms = 10000;
+    opts->health_timeout_ms = 2000;
+}
+
 static redkeep_status sub_one(redkeep_subscriber *sub, int pattern, const char *name,
                               redkeep_error **err) {
     const uint8_t *names[1] = {(const uint8_t *)name};
@@ -57,7 +66,7 @@ static long publish(redkeep_pool *pool, const char *channel, const char *payload
 static redkeep_subscriber_event *next_event(redkeep_subscriber *sub) {
     redkeep_subscriber_event *ev = NULL;
     redkeep_error *err = NULL;
-    redkeep_status st = redkeep_subscriber_next(sub, 10000, NULL, &ev, &err);
+    redkeep_status st = redkeep_subscriber_next(sub, 30000, NULL, &ev, &err);
     CHECK(st == REDKEEP_OK && ev != NULL, "next: %s", msg(err));
     redkeep_error_free(err);
     return ev;
@@ -88,7 +97,9 @@ static void test_basics_and_bad_input(const char *url) {
     printf("# subscriber basics\n");
     redkeep_pool *pool = NULL;
     redkeep_error *err = NULL;
-    redkeep_status st = redkeep_pool_open(url, NULL, NULL, &pool, &err);
+    redkeep_pool_options opts;
+    slow_machine_options(&opts);
+    redkeep_status st = redkeep_pool_open(url, &opts, NULL, &pool, &err);
     CHECK(st == REDKEEP_OK, "open: %s", msg(err));
     redkeep_error_free(err);
     err = NULL;
@@ -107,13 +118,19 @@ static void test_basics_and_bad_input(const char *url) {
     if (sub == NULL) return;
 
     CHECK(sub_one(sub, 0, "news", &err) == REDKEEP_OK, "subscribe: %s", msg(err));
+    redkeep_error_free(err);
+    err = NULL;
     CHECK(sub_one(sub, 1, "alert.*", &err) == REDKEEP_OK, "psubscribe: %s", msg(err));
+    redkeep_error_free(err);
+    err = NULL;
     /* Binary-safe names: an embedded NUL. */
     const uint8_t bin[] = {'a', 0, 'b'};
     const uint8_t *bins[1] = {bin};
     size_t bin_len[1] = {3};
     CHECK(redkeep_subscriber_subscribe(sub, bins, bin_len, 1, &err) == REDKEEP_OK,
           "binary name: %s", msg(err));
+    redkeep_error_free(err);
+    err = NULL;
 
     CHECK(publish(pool, "news", "one") == 1, "publish news");
     expect_message(sub, "news", NULL, "one");
@@ -179,6 +196,8 @@ static void test_basics_and_bad_input(const char *url) {
     /* Unsubscribe all channels (count 0), then close. */
     CHECK(redkeep_subscriber_unsubscribe(sub, NULL, NULL, 0, &err) == REDKEEP_OK, "unsubscribe all: %s",
           msg(err));
+    redkeep_error_free(err);
+    err = NULL;
     CHECK(publish(pool, "news", "gone") == 0, "no subscriber for news");
     CHECK(redkeep_subscriber_close(sub) == REDKEEP_OK, "close");
     st = redkeep_subscriber_next(sub, 1000, NULL, &ev, &err);
@@ -186,6 +205,8 @@ static void test_basics_and_bad_input(const char *url) {
     redkeep_error_free(err);
     err = NULL;
     CHECK(sub_one(sub, 0, "x", &err) == REDKEEP_CLOSED, "subscribe after close: %s", msg(err));
+    redkeep_error_free(err);
+    err = NULL;
     redkeep_error_free(err);
     redkeep_subscriber_free(sub);
     redkeep_subscriber_free(NULL);
@@ -208,9 +229,8 @@ static void test_restart(void) {
     if (server == NULL) return;
 
     redkeep_pool_options opts;
-    redkeep_pool_options_default(&opts);
+    slow_machine_options(&opts);
     opts.health_interval_ms = 100;
-    opts.health_timeout_ms = 200;
     opts.backoff_initial_ms = 20;
     opts.backoff_max_ms = 200;
     redkeep_pool *pool = NULL;
@@ -229,7 +249,11 @@ static void test_restart(void) {
         return;
     }
     CHECK(sub_one(sub, 0, "news", &err) == REDKEEP_OK, "subscribe: %s", msg(err));
+    redkeep_error_free(err);
+    err = NULL;
     CHECK(sub_one(sub, 1, "alert.*", &err) == REDKEEP_OK, "psubscribe: %s", msg(err));
+    redkeep_error_free(err);
+    err = NULL;
 
     uint32_t pid = redkeep_server_pid(server);
     CHECK(pid > 0 && kill((pid_t)pid, SIGKILL) == 0, "SIGKILL %u", pid);
