@@ -320,10 +320,12 @@ impl Pool {
         core.check_available()?;
         let node = cluster.primary_for(cluster::slot_of(key.as_ref()))?;
         let pool = self.shared.nodes.pool_for(core, &node)?;
+        let started = core.metrics.start();
         match pool.get().await {
             Ok(object) => {
                 Counters::bump(&core.counters.checkouts);
-                Ok(Connection::new(object))
+                let checked_out = core.metrics.waited(started);
+                Ok(Connection::new(object, checked_out))
             }
             Err(e) => Err(self.checkout_error(e)),
         }
