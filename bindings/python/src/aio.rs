@@ -83,12 +83,20 @@ impl AsyncPool {
         check_pid(py, self.core.pid, "Pool")?;
         let cmd = command(args)?;
         let core = self.core.clone();
-        future_into_py(py, async move {
-            Ok(match core.run(&cmd).await {
+        let call = async move {
+            match core.run(&cmd).await {
                 Ok(value) => Outcome::Reply(value, core.decode),
                 Err(e) => Outcome::Error(e),
-            })
-        })
+            }
+        };
+        // The loop's wake-up channel (one per loop, completions in
+        // batches); a loop that cannot watch a descriptor gets the bridge.
+        #[cfg(unix)]
+        let call = match crate::completion::spawn(py, call)? {
+            Ok(future) => return Ok(future),
+            Err(call) => call,
+        };
+        future_into_py(py, async move { Ok(call.await) })
     }
 
     /// Connects now (idempotent); otherwise the first command does.

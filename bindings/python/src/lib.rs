@@ -4,6 +4,8 @@
 //! which re-exports what is defined here.
 
 mod aio;
+#[cfg(unix)]
+mod completion;
 mod config;
 mod convert;
 mod errors;

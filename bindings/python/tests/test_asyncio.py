@@ -213,3 +213,41 @@ def test_an_async_pool_works_in_a_forked_child(redis_server: redkeep.Server) -> 
     os.waitpid(pid, 0)
     assert code == b"\x00", f"child failed with {code!r}"
     assert run(ping()) == "PONG"  # and the parent's still works
+
+
+def test_one_pool_serves_several_event_loops(redis_server: redkeep.Server) -> None:
+    """Each event loop gets its own wake-up channel: loops in four threads
+    at once, then one loop after another (as `asyncio.run` makes them),
+    all get their own replies, errors included."""
+    import threading
+
+    p = redkeep.asyncio.Pool(redis_server.url)
+    failures: list[BaseException] = []
+
+    async def work(name: str) -> None:
+        await p.execute("DEL", name)
+        got = await asyncio.gather(*(p.execute("INCR", name) for _ in range(200)))
+        assert sorted(got) == list(range(1, 201))
+        with pytest.raises(redkeep.ResponseError):
+            await p.execute("LPUSH", name, "x")  # WRONGTYPE, via the same batch path
+        assert await p.execute("GET", name) == b"200"
+
+    def in_thread(name: str) -> None:
+        try:
+            asyncio.run(work(name))
+        except BaseException as e:  # noqa: BLE001 - reported below
+            failures.append(e)
+
+    threads = [threading.Thread(target=in_thread, args=(f"loop{i}",)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not failures, failures
+    for i in range(3):
+        run(work(f"again{i}"))
+
+    async def close() -> None:
+        await p.aclose()
+
+    run(close())
