@@ -17,7 +17,10 @@ pub use backoff::Backoff;
 pub use config::{Config, HealthConfig, PoolConfig, Timeouts};
 pub use error::{Error, ErrorKind, Language, Param, Phase, Result};
 pub use health::{Health, State};
-pub use pool::{command_class, CommandClass, Connection, ExclusiveConnection, Pool};
+pub use pool::{
+    command_class, Begun, CommandClass, Connection, ExclusiveConnection, Finished, PendingReply,
+    Pool, Resend,
+};
 pub use server::testing;
 pub use server::{
     ensure_server, ensure_server_blocking, LocalServer, Origin, RestartPolicy, ServerAddr,

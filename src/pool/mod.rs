@@ -5,6 +5,7 @@ mod blocking;
 mod command;
 mod connector;
 mod core;
+mod evented;
 mod exclusive;
 mod set;
 mod shared;
@@ -31,6 +32,7 @@ use crate::server::LocalServer;
 use crate::stats::{Counters, Stats};
 
 pub use self::command::{command_class, CommandClass};
+pub use self::evented::{Begun, Finished, PendingReply, Resend};
 pub use self::exclusive::{Connection, ExclusiveConnection};
 
 /// A resilient Redis pool: timeouts on every phase, one reconnect in flight,

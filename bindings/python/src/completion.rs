@@ -192,19 +192,50 @@ impl Drop for Pending {
 }
 
 /// Runs `fut` on the runtime and returns an `asyncio.Future` of the
-/// running loop that resolves to its outcome; `None` if this loop cannot
-/// watch a file descriptor (`add_reader`): then `fut` comes back unrun,
-/// for the caller's fallback.
+/// running loop that resolves to its outcome; when this loop cannot
+/// watch a file descriptor (`add_reader`), `fut` comes back unrun, for the
+/// caller's fallback.
 pub(crate) fn spawn<'py, F>(py: Python<'py>, fut: F) -> PyResult<Result<Bound<'py, PyAny>, F>>
 where
     F: Future<Output = Outcome> + Send + 'static,
 {
-    let rt = runtime(py)?;
     let event_loop = running_loop(py)?;
     let Some(shared) = waker_for(py, &event_loop)? else {
         return Ok(Err(fut));
     };
     let future = event_loop.call_method0(intern!(py, "create_future"))?;
+    resolve_with(py, &shared, &future, fut)?;
+    Ok(Ok(future))
+}
+
+/// Resolves `future` (of `event_loop`) with the outcome of `fut`, run on
+/// the runtime; `false` if the loop cannot watch a file descriptor.
+pub(crate) fn spawn_into<F>(
+    py: Python<'_>,
+    event_loop: &Bound<'_, PyAny>,
+    future: &Bound<'_, PyAny>,
+    fut: F,
+) -> PyResult<bool>
+where
+    F: Future<Output = Outcome> + Send + 'static,
+{
+    let Some(shared) = waker_for(py, event_loop)? else {
+        return Ok(false);
+    };
+    resolve_with(py, &shared, future, fut)?;
+    Ok(true)
+}
+
+fn resolve_with<F>(
+    py: Python<'_>,
+    shared: &Arc<Shared>,
+    future: &Bound<'_, PyAny>,
+    fut: F,
+) -> PyResult<()>
+where
+    F: Future<Output = Outcome> + Send + 'static,
+{
+    let rt = runtime(py)?;
     let canceller = Bound::new(
         py,
         Canceller {
@@ -212,7 +243,7 @@ where
         },
     )?;
     let pending = Pending {
-        shared,
+        shared: shared.clone(),
         objects: Some((
             future.clone().unbind(),
             canceller.clone().into_any().unbind(),
@@ -224,11 +255,11 @@ where
     });
     let _ = canceller.get().abort.set(task.abort_handle());
     future.call_method1(intern!(py, "add_done_callback"), (canceller,))?;
-    Ok(Ok(future))
+    Ok(())
 }
 
 /// `asyncio.get_running_loop()`.
-fn running_loop(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+pub(crate) fn running_loop(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
     static GET_RUNNING_LOOP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
     GET_RUNNING_LOOP
         .import(py, "asyncio", "get_running_loop")?
@@ -237,7 +268,10 @@ fn running_loop(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
 
 /// The loop used last and its waker (read with the GIL held): the common
 /// case of one loop skips the registry. It keeps that loop alive.
-static LAST: Mutex<Option<(Py<PyAny>, Option<Arc<Shared>>)>> = Mutex::new(None);
+static LAST: Mutex<Option<LastLoop>> = Mutex::new(None);
+
+/// A loop and its waker (`None`: the loop cannot watch a descriptor).
+type LastLoop = (Py<PyAny>, Option<Arc<Shared>>);
 
 /// The waker of `event_loop` (`None`: the loop cannot watch a file
 /// descriptor), made and registered on its first call. Wakers live in a

@@ -9,6 +9,8 @@ mod completion;
 mod config;
 mod convert;
 mod errors;
+#[cfg(unix)]
+mod evented;
 mod health;
 mod pool;
 mod runtime;
