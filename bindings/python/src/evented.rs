@@ -38,10 +38,26 @@ pub(crate) fn start<'py>(
     decode: bool,
     cmd: Cmd,
 ) -> PyResult<Started<'py>> {
+    let event_loop = crate::completion::running_loop(py)?;
     if busy.swap(true, Ordering::AcqRel) {
         return Ok(Started::UseRuntime(cmd));
     }
-    let event_loop = crate::completion::running_loop(py)?;
+    let started = begin(py, &event_loop, pool, busy, decode, cmd);
+    if started.is_err() {
+        busy.store(false, Ordering::Release);
+    }
+    started
+}
+
+/// [`start`] once `busy` is taken: clears it unless the call is in flight.
+fn begin<'py>(
+    py: Python<'py>,
+    event_loop: &Bound<'py, PyAny>,
+    pool: &redkeep::Pool,
+    busy: &Arc<AtomicBool>,
+    decode: bool,
+    cmd: Cmd,
+) -> PyResult<Started<'py>> {
     let pending = match pool.begin_evented(cmd) {
         Begun::Written(pending) => pending,
         Begun::UseRuntime(cmd) => {
@@ -51,7 +67,7 @@ pub(crate) fn start<'py>(
         Begun::Finished(finished) => {
             busy.store(false, Ordering::Release);
             let future = event_loop.call_method0(intern!(py, "create_future"))?;
-            finish(py, &event_loop, &future, finished, decode);
+            finish(py, event_loop, &future, finished, decode);
             return Ok(Started::Future(future));
         }
     };
