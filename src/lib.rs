@@ -23,8 +23,8 @@ pub use error::{Error, ErrorKind, Language, Param, Phase, Result};
 pub use health::{Health, NodeHealth, State};
 pub use metrics::Metrics;
 pub use pool::{
-    command_class, CommandClass, Connection, ExclusiveConnection, Handle, Message, Pool,
-    Subscriber, SubscriberEvent,
+    command_class, Begun, CommandClass, Connection, ExclusiveConnection, Finished, Handle, Message,
+    PendingReply, Pool, Resend, Subscriber, SubscriberEvent,
 };
 pub use server::testing;
 pub use server::{

@@ -3,9 +3,10 @@
 //! round trip and no hop to a runtime thread.
 
 use std::collections::HashMap;
+use std::sync::atomic::AtomicBool;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::connector::remaining;
 use super::core::{Core, Purpose, Stream, Verdict};
@@ -28,6 +29,40 @@ pub(crate) enum Outcome {
     UseRuntime,
 }
 
+/// A command written on a connection of this set whose reply an event loop
+/// waits for ([`BlockingConnections::start`]).
+pub(crate) struct Written {
+    idle: Idle,
+    /// The reply's limit (`timeouts.command`).
+    pub(crate) timeout: Duration,
+}
+
+impl Written {
+    /// The socket's descriptor, readable when (part of) the reply is there.
+    #[cfg(unix)]
+    pub(crate) fn raw_fd(&self) -> std::os::unix::io::RawFd {
+        self.idle.conn.raw_fd()
+    }
+}
+
+/// What [`BlockingConnections::start`] did.
+pub(crate) enum Start {
+    /// Written: read the reply with [`BlockingConnections::poll`] when the
+    /// socket is readable.
+    Written(Written),
+    /// Failed before a reply could come (fail fast, or the write failed).
+    Done(Result<redis::Value>),
+    /// No idle connection: use the runtime (and open one for later calls).
+    UseRuntime,
+    /// A command too large to be written without waiting for the socket
+    /// ([`WRITE_AT_ONCE`]): use the runtime.
+    TooLarge,
+}
+
+/// The largest command [`BlockingConnections::start`] writes: one that fits
+/// in a socket's send buffer, so the write never waits for the server.
+const WRITE_AT_ONCE: usize = 64 * 1024;
+
 /// Idle connections, most recently used last (LIFO), and a handle on the
 /// socket of every open one (idle or in use) so `Pool::close` can end the
 /// reads in flight.
@@ -36,6 +71,8 @@ pub(crate) struct BlockingConnections {
     open: Arc<Registry>,
     /// At most this many open at once; callers beyond it use the runtime.
     cap: usize,
+    /// Whether a connection is being opened for [`BlockingConnections::start`].
+    filling: AtomicBool,
 }
 
 #[derive(Default)]
@@ -62,7 +99,112 @@ impl BlockingConnections {
             idle: Mutex::new(Vec::new()),
             open: Arc::new(Registry::default()),
             cap,
+            filling: AtomicBool::new(false),
         }
+    }
+
+    /// Writes `cmd` on an idle connection without waiting for its reply,
+    /// for a caller whose event loop watches the socket. It never waits on
+    /// the network: the command fits in the socket's buffer, and with no
+    /// idle connection it returns [`Start::UseRuntime`] (see
+    /// [`BlockingConnections::fill_one`]).
+    pub(crate) fn start(&self, core: &Core, cmd: &redis::Cmd) -> Start {
+        if let Err(e) = core.check_available() {
+            return Start::Done(Err(e));
+        }
+        let packed = cmd.get_packed_command();
+        if packed.len() > WRITE_AT_ONCE {
+            return Start::TooLarge;
+        }
+        let Some(mut idle) = self.take(core) else {
+            return Start::UseRuntime;
+        };
+        let timeout = core.config.timeouts.command;
+        match idle.conn.send_only(&packed, timeout) {
+            Ok(()) => Start::Written(Written { idle, timeout }),
+            Err(e) => Start::Done(Err(self.failed(core, idle, e, timeout))),
+        }
+    }
+
+    /// Reads what has come of the reply to [`BlockingConnections::start`]:
+    /// `None` while it is incomplete (or `written` is empty); once it is
+    /// read, `written` is emptied and the connection goes back to the set
+    /// (or is dropped, per its error).
+    pub(crate) fn poll(
+        &self,
+        core: &Core,
+        written: &mut Option<Written>,
+    ) -> Option<Result<redis::Value>> {
+        let result = written.as_mut()?.idle.conn.try_reply()?;
+        let Written { idle, timeout } = written.take()?;
+        Some(match result {
+            Ok(value) => {
+                self.put(core, idle);
+                value
+                    .extract_error()
+                    .map_err(|e| Error::from_redis(e, Phase::Command))
+            }
+            Err(e) => Err(self.failed(core, idle, e, timeout)),
+        })
+    }
+
+    /// The reply did not come within its timeout: the connection is out of
+    /// step and dropped.
+    pub(crate) fn expire(&self, core: &Core, written: Written) -> Error {
+        let timeout = written.timeout;
+        drop(written);
+        if core.is_closed() {
+            return Error::closed_during_call();
+        }
+        core.count_dropped();
+        Error::timeout(Phase::Command, timeout)
+    }
+
+    /// A written command whose caller left (its reply unread): the
+    /// connection is out of step and dropped.
+    pub(crate) fn abandon(&self, core: &Core, written: Written) {
+        drop(written);
+        core.count_dropped();
+    }
+
+    /// Maps a failed request and decides the connection's fate.
+    fn failed(&self, core: &Core, idle: Idle, e: redis::RedisError, timeout: Duration) -> Error {
+        if core.is_closed() {
+            return Error::closed_during_call();
+        }
+        let err = if e.is_timeout() {
+            Error::timeout(Phase::Command, timeout)
+        } else {
+            Error::from_redis(e, Phase::Command)
+        };
+        match core.judge(&err, Stream::Ordered) {
+            Verdict::Keep => self.put(core, idle),
+            Verdict::Drop => core.count_dropped(),
+            Verdict::Broken => core.report_broken(),
+        }
+        err
+    }
+
+    /// Whether [`BlockingConnections::fill_one`] should run now: an
+    /// address this set can reach, a pool known to be `Up` (a connect no
+    /// caller asked for must not be the one that finds Redis gone and
+    /// turns the pool `Down` under a caller's own connect), and no other
+    /// fill in progress (the caller then runs it, on a thread that may
+    /// block).
+    pub(crate) fn claim_fill(&self, core: &Core) -> bool {
+        core.connector.thread_target().is_some()
+            && core.is_up()
+            && !self.filling.swap(true, Ordering::AcqRel)
+    }
+
+    /// Opens one connection (through the same gate and deadline as
+    /// [`BlockingConnections::send`]) and leaves it idle; ends the claim of
+    /// [`BlockingConnections::claim_fill`].
+    pub(crate) fn fill_one(&self, core: &Core, runtime: &tokio::runtime::Handle) {
+        if let Ok(Some(idle)) = self.connect(core, runtime, None) {
+            self.put(core, idle);
+        }
+        self.filling.store(false, Ordering::Release);
     }
 
     /// Runs `cmd` on the calling thread. `deadline` (a per-call timeout)
@@ -97,20 +239,7 @@ impl BlockingConnections {
                     .extract_error()
                     .map_err(|e| Error::from_redis(e, Phase::Command))
             }
-            Err(_) if core.is_closed() => Err(Error::closed_during_call()),
-            Err(e) => {
-                let err = if e.is_timeout() {
-                    Error::timeout(Phase::Command, timeout)
-                } else {
-                    Error::from_redis(e, Phase::Command)
-                };
-                match core.judge(&err, Stream::Ordered) {
-                    Verdict::Keep => self.put(core, idle),
-                    Verdict::Drop => core.count_dropped(),
-                    Verdict::Broken => core.report_broken(),
-                }
-                Err(err)
-            }
+            Err(e) => Err(self.failed(core, idle, e, timeout)),
         })
     }
 

@@ -6,6 +6,7 @@ mod cluster;
 mod command;
 mod connector;
 mod core;
+mod evented;
 mod exclusive;
 mod handle;
 mod sentinel;
@@ -36,6 +37,7 @@ use crate::server::LocalServer;
 use crate::stats::{Counters, Stats};
 
 pub use self::command::{command_class, CommandClass};
+pub use self::evented::{Begun, Finished, PendingReply, Resend};
 pub use self::exclusive::{Connection, ExclusiveConnection};
 pub use self::handle::Handle;
 pub use self::subscriber::{Message, Subscriber, SubscriberEvent};

@@ -97,6 +97,23 @@ impl Socket {
         };
     }
 
+    fn set_nonblocking(&self, on: bool) -> io::Result<()> {
+        match self {
+            Socket::Tcp(s) => s.set_nonblocking(on),
+            #[cfg(unix)]
+            Socket::Unix(s) => s.set_nonblocking(on),
+        }
+    }
+
+    #[cfg(unix)]
+    fn raw_fd(&self) -> std::os::unix::io::RawFd {
+        use std::os::unix::io::AsRawFd;
+        match self {
+            Socket::Tcp(s) => s.as_raw_fd(),
+            Socket::Unix(s) => s.as_raw_fd(),
+        }
+    }
+
     fn set_timeouts(&self, timeout: Duration) -> io::Result<()> {
         // A zero timeout means "none" to the OS: keep it at least 1 µs.
         let timeout = Some(timeout.max(Duration::from_micros(1)));
@@ -127,6 +144,8 @@ struct Stream {
     applied: Option<Duration>,
     /// When the I/O in progress must end.
     deadline: Option<Instant>,
+    /// Whether the last read found nothing to read (non-blocking mode).
+    would_block: bool,
 }
 
 impl Stream {
@@ -168,6 +187,10 @@ impl Read for Stream {
             };
             match result {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => self.resume()?,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.would_block = true;
+                    return Err(e);
+                }
                 other => return other,
             }
         }
@@ -210,6 +233,7 @@ impl ThreadConnection {
                 socket,
                 applied: None,
                 deadline: None,
+                would_block: false,
             }),
             parser: redis::Parser::new(),
         })
@@ -274,6 +298,37 @@ impl ThreadConnection {
         self.set_timeout(timeout)?;
         self.reader.get_mut().write_all(packed)?;
         self.read_reply()
+    }
+
+    /// Sends one packed command (the write bounded by `timeout`) and puts
+    /// the socket in non-blocking mode for [`ThreadConnection::try_reply`].
+    pub(crate) fn send_only(&mut self, packed: &[u8], timeout: Duration) -> RedisResult<()> {
+        self.set_timeout(timeout)?;
+        self.reader.get_mut().write_all(packed)?;
+        self.reader.get_ref().socket.set_nonblocking(true)?;
+        Ok(())
+    }
+
+    /// Reads what the socket has of the reply to [`ThreadConnection::send_only`]:
+    /// `None` until it is complete (the parser keeps the partial reply),
+    /// then the reply, with the socket back in blocking mode.
+    pub(crate) fn try_reply(&mut self) -> Option<RedisResult<Value>> {
+        self.reader.get_mut().would_block = false;
+        match self.read_reply() {
+            Err(_) if self.reader.get_ref().would_block => None,
+            result => {
+                if let Err(e) = self.reader.get_ref().socket.set_nonblocking(false) {
+                    return Some(Err(e.into()));
+                }
+                Some(result)
+            }
+        }
+    }
+
+    /// The socket's descriptor, for an event loop to watch.
+    #[cfg(unix)]
+    pub(crate) fn raw_fd(&self) -> std::os::unix::io::RawFd {
+        self.reader.get_ref().socket.raw_fd()
     }
 
     fn read_reply(&mut self) -> RedisResult<Value> {

@@ -1,6 +1,7 @@
 //! `redkeep.asyncio.Pool`: the pool of [`crate::pool`] with awaitables.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use pyo3::prelude::*;
@@ -19,6 +20,29 @@ use crate::runtime::{check_pid, foreign, future_into_py};
 #[pyclass(module = "redkeep.asyncio", name = "Pool", frozen)]
 pub(crate) struct AsyncPool {
     core: Arc<PoolCore>,
+    /// Whether a call without a runtime thread ([`crate::evented`]) is in
+    /// flight: one at a time, the others go through the runtime.
+    #[cfg(unix)]
+    busy: Arc<std::sync::atomic::AtomicBool>,
+    /// Calls in flight on the runtime: while there are any, new calls join
+    /// them there (their replies come back in the same batches).
+    on_runtime: Arc<AtomicUsize>,
+}
+
+/// Counts one call in flight on the runtime while it lives.
+struct OnRuntime(Arc<AtomicUsize>);
+
+impl OnRuntime {
+    fn enter(count: &Arc<AtomicUsize>) -> Self {
+        count.fetch_add(1, Ordering::AcqRel);
+        Self(count.clone())
+    }
+}
+
+impl Drop for OnRuntime {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 #[pymethods]
@@ -69,7 +93,12 @@ impl AsyncPool {
         )
         .into_config(py)?;
         let core = Arc::new(PoolCore::new(py, config, decode_responses, lazy)?);
-        Ok(Self { core })
+        Ok(Self {
+            core,
+            #[cfg(unix)]
+            busy: Arc::default(),
+            on_runtime: Arc::default(),
+        })
     }
 
     /// Runs one command; the awaitable resolves to its reply. Cancelling it
@@ -82,13 +111,34 @@ impl AsyncPool {
     ) -> PyResult<Bound<'py, PyAny>> {
         check_pid(py, self.core.pid, "Pool")?;
         let cmd = command(args)?;
+        // One call at a time on this pool: the loop itself reads the reply.
+        #[cfg(unix)]
+        let cmd = match self.core.built() {
+            Some(pool) if self.on_runtime.load(Ordering::Acquire) == 0 => {
+                match crate::evented::start(py, pool, &self.busy, self.core.decode, cmd)? {
+                    crate::evented::Started::Future(future) => return Ok(future),
+                    crate::evented::Started::UseRuntime(cmd) => cmd,
+                }
+            }
+            _ => cmd,
+        };
         let core = self.core.clone();
-        future_into_py(py, async move {
-            Ok(match core.run(&cmd).await {
+        let counted = OnRuntime::enter(&self.on_runtime);
+        let call = async move {
+            let _counted = counted;
+            match core.run(&cmd).await {
                 Ok(value) => Outcome::Reply(value, core.decode),
                 Err(e) => Outcome::Error(e),
-            })
-        })
+            }
+        };
+        // The loop's wake-up channel (one per loop, completions in
+        // batches); a loop that cannot watch a descriptor gets the bridge.
+        #[cfg(unix)]
+        let call = match crate::completion::spawn(py, call)? {
+            Ok(future) => return Ok(future),
+            Err(call) => call,
+        };
+        future_into_py(py, async move { Ok(call.await) })
     }
 
     /// Connects now (idempotent); otherwise the first command does.

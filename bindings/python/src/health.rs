@@ -150,8 +150,8 @@ stats_class! {
     evicted: u64, "Connections dropped because they broke or predate an outage.";
     probes: u64, "Health probes sent.";
     probe_failures: u64, "Health probes that failed.";
-    shared_open: u64, "Shared multiplexed connections open now (they carry the ordinary commands of redkeep.asyncio.Pool).";
-    thread_open: u64, "Calling-thread connections open now, idle or in use (they carry the ordinary commands of Pool.execute).";
+    shared_open: u64, "Shared multiplexed connections open now (they carry the concurrent ordinary commands of redkeep.asyncio.Pool).";
+    thread_open: u64, "Calling-thread connections open now, idle or in use (they carry the ordinary commands of Pool.execute, and those of redkeep.asyncio.Pool made one at a time).";
     thread_idle: u64, "Calling-thread connections idle now.";
 }
 

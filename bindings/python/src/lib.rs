@@ -5,10 +5,14 @@
 
 mod aio;
 mod client;
+#[cfg(unix)]
+mod completion;
 mod config;
 mod convert;
 mod deploy;
 mod errors;
+#[cfg(unix)]
+mod evented;
 mod health;
 mod observe;
 mod pool;

@@ -73,6 +73,11 @@ impl PoolCore {
         Ok(pool)
     }
 
+    /// The pool if it is built already (no connect here).
+    pub(crate) fn built(&self) -> Option<&redkeep::Pool> {
+        self.pool.get()
+    }
+
     /// Runs one command through the core's one call path, which decides
     /// everything about it (refused, shared or exclusive connection, timeouts).
     pub(crate) async fn run(&self, cmd: &redis::Cmd) -> Result<Value, redkeep::Error> {

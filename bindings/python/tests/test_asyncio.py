@@ -213,3 +213,189 @@ def test_an_async_pool_works_in_a_forked_child(redis_server: redkeep.Server) -> 
     os.waitpid(pid, 0)
     assert code == b"\x00", f"child failed with {code!r}"
     assert run(ping()) == "PONG"  # and the parent's still works
+
+
+def test_one_pool_serves_several_event_loops(redis_server: redkeep.Server) -> None:
+    """Each event loop gets its own wake-up channel: loops in four threads
+    at once, then one loop after another (as `asyncio.run` makes them),
+    all get their own replies, errors included."""
+    import threading
+
+    p = redkeep.asyncio.Pool(redis_server.url)
+    failures: list[BaseException] = []
+
+    async def work(name: str) -> None:
+        await p.execute("DEL", name)
+        got = await asyncio.gather(*(p.execute("INCR", name) for _ in range(200)))
+        assert sorted(got) == list(range(1, 201))
+        with pytest.raises(redkeep.ResponseError):
+            await p.execute("LPUSH", name, "x")  # WRONGTYPE, via the same batch path
+        assert await p.execute("GET", name) == b"200"
+
+    def in_thread(name: str) -> None:
+        try:
+            asyncio.run(work(name))
+        except BaseException as e:  # noqa: BLE001 - reported below
+            failures.append(e)
+
+    threads = [threading.Thread(target=in_thread, args=(f"loop{i}",)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not failures, failures
+    for i in range(3):
+        run(work(f"again{i}"))
+
+    async def close() -> None:
+        await p.aclose()
+
+    run(close())
+
+
+async def _warm(p: redkeep.asyncio.Pool) -> None:
+    """Until a calling-thread connection is idle: the first one-at-a-time
+    call opens it in the background and goes through the runtime."""
+    deadline = time.monotonic() + 10
+    while p.stats().thread_idle < 1:
+        assert time.monotonic() < deadline, p.stats()
+        assert await p.execute("PING") == "PONG"
+        await asyncio.sleep(0.01)
+
+
+def test_one_call_at_a_time_is_read_by_the_loop_and_concurrent_ones_share_the_runtime(
+    redis_server: redkeep.Server,
+) -> None:
+    async def main() -> None:
+        async with redkeep.asyncio.Pool(redis_server.url) as p:
+            await _warm(p)
+            ids = {await p.execute("CLIENT", "ID") for _ in range(20)}
+            assert len(ids) == 1, ids  # one calling-thread connection, reused
+            assert p.stats().thread_open == 1
+            await p.execute("SET", "k", "v")
+            assert [await p.execute("GET", "k") for _ in range(50)] == [b"v"] * 50
+            # Concurrent calls: one on that connection, the rest shared.
+            got = await asyncio.gather(*(p.execute("CLIENT", "ID") for _ in range(20)))
+            assert ids <= set(got) and len(set(got)) >= 2, got
+            assert p.stats().thread_open == 1
+
+    run(main())
+
+
+def test_the_loop_runs_while_an_evented_reply_is_awaited_and_a_timeout_drops_it(
+    redis_server_fresh: redkeep.Server,
+) -> None:
+    pid = redis_server_fresh.pid
+    assert pid is not None
+
+    async def main() -> None:
+        async with redkeep.asyncio.Pool(
+            redis_server_fresh.url, socket_timeout=0.5, health_check_interval=30
+        ) as p:
+            await _warm(p)
+            evicted = p.stats().evicted
+            ticks = 0
+
+            async def ticker() -> None:
+                nonlocal ticks
+                while True:
+                    await asyncio.sleep(0.01)
+                    ticks += 1
+
+            t = asyncio.ensure_future(ticker())
+            os.kill(pid, signal.SIGSTOP)
+            try:
+                t0 = time.monotonic()
+                with pytest.raises(redkeep.TimeoutError) as e:
+                    await p.execute("GET", "k")
+                took = time.monotonic() - t0
+            finally:
+                os.kill(pid, signal.SIGCONT)
+                t.cancel()
+            assert e.value.phase == "command"
+            assert 0.4 < took < 3, took
+            assert ticks >= 10, f"the loop was blocked: {ticks} ticks in {took:.2f} s"
+            assert p.stats().evicted == evicted + 1  # out of step: dropped
+            await _warm(p)
+            assert await p.execute("PING") == "PONG"
+
+    run(main())
+
+
+def test_a_cancelled_evented_call_returns_its_connection_once_the_reply_is_read(
+    redis_server_fresh: redkeep.Server,
+) -> None:
+    pid = redis_server_fresh.pid
+    assert pid is not None
+
+    async def main() -> None:
+        async with redkeep.asyncio.Pool(redis_server_fresh.url, health_check_interval=30) as p:
+            await _warm(p)
+            [conn_id] = {await p.execute("CLIENT", "ID") for _ in range(3)}
+            os.kill(pid, signal.SIGSTOP)
+            try:
+                task = asyncio.ensure_future(p.execute("INCR", "n"))
+                await asyncio.sleep(0.1)
+                task.cancel()
+                with pytest.raises(asyncio.CancelledError):
+                    await task
+            finally:
+                os.kill(pid, signal.SIGCONT)
+            deadline = time.monotonic() + 5
+            while p.stats().thread_idle < 1 and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
+            assert await p.execute("CLIENT", "ID") == conn_id  # in step, reused
+            assert await p.execute("GET", "n") == b"1"  # written once, never again
+
+    run(main())
+
+
+def test_aclose_ends_an_evented_call_at_once(redis_server_fresh: redkeep.Server) -> None:
+    pid = redis_server_fresh.pid
+    assert pid is not None
+
+    async def main() -> None:
+        p = redkeep.asyncio.Pool(redis_server_fresh.url, socket_timeout=10, health_check_interval=30)
+        await p.connect()
+        await _warm(p)
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            task = asyncio.ensure_future(p.execute("GET", "k"))
+            await asyncio.sleep(0.1)
+            t0 = time.monotonic()
+            await p.aclose()
+            with pytest.raises(redkeep.ClosedError):
+                await asyncio.wait_for(task, 2)
+            assert time.monotonic() - t0 < 1
+        finally:
+            os.kill(pid, signal.SIGCONT)
+
+    run(main())
+
+
+def test_evented_read_only_command_is_resent_once_and_a_write_never(
+    redis_server: redkeep.Server,
+) -> None:
+    """Its calling-thread connection killed under it, a GET is sent again
+    (through the shared path) and an INCR fails unrepeated."""
+
+    async def main() -> None:
+        admin = redkeep.Pool(redis_server.url)
+        try:
+            async with redkeep.asyncio.Pool(redis_server.url, health_check_interval=30) as p:
+                await p.execute("SET", "r", "v")
+                await p.execute("SET", "w", 0)
+                for cmd, expect in ((("GET", "r"), b"v"), (("INCR", "w"), None)):
+                    await _warm(p)
+                    [conn_id] = {await p.execute("CLIENT", "ID") for _ in range(3)}
+                    assert admin.execute("CLIENT", "KILL", "ID", conn_id) == 1
+                    if expect is not None:
+                        assert await p.execute(*cmd) == expect
+                    else:
+                        with pytest.raises(redkeep.ConnectionError):
+                            await p.execute(*cmd)
+                assert await p.execute("GET", "w") == b"0"
+        finally:
+            admin.close()
+
+    run(main())

@@ -136,10 +136,10 @@ class Stats:
         """Health probes that failed."""
     @property
     def shared_open(self) -> int:
-        """Shared multiplexed connections open now (they carry the ordinary commands of ``redkeep.asyncio.Pool``)."""
+        """Shared multiplexed connections open now (they carry the concurrent ordinary commands of ``redkeep.asyncio.Pool``)."""
     @property
     def thread_open(self) -> int:
-        """Calling-thread connections open now, idle or in use (they carry the ordinary commands of ``Pool.execute``)."""
+        """Calling-thread connections open now, idle or in use (they carry the ordinary commands of ``Pool.execute``, and those of ``redkeep.asyncio.Pool`` made one at a time)."""
     @property
     def thread_idle(self) -> int:
         """Calling-thread connections idle now."""
