@@ -92,6 +92,8 @@ pub enum Param {
     ServerReadyTimeout,
     /// The window over which a spawned server's restarts are counted.
     ServerRestartWindow,
+    /// How a spawned server is tied to its owner ([`Guard`](crate::Guard)).
+    ServerGuard,
     /// The most exclusive connections a pool opens (`pool.max_size`).
     PoolMaxSize,
     /// Exclusive connections kept open while Redis is up (`pool.min_idle`).
@@ -137,6 +139,7 @@ impl Param {
         Param::ServerArgs,
         Param::ServerReadyTimeout,
         Param::ServerRestartWindow,
+        Param::ServerGuard,
         Param::PoolMaxSize,
         Param::PoolMinIdle,
         Param::PoolMultiplexed,
@@ -209,6 +212,11 @@ impl Param {
             (Param::ServerRestartWindow, C) => "redkeep_server_options.restart_window_ms",
             // Go, Python and the CLI keep the default window (60 s).
             (Param::ServerRestartWindow, Go | Python | Cli) => "the restart window",
+            (Param::ServerGuard, Rust) => "ServerConfig::guard",
+            (Param::ServerGuard, C) => "redkeep_server_options.guard",
+            (Param::ServerGuard, Go) => "ServerOptions.Guard",
+            (Param::ServerGuard, Python) => "guard=",
+            (Param::ServerGuard, Cli) => "--guard",
             // Pool settings: the Rust names are `Config`'s field paths. Go,
             // Python and the CLI describe the settings they have no option
             // for (their defaults are always valid).
@@ -646,6 +654,7 @@ mod tests {
             | Param::ServerArgs
             | Param::ServerReadyTimeout
             | Param::ServerRestartWindow
+            | Param::ServerGuard
             | Param::PoolMaxSize
             | Param::PoolMinIdle
             | Param::PoolMultiplexed

@@ -20,7 +20,7 @@ pub use health::{Health, State};
 pub use pool::{command_class, CommandClass, Connection, ExclusiveConnection, Pool};
 pub use server::testing;
 pub use server::{
-    ensure_server, ensure_server_blocking, LocalServer, Origin, RestartPolicy, ServerAddr,
+    ensure_server, ensure_server_blocking, Guard, LocalServer, Origin, RestartPolicy, ServerAddr,
     ServerConfig, ServerStatus,
 };
 pub use stats::Stats;

@@ -452,6 +452,13 @@ fn spawn(
         persistence: cfg.persistence,
         ready_timeout: cfg.ready_timeout,
         tls: tls.clone(),
+        guard: cfg
+            .guard
+            .resolve()
+            .map_err(|error| super::launch::StartError {
+                cause: Cause::Unknown,
+                error,
+            })?,
     };
     tracing::info!(binary = %plan.binary.display(), addr = %addr, "spawning redis-server");
     let started = Instant::now();

@@ -58,7 +58,7 @@ pub mod testing;
 mod workdir;
 
 pub use addr::ServerAddr;
-pub use config::{RestartPolicy, ServerConfig};
+pub use config::{Guard, RestartPolicy, ServerConfig};
 pub use guard::OwnedChild;
 pub use local::{ensure_server, ensure_server_blocking, LocalServer, Origin};
 pub use supervisor::ServerStatus;
