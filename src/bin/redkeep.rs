@@ -46,6 +46,9 @@ OPTIONS:
     --dir DIR           data directory (default: a private temporary one)
     --persist           keep redis-server's snapshot settings (default: none)
     --ready-timeout S   seconds a spawned server may take to answer PONG (default 10)
+    --guard G           auto (default: the platform's guard) or watchdog (a forked
+                        watchdog process kills the server when redkeep dies; the
+                        guard of macOS and the BSDs, unix only)
     -q, --quiet         only warnings and errors on stderr
     -v, --verbose       debug output on stderr
     -h, --help          this text
@@ -54,6 +57,7 @@ OPTIONS:
 ENVIRONMENT:
     REDKEEP_PASSWORD      password, when --password is not given
     REDKEEP_REDIS_SERVER  the redis-server (or valkey-server) binary
+    REDKEEP_GUARD         watchdog: the watchdog guard when --guard is not given
     NO_COLOR              no colour on stderr (there is none unless it is a terminal)
 ";
 
@@ -74,6 +78,8 @@ struct Options {
     dir: Option<PathBuf>,
     persist: bool,
     ready_timeout: Option<Duration>,
+    /// `--guard`.
+    guard: redkeep::Guard,
     /// `run`: use a Redis already at the address instead of failing.
     attach: bool,
     /// `--tls`: a TLS-only server with a throwaway CA.
@@ -116,6 +122,7 @@ fn parse(args: Vec<String>) -> Result<Parsed, String> {
         dir: None,
         persist: false,
         ready_timeout: None,
+        guard: redkeep::Guard::Auto,
         attach: false,
         tls: false,
         server_args: Vec::new(),
@@ -142,6 +149,10 @@ fn parse(args: Vec<String>) -> Result<Parsed, String> {
             "--attach" => o.attach = true,
             "--tls" => o.tls = true,
             "--server-arg" => o.server_args.push(value("--server-arg")?),
+            "--guard" => {
+                o.guard = redkeep::Guard::parse(&value("--guard")?)
+                    .map_err(|e| e.message_in(Language::Cli))?;
+            }
             "--ready-timeout" => {
                 let v = value("--ready-timeout")?;
                 let secs = v
@@ -230,6 +241,7 @@ fn server_config(o: &Options) -> ServerConfig {
         password: o.password.clone(),
         ready_timeout: o.ready_timeout.unwrap_or(defaults.ready_timeout),
         tls: o.tls,
+        guard: o.guard,
         ..defaults
     }
 }

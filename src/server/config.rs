@@ -63,6 +63,24 @@ pub enum Guard {
 }
 
 impl Guard {
+    /// The guard named `name`: `"auto"` or `"watchdog"` (the names the CLI's
+    /// `--guard`, the C, Go and Python options and `REDKEEP_GUARD` take).
+    ///
+    /// ```
+    /// assert_eq!(redkeep::Guard::parse("watchdog").unwrap(), redkeep::Guard::Watchdog);
+    /// assert!(redkeep::Guard::parse("pdeathsig").is_err());
+    /// ```
+    pub fn parse(name: &str) -> Result<Guard> {
+        match name {
+            "auto" => Ok(Guard::Auto),
+            "watchdog" => Ok(Guard::Watchdog),
+            other => Err(Error::config(format!(
+                "ServerConfig::guard is {other:?}; expected \"auto\" or \"watchdog\""
+            ))
+            .with_param(Param::ServerGuard)),
+        }
+    }
+
     /// The guard to use: `self`, or with `Auto`, `REDKEEP_GUARD` from the
     /// environment (`auto`, `watchdog`; unset or empty is `auto`).
     pub(crate) fn resolve(self) -> Result<Guard> {
@@ -70,12 +88,12 @@ impl Guard {
             return Ok(self);
         }
         match std::env::var("REDKEEP_GUARD").as_deref() {
-            Err(_) | Ok("") | Ok("auto") => Ok(Guard::Auto),
-            Ok("watchdog") => Ok(Guard::Watchdog),
-            Ok(other) => Err(Error::config(format!(
-                "REDKEEP_GUARD is {other:?}; expected \"auto\" or \"watchdog\""
-            ))
-            .with_param(Param::ServerGuard)),
+            Err(_) | Ok("") => Ok(Guard::Auto),
+            Ok(name) => Guard::parse(name).map_err(|_| {
+                Error::config(format!(
+                    "REDKEEP_GUARD is {name:?}; expected \"auto\" or \"watchdog\""
+                ))
+            }),
         }
     }
 }

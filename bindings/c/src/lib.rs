@@ -51,6 +51,7 @@ mod cancel;
 mod completions;
 mod error;
 mod language;
+mod notify;
 mod options;
 mod pool;
 mod reply;

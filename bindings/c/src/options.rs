@@ -49,6 +49,11 @@ pub struct redkeep_server_options {
     pub max_restarts: u32,
     /// The window over which restarts are counted, in ms. Default: `60000`.
     pub restart_window_ms: u32,
+    /// How the server is tied to its owner: `"auto"` (the platform's
+    /// guard) or `"watchdog"` (a forked watchdog process, unix only).
+    /// Default: `NULL` = `"auto"` (and `REDKEEP_GUARD=watchdog` in the
+    /// environment selects the watchdog).
+    pub guard: *const c_char,
 }
 
 /// Options of a pool. Timeouts and intervals are in milliseconds.
@@ -156,6 +161,7 @@ impl Default for redkeep_server_options {
             ready_timeout_ms: ms_of(d.ready_timeout),
             max_restarts: d.restart.max_restarts,
             restart_window_ms: ms_of(d.restart.window),
+            guard: std::ptr::null(),
         }
     }
 }
@@ -225,6 +231,10 @@ impl redkeep_server_options {
                     .ok_or_else(|| Failure::invalid(format!("{name} must not be NULL")))
             })
             .collect::<Result<_, _>>()?;
+        let guard = match unsafe { opt_str(self.guard, "server options guard") }? {
+            None => redkeep::Guard::Auto,
+            Some(name) => redkeep::Guard::parse(name)?,
+        };
         // Fields the core adds later keep their defaults.
         #[allow(clippy::needless_update)]
         Ok(redkeep::ServerConfig {
@@ -240,6 +250,7 @@ impl redkeep_server_options {
                 window: ms(self.restart_window_ms),
                 ..redkeep::RestartPolicy::default()
             },
+            guard,
             ..redkeep::ServerConfig::default()
         })
     }

@@ -39,7 +39,7 @@ impl PyServer {
 #[pyo3(signature = (
     port = None, binary = None, password = None, *, host = "127.0.0.1".to_owned(),
     unix_socket = None, args = Vec::new(), dir = None, persistence = false,
-    ready_timeout = 10.0, max_restarts = 5
+    ready_timeout = 10.0, max_restarts = 5, guard = None
 ))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn ensure_server(
@@ -54,7 +54,12 @@ pub(crate) fn ensure_server(
     persistence: bool,
     ready_timeout: f64,
     max_restarts: i64,
+    guard: Option<String>,
 ) -> PyResult<PyServer> {
+    let guard = match guard.as_deref() {
+        None => redkeep::Guard::Auto,
+        Some(name) => redkeep::Guard::parse(name).map_err(|e| to_pyerr(py, &e))?,
+    };
     let port = port
         .map(|p| {
             u16::try_from(p)
@@ -93,6 +98,7 @@ pub(crate) fn ensure_server(
             max_restarts,
             ..RestartPolicy::default()
         },
+        guard,
         ..ServerConfig::default()
     };
     let server = block_on(py, redkeep::ensure_server(cfg))?.map_err(|e| to_pyerr(py, &e))?;

@@ -50,6 +50,8 @@ pub(crate) struct Spec {
     pub(crate) cwd: std::path::PathBuf,
     pub(crate) stdout: std::fs::File,
     pub(crate) stderr: std::fs::File,
+    /// Unused: a Job Object has no grace (see the unix `Spec`).
+    #[allow(dead_code)]
     pub(crate) grace: std::time::Duration,
 }
 
@@ -146,6 +148,7 @@ impl Killer {
     }
 
     /// The pid of the owner's direct child: the server, or its watchdog.
+    #[cfg_attr(windows, allow(dead_code))]
     fn child_pid(&self) -> u32 {
         self.inner.child_pid
     }

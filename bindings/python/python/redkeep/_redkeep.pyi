@@ -377,6 +377,7 @@ def ensure_server(
     persistence: bool = False,
     ready_timeout: float = 10.0,
     max_restarts: int = 5,
+    guard: Optional[str] = None,
 ) -> Server:
     """Attaches to the Redis at ``host:port``, or starts one there if nothing
     listens. Use it as a context manager.
@@ -395,6 +396,11 @@ def ensure_server(
         persistence: keep RDB/AOF data (default off).
         ready_timeout: seconds the server may take to answer PONG.
         max_restarts: restarts allowed within a minute after crashes (0: never).
+        guard: ``None``/``"auto"`` (the platform's guard: the parent-death
+            signal on Linux, a Job Object on Windows, the watchdog elsewhere)
+            or ``"watchdog"`` (a forked watchdog process kills the server when
+            this process dies, even by ``kill -9``; unix only).
+            ``REDKEEP_GUARD=watchdog`` in the environment also selects it.
 
     Raises:
         SpawnError: the server could not start (the message says why, with
