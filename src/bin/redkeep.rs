@@ -46,6 +46,8 @@ OPTIONS:
     --dir DIR           data directory (default: a private temporary one)
     --persist           keep redis-server's snapshot settings (default: none)
     --ready-timeout S   seconds a spawned server may take to answer PONG (default 10)
+    --stop-timeout S    seconds a graceful stop (SHUTDOWN, with SAVE under --persist)
+                        may take before the server is killed (default 10)
     --guard G           auto (default: the platform's guard) or watchdog (a forked
                         watchdog process kills the server when redkeep dies; the
                         guard of macOS and the BSDs, unix only)
@@ -80,6 +82,8 @@ struct Options {
     ready_timeout: Option<Duration>,
     /// `--guard`.
     guard: redkeep::Guard,
+    /// `--stop-timeout`.
+    stop_timeout: Option<Duration>,
     /// `run`: use a Redis already at the address instead of failing.
     attach: bool,
     /// `--tls`: a TLS-only server with a throwaway CA.
@@ -123,6 +127,7 @@ fn parse(args: Vec<String>) -> Result<Parsed, String> {
         persist: false,
         ready_timeout: None,
         guard: redkeep::Guard::Auto,
+        stop_timeout: None,
         attach: false,
         tls: false,
         server_args: Vec::new(),
@@ -153,15 +158,8 @@ fn parse(args: Vec<String>) -> Result<Parsed, String> {
                 o.guard = redkeep::Guard::parse(&value("--guard")?)
                     .map_err(|e| e.message_in(Language::Cli))?;
             }
-            "--ready-timeout" => {
-                let v = value("--ready-timeout")?;
-                let secs = v
-                    .parse::<f64>()
-                    .ok()
-                    .and_then(|s| Duration::try_from_secs_f64(s).ok())
-                    .ok_or_else(|| format!("--ready-timeout: bad number of seconds {v:?}"))?;
-                o.ready_timeout = Some(secs);
-            }
+            "--ready-timeout" => o.ready_timeout = Some(seconds("--ready-timeout", value)?),
+            "--stop-timeout" => o.stop_timeout = Some(seconds("--stop-timeout", value)?),
             "-q" | "--quiet" => o.level = tracing::Level::WARN,
             "-v" | "--verbose" => o.level = tracing::Level::DEBUG,
             "-h" | "--help" => {
@@ -215,6 +213,18 @@ fn parse(args: Vec<String>) -> Result<Parsed, String> {
     Ok(Parsed::Go(o))
 }
 
+/// A number of seconds for option `name`.
+fn seconds(
+    name: &str,
+    mut value: impl FnMut(&str) -> Result<String, String>,
+) -> Result<Duration, String> {
+    let v = value(name)?;
+    v.parse::<f64>()
+        .ok()
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .ok_or_else(|| format!("{name}: bad number of seconds {v:?}"))
+}
+
 fn server_config(o: &Options) -> ServerConfig {
     let defaults = ServerConfig::default();
     let default_port = match o.command {
@@ -242,6 +252,7 @@ fn server_config(o: &Options) -> ServerConfig {
         ready_timeout: o.ready_timeout.unwrap_or(defaults.ready_timeout),
         tls: o.tls,
         guard: o.guard,
+        stop_timeout: o.stop_timeout.unwrap_or(defaults.stop_timeout),
         ..defaults
     }
 }

@@ -152,6 +152,11 @@ pub struct ServerConfig {
     ///
     /// Default: [`Guard::Auto`].
     pub guard: Guard,
+    /// How long a graceful stop (`SHUTDOWN`, with `SAVE` when `persistence`
+    /// is on) may take before the server is killed.
+    ///
+    /// Default: 10 s.
+    pub stop_timeout: Duration,
 }
 
 impl Default for ServerConfig {
@@ -167,6 +172,7 @@ impl Default for ServerConfig {
             restart: RestartPolicy::default(),
             tls: false,
             guard: Guard::Auto,
+            stop_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -281,6 +287,7 @@ impl fmt::Debug for ServerConfig {
             .field("restart", &self.restart)
             .field("tls", &self.tls)
             .field("guard", &self.guard)
+            .field("stop_timeout", &self.stop_timeout)
             .finish()
     }
 }

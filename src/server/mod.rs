@@ -49,6 +49,7 @@ mod binary;
 mod certs;
 mod config;
 mod diagnose;
+mod graceful;
 mod guard;
 mod launch;
 mod local;
