@@ -6,6 +6,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+#[path = "../service/mod.rs"]
+mod service;
+
 use redkeep::server::OwnedChild;
 use redkeep::{
     ensure_server, Language, LocalServer, Origin, ServerAddr, ServerConfig, ServerStatus,
@@ -19,6 +22,10 @@ USAGE:
         Attach to the Redis at the address, or start a supervised one there
         and keep it running in the foreground until Ctrl-C or SIGTERM. A
         crashed server is restarted; the server never outlives redkeep.
+
+    redkeep service install|uninstall|start|stop|status [--name N] [--user] [--dry-run] [OPTIONS]
+        Register `redkeep ensure OPTIONS` with the system's service manager
+        (systemd, launchd, the Windows SCM); see redkeep service --help.
 
     redkeep run [OPTIONS] -- CMD [ARGS...]
         Start a throwaway Redis (a free port unless --port is given), run CMD
@@ -258,7 +265,11 @@ fn server_config(o: &Options) -> ServerConfig {
 }
 
 fn main() -> ExitCode {
-    let options = match parse(std::env::args().skip(1).collect()) {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("service") {
+        return service::main(args[1..].to_vec());
+    }
+    let options = match parse(args) {
         Ok(Parsed::Go(o)) => o,
         Ok(Parsed::Exit(code)) => return code,
         Err(e) => {
