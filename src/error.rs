@@ -674,7 +674,7 @@ mod tests {
 
     #[test]
     fn every_param_has_a_distinct_name_in_each_language() {
-        assert_eq!(Param::ALL.len(), 24, "Param::ALL lists every variant once");
+        assert_eq!(Param::ALL.len(), 25, "Param::ALL lists every variant once");
         for language in LANGUAGES {
             let mut seen = std::collections::HashMap::new();
             for &p in Param::ALL {
