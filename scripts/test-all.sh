@@ -16,6 +16,12 @@ bash scripts/ensure-redis-server.sh
 step "Rust: cargo test (workspace, CLI included)"
 cargo test --workspace --features redkeep/cli
 
+step "Rust: the orphan and restart tests again with the watchdog guard forced"
+# Guard::Watchdog is the guard of macOS and the BSDs; REDKEEP_GUARD turns
+# every Guard::Auto into it, so Linux CI covers that path too (~10 s).
+REDKEEP_GUARD=watchdog cargo test -p redkeep --features cli \
+  --test server_no_orphans --test server_restart --test server_attach_or_spawn
+
 step "Rust: the tls feature against a real TLS redis-server"
 cargo test -p redkeep --features tls --test pool_tls
 cargo test -p redkeep --features cli,tls --test server_tls

@@ -92,6 +92,8 @@ pub enum Param {
     ServerReadyTimeout,
     /// The window over which a spawned server's restarts are counted.
     ServerRestartWindow,
+    /// How a spawned server is tied to its owner ([`Guard`](crate::Guard)).
+    ServerGuard,
     /// The most exclusive connections a pool opens (`pool.max_size`).
     PoolMaxSize,
     /// Exclusive connections kept open while Redis is up (`pool.min_idle`).
@@ -141,6 +143,7 @@ impl Param {
         Param::ServerArgs,
         Param::ServerReadyTimeout,
         Param::ServerRestartWindow,
+        Param::ServerGuard,
         Param::PoolMaxSize,
         Param::PoolMinIdle,
         Param::PoolMultiplexed,
@@ -215,6 +218,11 @@ impl Param {
             (Param::ServerRestartWindow, C) => "redkeep_server_options.restart_window_ms",
             // Go, Python and the CLI keep the default window (60 s).
             (Param::ServerRestartWindow, Go | Python | Cli) => "the restart window",
+            (Param::ServerGuard, Rust) => "ServerConfig::guard",
+            (Param::ServerGuard, C) => "redkeep_server_options.guard",
+            (Param::ServerGuard, Go) => "ServerOptions.Guard",
+            (Param::ServerGuard, Python) => "guard=",
+            (Param::ServerGuard, Cli) => "--guard",
             // Pool settings: the Rust names are `Config`'s field paths. Go,
             // Python and the CLI describe the settings they have no option
             // for (their defaults are always valid).
@@ -662,6 +670,7 @@ mod tests {
             | Param::ServerArgs
             | Param::ServerReadyTimeout
             | Param::ServerRestartWindow
+            | Param::ServerGuard
             | Param::PoolMaxSize
             | Param::PoolMinIdle
             | Param::PoolMultiplexed
@@ -683,7 +692,7 @@ mod tests {
 
     #[test]
     fn every_param_has_a_distinct_name_in_each_language() {
-        assert_eq!(Param::ALL.len(), 26, "Param::ALL lists every variant once");
+        assert_eq!(Param::ALL.len(), 27, "Param::ALL lists every variant once");
         for language in LANGUAGES {
             let mut seen = std::collections::HashMap::new();
             for &p in Param::ALL {

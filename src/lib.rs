@@ -28,7 +28,7 @@ pub use pool::{
 };
 pub use server::testing;
 pub use server::{
-    ensure_server, ensure_server_blocking, LocalServer, Origin, RestartPolicy, ServerAddr,
+    ensure_server, ensure_server_blocking, Guard, LocalServer, Origin, RestartPolicy, ServerAddr,
     ServerConfig, ServerStatus,
 };
 pub use stats::Stats;

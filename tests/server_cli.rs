@@ -545,3 +545,29 @@ fn a_terminal_gets_colour_unless_no_color_is_set() {
     assert!(shown.contains("redis-server ready"), "{shown}");
     assert!(!shown.contains("\x1b["), "NO_COLOR honoured: {shown:?}");
 }
+
+#[test]
+fn ensure_with_the_watchdog_guard_leaves_no_orphan_after_sigkill() {
+    for round in 0..5 {
+        let mut child = redkeep()
+            .args(["ensure", "--port", "0", "-q", "--guard", "watchdog"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start redkeep");
+        let line = line_with(&mut child, "redis-server pid ");
+        let pid: u32 = line
+            .split("redis-server pid ")
+            .nth(1)
+            .and_then(|r| r.split_whitespace().next())
+            .and_then(|p| p.parse().ok())
+            .expect("pid");
+        assert_eq!(comm(pid).as_deref(), Some("redis-server"));
+        child.kill().expect("SIGKILL redkeep");
+        child.wait().expect("reap");
+        assert!(
+            wait_dead(pid, Duration::from_millis(500)).is_some(),
+            "round {round}: redis-server {pid} outlived a SIGKILLed redkeep"
+        );
+    }
+}

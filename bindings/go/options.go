@@ -136,6 +136,13 @@ type ServerOptions struct {
 	// Its URL is rediss://; clients trust Server.CACertFile
 	// (TLSOptions.CAFile). Default: off.
 	TLS bool
+	// Guard ties a spawned server to this program's life: "" or "auto"
+	// (the platform's guard: the parent-death signal on Linux, a Job
+	// Object on Windows, the watchdog elsewhere) or "watchdog" (a forked
+	// watchdog process that kills the server when this program dies, even
+	// by kill -9; unix only). REDKEEP_GUARD=watchdog in the environment
+	// also selects it.
+	Guard string
 }
 
 func (o *ServerOptions) hostPort() (string, uint16, error) {

@@ -40,6 +40,7 @@ func (o *ServerOptions) toC() (*cServerOptions, error) {
 	c.opts.binary = str(o.Binary)
 	c.opts.dir = str(o.Dir)
 	c.opts.password = str(o.Password)
+	c.opts.guard = str(o.Guard)
 	if n := len(o.Args); n > 0 {
 		c.args = C.malloc(C.size_t(n) * C.size_t(unsafe.Sizeof((*C.char)(nil))))
 		arr := unsafe.Slice((**C.char)(c.args), n)

@@ -141,8 +141,25 @@ func TestOrphanServerDiesWithItsOwner(t *testing.T) {
 	if os.Getenv("REDKEEP_ORPHAN_HELPER") == "1" {
 		t.Skip("inside the helper")
 	}
+	orphanRound(t, "")
+}
+
+// The same with ServerOptions.Guard = "watchdog" (the guard of macOS and
+// the BSDs): a forked watchdog, not the parent-death signal, kills the
+// server. Five owners, five SIGKILLs.
+func TestOrphanWatchdogServerDiesWithItsOwner(t *testing.T) {
+	if os.Getenv("REDKEEP_ORPHAN_HELPER") == "1" {
+		t.Skip("inside the helper")
+	}
+	for i := 0; i < 5; i++ {
+		orphanRound(t, "watchdog")
+	}
+}
+
+func orphanRound(t *testing.T, guard string) {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestOrphanHelper$", "-test.v")
-	cmd.Env = append(os.Environ(), "REDKEEP_ORPHAN_HELPER=1")
+	cmd.Env = append(os.Environ(), "REDKEEP_ORPHAN_HELPER=1", "REDKEEP_ORPHAN_GUARD="+guard)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -190,7 +207,10 @@ func TestOrphanHelper(t *testing.T) {
 	}
 	done := make(chan *Server)
 	go func() {
-		srv, err := EnsureServer(context.Background(), ServerOptions{Addr: "127.0.0.1:0"})
+		srv, err := EnsureServer(context.Background(), ServerOptions{
+			Addr:  "127.0.0.1:0",
+			Guard: os.Getenv("REDKEEP_ORPHAN_GUARD"),
+		})
 		if err != nil {
 			t.Error(err)
 			close(done)

@@ -11,6 +11,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+#[path = "../service/mod.rs"]
+mod service;
+
 use redkeep::server::OwnedChild;
 use redkeep::{
     ensure_server, Language, LocalServer, Origin, ServerAddr, ServerConfig, ServerStatus,
@@ -24,6 +27,10 @@ USAGE:
         Attach to the Redis at the address, or start a supervised one there
         and keep it running in the foreground until Ctrl-C or SIGTERM. A
         crashed server is restarted; the server never outlives redkeep.
+
+    redkeep service install|uninstall|start|stop|status [--name N] [--user] [--dry-run] [OPTIONS]
+        Register `redkeep ensure OPTIONS` with the system's service manager
+        (systemd, launchd, the Windows SCM); see redkeep service --help.
 
     redkeep run [OPTIONS] -- CMD [ARGS...]
         Start a throwaway Redis (a free port unless --port is given), run CMD
@@ -73,6 +80,11 @@ OPTIONS:
                         restarts) and GET /metrics (Prometheus text) on H:P;
                         with an already running Redis, keep watching it
     --ready-timeout S   seconds a spawned server may take to answer PONG (default 10)
+    --stop-timeout S    seconds a graceful stop (SHUTDOWN, with SAVE under --persist)
+                        may take before the server is killed (default 10)
+    --guard G           auto (default: the platform's guard) or watchdog (a forked
+                        watchdog process kills the server when redkeep dies; the
+                        guard of macOS and the BSDs, unix only)
     -q, --quiet         only warnings and errors on stderr
     -v, --verbose       debug output on stderr
     -h, --help          this text
@@ -81,6 +93,7 @@ OPTIONS:
 ENVIRONMENT:
     REDKEEP_PASSWORD      password, when --password is not given
     REDKEEP_REDIS_SERVER  the redis-server (or valkey-server) binary
+    REDKEEP_GUARD         watchdog: the watchdog guard when --guard is not given
     NO_COLOR              no colour on stderr (there is none unless it is a terminal)
 ";
 
@@ -101,6 +114,10 @@ struct Options {
     dir: Option<PathBuf>,
     persist: bool,
     ready_timeout: Option<Duration>,
+    /// `--guard`.
+    guard: redkeep::Guard,
+    /// `--stop-timeout`.
+    stop_timeout: Option<Duration>,
     /// `run`: use a Redis already at the address instead of failing.
     attach: bool,
     /// `--tls`: a TLS-only server with a throwaway CA.
@@ -147,6 +164,8 @@ fn parse(args: Vec<String>) -> Result<Parsed, String> {
         dir: None,
         persist: false,
         ready_timeout: None,
+        guard: redkeep::Guard::Auto,
+        stop_timeout: None,
         attach: false,
         tls: false,
         health_addr: None,
@@ -182,15 +201,12 @@ fn parse(args: Vec<String>) -> Result<Parsed, String> {
             "--sentinels" => sentinels = Some(count(&value("--sentinels")?, "--sentinels", 1)?),
             "--server-arg" => o.server_args.push(value("--server-arg")?),
             "--health-addr" => o.health_addr = Some(value("--health-addr")?),
-            "--ready-timeout" => {
-                let v = value("--ready-timeout")?;
-                let secs = v
-                    .parse::<f64>()
-                    .ok()
-                    .and_then(|s| Duration::try_from_secs_f64(s).ok())
-                    .ok_or_else(|| format!("--ready-timeout: bad number of seconds {v:?}"))?;
-                o.ready_timeout = Some(secs);
+            "--guard" => {
+                o.guard = redkeep::Guard::parse(&value("--guard")?)
+                    .map_err(|e| e.message_in(Language::Cli))?;
             }
+            "--ready-timeout" => o.ready_timeout = Some(seconds("--ready-timeout", value)?),
+            "--stop-timeout" => o.stop_timeout = Some(seconds("--stop-timeout", value)?),
             "-q" | "--quiet" => o.level = tracing::Level::WARN,
             "-v" | "--verbose" => o.level = tracing::Level::DEBUG,
             "-h" | "--help" => {
@@ -312,6 +328,18 @@ fn deployment(
     Ok(Some(kind))
 }
 
+/// A number of seconds for option `name`.
+fn seconds(
+    name: &str,
+    mut value: impl FnMut(&str) -> Result<String, String>,
+) -> Result<Duration, String> {
+    let v = value(name)?;
+    v.parse::<f64>()
+        .ok()
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .ok_or_else(|| format!("{name}: bad number of seconds {v:?}"))
+}
+
 fn server_config(o: &Options) -> ServerConfig {
     let defaults = ServerConfig::default();
     let default_port = match o.command {
@@ -338,12 +366,18 @@ fn server_config(o: &Options) -> ServerConfig {
         password: o.password.clone(),
         ready_timeout: o.ready_timeout.unwrap_or(defaults.ready_timeout),
         tls: o.tls,
+        guard: o.guard,
+        stop_timeout: o.stop_timeout.unwrap_or(defaults.stop_timeout),
         ..defaults
     }
 }
 
 fn main() -> ExitCode {
-    let options = match parse(std::env::args().skip(1).collect()) {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("service") {
+        return service::main(args[1..].to_vec());
+    }
+    let options = match parse(args) {
         Ok(Parsed::Go(o)) => *o,
         Ok(Parsed::Exit(code)) => return code,
         Err(e) => {

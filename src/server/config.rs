@@ -40,6 +40,64 @@ impl Default for RestartPolicy {
     }
 }
 
+/// How a spawned server is tied to its owner's life.
+///
+/// See the [module docs](crate::server) for what each guard guarantees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Guard {
+    /// The platform's strongest guard: `PR_SET_PDEATHSIG` on Linux, a Job
+    /// Object on Windows, the [`Guard::Watchdog`] on every other unix
+    /// (macOS, the BSDs). The environment variable `REDKEEP_GUARD=watchdog`
+    /// turns `Auto` into `Watchdog` (so a test run can cover that path).
+    #[default]
+    Auto,
+    /// A forked watchdog process between the owner and the server, on every
+    /// unix: it blocks on a pipe only the owner can write, and when the
+    /// owner is gone (EOF, however it ended, `kill -9` included) it stops
+    /// the server (SIGTERM, SIGKILL after a short deadline). It forwards
+    /// SIGTERM, SIGINT and SIGHUP to the server and exits with the server's
+    /// status. Not available on Windows (a [`ServerConfig::validate`]
+    /// error).
+    Watchdog,
+}
+
+impl Guard {
+    /// The guard named `name`: `"auto"` or `"watchdog"` (the names the CLI's
+    /// `--guard`, the C, Go and Python options and `REDKEEP_GUARD` take).
+    ///
+    /// ```
+    /// assert_eq!(redkeep::Guard::parse("watchdog").unwrap(), redkeep::Guard::Watchdog);
+    /// assert!(redkeep::Guard::parse("pdeathsig").is_err());
+    /// ```
+    pub fn parse(name: &str) -> Result<Guard> {
+        match name {
+            "auto" => Ok(Guard::Auto),
+            "watchdog" => Ok(Guard::Watchdog),
+            other => Err(Error::config(format!(
+                "ServerConfig::guard is {other:?}; expected \"auto\" or \"watchdog\""
+            ))
+            .with_param(Param::ServerGuard)),
+        }
+    }
+
+    /// The guard to use: `self`, or with `Auto`, `REDKEEP_GUARD` from the
+    /// environment (`auto`, `watchdog`; unset or empty is `auto`).
+    pub(crate) fn resolve(self) -> Result<Guard> {
+        if self != Guard::Auto {
+            return Ok(self);
+        }
+        match std::env::var("REDKEEP_GUARD").as_deref() {
+            Err(_) | Ok("") => Ok(Guard::Auto),
+            Ok(name) => Guard::parse(name).map_err(|_| {
+                Error::config(format!(
+                    "REDKEEP_GUARD is {name:?}; expected \"auto\" or \"watchdog\""
+                ))
+            }),
+        }
+    }
+}
+
 /// A local `redis-server` to attach to or start.
 #[derive(Clone)]
 pub struct ServerConfig {
@@ -90,6 +148,15 @@ pub struct ServerConfig {
     ///
     /// Default: `false`.
     pub tls: bool,
+    /// How the server is tied to its owner's life ([`Guard`]).
+    ///
+    /// Default: [`Guard::Auto`].
+    pub guard: Guard,
+    /// How long a graceful stop (`SHUTDOWN`, with `SAVE` when `persistence`
+    /// is on) may take before the server is killed.
+    ///
+    /// Default: 10 s.
+    pub stop_timeout: Duration,
 }
 
 impl Default for ServerConfig {
@@ -104,6 +171,8 @@ impl Default for ServerConfig {
             ready_timeout: Duration::from_secs(10),
             restart: RestartPolicy::default(),
             tls: false,
+            guard: Guard::Auto,
+            stop_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -175,6 +244,14 @@ impl ServerConfig {
                 ));
             }
         }
+        let guard = self.guard.resolve()?;
+        if cfg!(windows) && guard == Guard::Watchdog {
+            return Err(Error::config(
+                "ServerConfig::guard is Guard::Watchdog, which is unix only \
+                 (Windows uses a Job Object: Guard::Auto)",
+            )
+            .with_param(Param::ServerGuard));
+        }
         if self.password.as_deref() == Some("") {
             return Err(Error::config(
                 "ServerConfig::password is empty (leave it unset for a server without a password)",
@@ -209,6 +286,8 @@ impl fmt::Debug for ServerConfig {
             .field("ready_timeout", &self.ready_timeout)
             .field("restart", &self.restart)
             .field("tls", &self.tls)
+            .field("guard", &self.guard)
+            .field("stop_timeout", &self.stop_timeout)
             .finish()
     }
 }

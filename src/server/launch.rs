@@ -3,14 +3,15 @@
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::addr::ServerAddr;
 use super::certs::TlsFiles;
+use super::config::Guard;
 use super::diagnose::{self, Cause};
-use super::guard::{self, Killer};
+use super::guard::{self, Killer, Proc, Spec};
 use super::resp::{Conn, Reply};
 use super::workdir::PrivateDir;
 use crate::error::{Error, ErrorKind, Language, Param};
@@ -34,11 +35,25 @@ pub(crate) struct Plan {
     pub(crate) ready_timeout: Duration,
     /// TLS only, with these files (inside `run_dir`).
     pub(crate) tls: Option<Arc<TlsFiles>>,
+    /// Resolved (`REDKEEP_GUARD` applied).
+    pub(crate) guard: Guard,
+}
+
+/// How long a server may take to exit after SIGTERM once its owner is gone,
+/// before its watchdog sends SIGKILL: time to save with persistence; none
+/// without (SIGKILL at once, as the parent-death signal does: nothing is
+/// lost, and redis-server would act on SIGTERM only at its next cron tick).
+fn orphan_grace(persistence: bool) -> Duration {
+    if persistence {
+        Duration::from_secs(10)
+    } else {
+        Duration::ZERO
+    }
 }
 
 /// A started, ready server.
 pub(crate) struct Running {
-    pub(crate) child: Child,
+    pub(crate) child: Proc,
     pub(crate) killer: Killer,
 }
 
@@ -172,20 +187,23 @@ impl Plan {
         let log2 = log
             .try_clone()
             .map_err(|e| io_error("cannot open its log", e, None))?;
-        let mut cmd = Command::new(&self.binary);
-        cmd.arg(self.conf_path())
-            .args(&self.args)
-            .current_dir(self.run_dir.path())
-            .stdin(Stdio::null())
-            .stdout(log)
-            .stderr(log2);
+        let mut args = vec![self.conf_path().into_os_string()];
+        args.extend(self.args.iter().map(Into::into));
+        let spec = Spec {
+            program: self.binary.clone(),
+            args,
+            cwd: self.run_dir.path().to_owned(),
+            stdout: log,
+            stderr: log2,
+            grace: orphan_grace(self.persistence),
+        };
         let started = Instant::now();
-        let (mut child, killer) = guard::spawn(cmd, true).map_err(|e| {
+        let (mut child, killer) = guard::spawn_server(spec, self.guard).map_err(|e| {
             let _ = std::fs::remove_file(self.conf_path());
             let what = format!("cannot execute {}", self.binary.display());
             io_error(&what, e, Some(Param::ServerBinary))
         })?;
-        let pid = child.id();
+        let pid = killer.pid();
         tracing::debug!(pid, addr = %self.addr, "redis-server started, waiting for PONG");
         let deadline = started + self.ready_timeout;
         let result = loop {

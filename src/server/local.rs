@@ -18,8 +18,6 @@ use super::supervisor::{self, ServerStatus, Supervision};
 use super::workdir::PrivateDir;
 use crate::error::{Error, ErrorKind, Param, Result};
 
-/// How long a graceful stop may take before SIGKILL.
-const STOP_GRACE: Duration = Duration::from_secs(3);
 /// How long the attach probe waits for an answer.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 /// New ports tried when a picked free port is lost to another process.
@@ -43,7 +41,8 @@ pub enum Origin {
 /// Returned by [`ensure_server`]. `LocalServer` is `Send + Sync`; share it
 /// behind an `Arc`. Dropping it stops a spawned server (see
 /// [`LocalServer::shutdown`]), blocking the dropping thread until the
-/// process is gone — a few milliseconds, at most 3 s before SIGKILL. Call
+/// process is gone — a few milliseconds, at most `stop_timeout` (10 s)
+/// before it is killed. Call
 /// [`LocalServer::stop`] first in async code to avoid that.
 ///
 /// # Behavior
@@ -69,6 +68,8 @@ pub struct LocalServer {
     /// The process that attached or spawned it: a forked child inherits
     /// the value but not the server, and never stops it.
     owner_pid: u32,
+    /// `ServerConfig::stop_timeout`.
+    stop_timeout: Duration,
     // Held last: removed after the server stopped.
     _run_dir: Option<Arc<PrivateDir>>,
 }
@@ -198,14 +199,18 @@ impl LocalServer {
     ///
     /// # Behavior
     ///
-    /// SIGTERM (a server without persistence exits at once), then SIGKILL to
-    /// its process group after 3 s; the process is always reaped. On Windows
-    /// the job is terminated.
+    /// Graceful on every platform: `SHUTDOWN NOSAVE` over a connection
+    /// (`SHUTDOWN SAVE` with `persistence`, so the final snapshot is
+    /// complete), or SIGTERM if it cannot be reached; then, past
+    /// [`ServerConfig::stop_timeout`] (10 s by default), SIGKILL to its
+    /// process group (Windows: its job is terminated). The process is
+    /// always reaped.
     pub async fn stop(&self) -> Result<()> {
         let Some(sup) = self.supervision.clone().filter(|_| self.is_ours()) else {
             return Ok(());
         };
-        tokio::task::spawn_blocking(move || sup.stop(STOP_GRACE))
+        let timeout = self.stop_timeout;
+        tokio::task::spawn_blocking(move || sup.stop(timeout))
             .await
             .map_err(|e| Error::new(ErrorKind::Spawn, format!("stopping redis-server: {e}")))
     }
@@ -213,7 +218,7 @@ impl LocalServer {
     /// [`LocalServer::stop`] without a runtime (blocks the thread).
     pub fn stop_blocking(&self) {
         if let Some(sup) = self.supervision.as_ref().filter(|_| self.is_ours()) {
-            sup.stop(STOP_GRACE);
+            sup.stop(self.stop_timeout);
         }
     }
 
@@ -394,6 +399,7 @@ fn attached(cfg: &ServerConfig, addr: ServerAddr) -> LocalServer {
         log: None,
         tls: None,
         owner_pid: std::process::id(),
+        stop_timeout: cfg.stop_timeout,
         _run_dir: None,
     }
 }
@@ -470,6 +476,13 @@ fn spawn(
         persistence: cfg.persistence,
         ready_timeout: cfg.ready_timeout,
         tls: tls.clone(),
+        guard: cfg
+            .guard
+            .resolve()
+            .map_err(|error| super::launch::StartError {
+                cause: Cause::Unknown,
+                error,
+            })?,
     };
     tracing::info!(binary = %plan.binary.display(), addr = %addr, "spawning redis-server");
     let started = Instant::now();
@@ -495,6 +508,7 @@ fn spawn(
         log: Some(log),
         tls,
         owner_pid: std::process::id(),
+        stop_timeout: cfg.stop_timeout,
         _run_dir: Some(run_dir),
     })
 }

@@ -13,14 +13,14 @@
 //!
 //! # The orphan guarantee, per platform
 //!
-//! | owner ends by | Linux | Windows | macOS / other unix |
+//! | owner ends by | Linux ([`Guard::Auto`]) | any unix with [`Guard::Watchdog`] (the default on macOS, the BSDs) | Windows |
 //! |---|---|---|---|
-//! | `shutdown()` / drop | stopped (SIGTERM, SIGKILL after 3 s), reaped | job terminated | stopped, reaped |
+//! | `shutdown()` / drop | `SHUTDOWN`, killed after `stop_timeout`, reaped | the same | `SHUTDOWN`, job terminated after `stop_timeout` |
 //! | panic (unwinding) | drop runs: stopped | stopped | stopped |
-//! | panic = abort, `exit()` | killed by the kernel (parent-death signal) | killed (job closed) | **survives** |
-//! | SIGTERM / SIGINT, no handler | killed by the kernel | — | **survives** |
-//! | SIGTERM / SIGINT, handled | as the handler decides; killed when the process ends | — | as the handler decides |
-//! | `kill -9` / `TerminateProcess` | killed by the kernel | killed (job closed) | **survives** |
+//! | panic = abort, `exit()` | killed by the kernel (parent-death signal) | killed by the watchdog | killed (job closed) |
+//! | SIGTERM / SIGINT, no handler | killed by the kernel | killed by the watchdog | — |
+//! | SIGTERM / SIGINT, handled | as the handler decides; killed when the process ends | the same | — |
+//! | `kill -9` / `TerminateProcess` | killed by the kernel | killed by the watchdog | killed (job closed) |
 //!
 //! - **Linux.** Children are forked from one library-owned thread that
 //!   lives as long as the process, with `PR_SET_PDEATHSIG(SIGKILL)` set
@@ -29,13 +29,20 @@
 //!   so a server spawned from a short-lived thread or a tokio worker is not
 //!   killed when that thread ends. The child leads its own process group:
 //!   a terminal's Ctrl-C reaches the owner only, which decides.
+//! - **The watchdog** (every unix; the default where there is no
+//!   parent-death signal). A forked watchdog process stands between the
+//!   owner and the server: it blocks on a pipe only the owner can write,
+//!   and when the owner is gone (EOF, however it ended) it kills the
+//!   server. It forwards SIGTERM, SIGINT and SIGHUP, exits with the
+//!   server's status, and never outlives it; see [`Guard::Watchdog`].
 //! - **Windows.** The child is created suspended, assigned to a Job Object
 //!   with `JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE`, then resumed; the job handle
 //!   is private to the owner, so the system kills the child whenever the
 //!   owner's handles close.
-//! - **macOS and other unix systems: best effort.** There is no
-//!   parent-death signal; the server is stopped on drop, `shutdown` and
-//!   unwinding panics, but survives `kill -9` of its owner.
+//!
+//! [`OwnedChild`] (any command, not a server) keeps the platform guard: on
+//! macOS and the BSDs it is best effort (stopped on drop and unwinding
+//! panics, not after `kill -9`).
 //!
 //! A spawned server is always reaped (no zombies), binds only loopback or a
 //! unix socket in a private 0700 directory, and its password is written only
@@ -50,6 +57,7 @@ mod certs;
 mod config;
 mod deploy;
 mod diagnose;
+mod graceful;
 mod guard;
 mod launch;
 mod local;
@@ -59,7 +67,7 @@ pub mod testing;
 mod workdir;
 
 pub use addr::ServerAddr;
-pub use config::{RestartPolicy, ServerConfig};
+pub use config::{Guard, RestartPolicy, ServerConfig};
 pub use guard::OwnedChild;
 pub use local::{ensure_server, ensure_server_blocking, LocalServer, Origin};
 pub use supervisor::ServerStatus;

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 use super::config::RestartPolicy;
+use super::graceful::Graceful;
 use super::guard::{self, Killer};
 use super::launch::{Plan, Running};
 
@@ -39,6 +40,7 @@ pub enum ServerStatus {
 /// State shared by the supervisor thread and the [`LocalServer`](super::LocalServer).
 pub(crate) struct Supervision {
     state: Mutex<State>,
+    graceful: Graceful,
     cond: Condvar,
     pub(crate) status: watch::Sender<ServerStatus>,
 }
@@ -79,16 +81,26 @@ impl Supervision {
         }
     }
 
-    /// Stops the server: SIGTERM (graceful), SIGKILL to its group after
-    /// `grace`, and waits until the supervisor has reaped it.
+    /// Stops the server gracefully — `SHUTDOWN` (`SAVE` with persistence)
+    /// over a connection, or SIGTERM if it cannot be reached (on Windows,
+    /// which has no SIGTERM, the job is then terminated) — then SIGKILL to
+    /// its group (Windows: the job) once `grace` has passed since the stop
+    /// began, and waits until the supervisor has reaped it.
     pub(crate) fn stop(&self, grace: Duration) {
-        let mut state = self.lock();
-        state.stopping = true;
-        if let Some(killer) = &state.killer {
-            let _ = killer.terminate();
-        }
-        self.cond.notify_all();
         let deadline = Instant::now() + grace;
+        let killer = {
+            let mut state = self.lock();
+            state.stopping = true;
+            self.cond.notify_all();
+            state.killer.clone()
+        };
+        // Outside the lock: the supervisor may reap meanwhile.
+        if let Some(killer) = killer {
+            if !self.graceful.request() {
+                let _ = killer.terminate();
+            }
+        }
+        let mut state = self.lock();
         while !state.done {
             let now = Instant::now();
             if now >= deadline {
@@ -152,7 +164,14 @@ pub(crate) fn start(
 ) -> std::io::Result<Arc<Supervision>> {
     let pid = running.killer.pid();
     let (status, _) = watch::channel(ServerStatus::Running { pid });
+    let graceful = Graceful {
+        addr: plan.addr.clone(),
+        password: plan.password.clone(),
+        tls: plan.tls.clone(),
+        save: plan.persistence,
+    };
     let sup = Arc::new(Supervision {
+        graceful,
         state: Mutex::new(State {
             killer: Some(running.killer.clone()),
             stopping: false,

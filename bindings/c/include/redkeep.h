@@ -660,6 +660,13 @@ typedef struct redkeep_server_options {
      * Default: `false`.
      */
     bool tls;
+    /**
+     * How the server is tied to its owner: `"auto"` (the platform's
+     * guard) or `"watchdog"` (a forked watchdog process, unix only).
+     * Default: `NULL` = `"auto"` (and `REDKEEP_GUARD=watchdog` in the
+     * environment selects the watchdog).
+     */
+    const char *guard;
 } redkeep_server_options;
 
 /**
@@ -948,6 +955,8 @@ redkeep_status redkeep_completions_new(struct redkeep_completions **out, struct 
 /**
  * A new file descriptor (a duplicate, close-on-exec, non-blocking) that
  * is readable when completions may be waiting; `-1` on failure or `NULL`.
+ * On Windows, a `SOCKET` (one end of a loopback TCP pair) for `select` or
+ * `WSAPoll`, closed with `closesocket`.
  *
  * Ownership: the caller owns the descriptor and closes it when done
  * (closing it does not affect the queue). Thread safety: any thread.

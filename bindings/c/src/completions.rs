@@ -6,14 +6,13 @@
 use std::collections::VecDeque;
 use std::ffi::c_int;
 use std::io::Write;
-use std::os::fd::IntoRawFd;
-use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::args::{arg_out, arg_packed_command, arg_ref, write_out};
 use crate::cancel::{redkeep_cancel, with_cancel};
 use crate::error::{redkeep_error, Failure};
+use crate::notify::{pair, raw_handle, Stream};
 use crate::pool::{per_call_timeout, query, redkeep_pool};
 use crate::reply::redkeep_reply;
 use crate::status::redkeep_status;
@@ -42,8 +41,8 @@ struct Queue {
     signalled: AtomicBool,
     /// The library keeps both ends, so a write never meets a closed peer
     /// (no SIGPIPE), whatever the caller does with its duplicate.
-    reader: UnixStream,
-    writer: UnixStream,
+    reader: Stream,
+    writer: Stream,
 }
 
 /// One finished command.
@@ -113,7 +112,7 @@ pub unsafe extern "C" fn redkeep_completions_new(
         let io = |e: std::io::Error| {
             Failure::new(redkeep_status::REDKEEP_IO, format!("completion queue: {e}"))
         };
-        let (reader, writer) = UnixStream::pair().map_err(io)?;
+        let (reader, writer) = pair().map_err(io)?;
         reader.set_nonblocking(true).map_err(io)?;
         writer.set_nonblocking(true).map_err(io)?;
         let queue = redkeep_completions {
@@ -132,6 +131,8 @@ pub unsafe extern "C" fn redkeep_completions_new(
 
 /// A new file descriptor (a duplicate, close-on-exec, non-blocking) that
 /// is readable when completions may be waiting; `-1` on failure or `NULL`.
+/// On Windows, a `SOCKET` (one end of a loopback TCP pair) for `select` or
+/// `WSAPoll`, closed with `closesocket`.
 ///
 /// Ownership: the caller owns the descriptor and closes it when done
 /// (closing it does not affect the queue). Thread safety: any thread.
@@ -143,7 +144,7 @@ pub unsafe extern "C" fn redkeep_completions_fd(queue: *const redkeep_completion
             return -1;
         };
         match queue.inner.reader.try_clone() {
-            Ok(dup) => dup.into_raw_fd(),
+            Ok(dup) => raw_handle(dup),
             Err(_) => -1,
         }
     })
@@ -319,7 +320,10 @@ mod tests {
             );
             let mut rest: Vec<redkeep_completion> = Vec::with_capacity(2);
             assert_eq!(redkeep_completions_pop(q, rest.as_mut_ptr(), 2), 1);
+            #[cfg(unix)]
             drop(<std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd));
+            #[cfg(windows)]
+            drop(<std::os::windows::io::OwnedSocket as std::os::windows::io::FromRawSocket>::from_raw_socket(fd as _));
             redkeep_completions_free(q);
         }
     }

@@ -53,6 +53,7 @@ mod conn;
 mod deploy;
 mod error;
 mod language;
+mod notify;
 mod observe;
 mod options;
 mod pipeline;

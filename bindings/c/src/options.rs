@@ -56,6 +56,11 @@ pub struct redkeep_server_options {
     /// `tls_ca_file`); the URL is `rediss://`.
     /// Default: `false`.
     pub tls: bool,
+    /// How the server is tied to its owner: `"auto"` (the platform's
+    /// guard) or `"watchdog"` (a forked watchdog process, unix only).
+    /// Default: `NULL` = `"auto"` (and `REDKEEP_GUARD=watchdog` in the
+    /// environment selects the watchdog).
+    pub guard: *const c_char,
 }
 
 /// Options of a pool. Timeouts and intervals are in milliseconds.
@@ -164,6 +169,7 @@ impl Default for redkeep_server_options {
             max_restarts: d.restart.max_restarts,
             restart_window_ms: ms_of(d.restart.window),
             tls: d.tls,
+            guard: std::ptr::null(),
         }
     }
 }
@@ -233,6 +239,10 @@ impl redkeep_server_options {
                     .ok_or_else(|| Failure::invalid(format!("{name} must not be NULL")))
             })
             .collect::<Result<_, _>>()?;
+        let guard = match unsafe { opt_str(self.guard, "server options guard") }? {
+            None => redkeep::Guard::Auto,
+            Some(name) => redkeep::Guard::parse(name)?,
+        };
         // Fields the core adds later keep their defaults.
         #[allow(clippy::needless_update)]
         Ok(redkeep::ServerConfig {
@@ -249,6 +259,7 @@ impl redkeep_server_options {
                 ..redkeep::RestartPolicy::default()
             },
             tls: self.tls,
+            guard,
             ..redkeep::ServerConfig::default()
         })
     }

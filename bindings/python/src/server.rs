@@ -39,7 +39,7 @@ impl PyServer {
 #[pyo3(signature = (
     port = None, binary = None, password = None, *, host = "127.0.0.1".to_owned(),
     unix_socket = None, args = Vec::new(), dir = None, persistence = false,
-    ready_timeout = 10.0, max_restarts = 5, tls = false
+    ready_timeout = 10.0, max_restarts = 5, tls = false, guard = None
 ))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn ensure_server(
@@ -55,7 +55,12 @@ pub(crate) fn ensure_server(
     ready_timeout: f64,
     max_restarts: i64,
     tls: bool,
+    guard: Option<String>,
 ) -> PyResult<PyServer> {
+    let guard = match guard.as_deref() {
+        None => redkeep::Guard::Auto,
+        Some(name) => redkeep::Guard::parse(name).map_err(|e| to_pyerr(py, &e))?,
+    };
     let port = port
         .map(|p| {
             u16::try_from(p)
@@ -97,6 +102,7 @@ pub(crate) fn ensure_server(
             ..RestartPolicy::default()
         },
         tls,
+        guard,
         ..ServerConfig::default()
     };
     let server = block_on(py, redkeep::ensure_server(cfg))?.map_err(|e| to_pyerr(py, &e))?;

@@ -141,8 +141,8 @@ def _refused(port: int) -> bool:
 
 ORPHAN_SCRIPT = textwrap.dedent(
     """
-    import sys, time, redkeep
-    s = redkeep.ensure_server(port=0, max_restarts=0)
+    import os, sys, time, redkeep
+    s = redkeep.ensure_server(port=0, max_restarts=0, guard=os.environ.get("ORPHAN_GUARD"))
     print(s.pid, flush=True)
     time.sleep(120)
     """
@@ -164,6 +164,29 @@ def test_no_orphan_after_sigkill_of_the_owner() -> None:
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
     assert wait_until(lambda: not pid_alive(child), timeout=10), f"redis-server {child} survived"
+
+
+@linux_only
+def test_no_orphan_after_sigkill_of_the_owner_with_the_watchdog_guard() -> None:
+    """guard="watchdog" (the guard of macOS and the BSDs): five owners SIGKILLed."""
+    env = {**os.environ, "ORPHAN_GUARD": "watchdog"}
+    for _ in range(5):
+        proc = subprocess.Popen(
+            [sys.executable, "-c", ORPHAN_SCRIPT], stdout=subprocess.PIPE, text=True, env=env
+        )
+        try:
+            assert proc.stdout is not None
+            child = int(proc.stdout.readline())
+            assert pid_alive(child)
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(10)
+        assert wait_until(lambda: not pid_alive(child), timeout=2), f"redis-server {child} survived"
+
+
+def test_bad_guard_is_a_config_error() -> None:
+    with pytest.raises(redkeep.ConfigError, match="guard="):
+        redkeep.ensure_server(port=0, guard="bogus")
 
 
 @linux_only

@@ -17,13 +17,18 @@
 //!   a Job Object with `JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE`, then resumed; the
 //!   job handle lives as long as the owner's handle, so the system kills the
 //!   child when the owner exits in any way.
-//! - Other unix systems (macOS): best effort. The child is killed on drop,
-//!   `shutdown` and unwinding panics; after `kill -9` of the owner it
-//!   survives, since these systems have no parent-death signal.
+//! - `watchdog.rs` (unix): a forked watchdog process between the owner and
+//!   the server, blocking on a pipe only the owner can write: on EOF (the
+//!   owner is gone, however it ended) it kills the server. The only guard
+//!   for servers on macOS and the BSDs, and [`Guard::Watchdog`] on Linux.
+//!   [`OwnedChild`] (any command) keeps the platform guard: on macOS and the
+//!   BSDs it is best effort (killed on drop and unwinding panics only).
 
 use std::io;
 use std::process::{Child, Command, ExitStatus};
 use std::sync::{Arc, Mutex};
+
+use super::config::Guard;
 
 #[cfg(windows)]
 mod job_object;
@@ -31,6 +36,85 @@ mod job_object;
 mod pdeathsig;
 #[cfg(unix)]
 mod process_group;
+#[cfg(unix)]
+mod watchdog;
+
+#[cfg(unix)]
+pub(crate) use watchdog::Spec;
+
+/// What to start as a server (Windows: without the watchdog's grace).
+#[cfg(windows)]
+pub(crate) struct Spec {
+    pub(crate) program: std::path::PathBuf,
+    pub(crate) args: Vec<std::ffi::OsString>,
+    pub(crate) cwd: std::path::PathBuf,
+    pub(crate) stdout: std::fs::File,
+    pub(crate) stderr: std::fs::File,
+    /// Unused: a Job Object has no grace (see the unix `Spec`).
+    #[allow(dead_code)]
+    pub(crate) grace: std::time::Duration,
+}
+
+/// A guarded child process: a `std` child, or (unix) a watchdog forked by
+/// hand, reaped with `waitpid`.
+pub(crate) enum Proc {
+    Std(Child),
+    #[cfg(unix)]
+    Raw {
+        pid: u32,
+        status: Option<ExitStatus>,
+    },
+}
+
+impl Proc {
+    fn wait(&mut self) -> io::Result<ExitStatus> {
+        match self {
+            Proc::Std(c) => c.wait(),
+            #[cfg(unix)]
+            Proc::Raw { pid, status } => {
+                if let Some(s) = status {
+                    return Ok(*s);
+                }
+                let s = waitpid(*pid, 0)?.expect("a blocking waitpid returns a status");
+                *status = Some(s);
+                Ok(s)
+            }
+        }
+    }
+
+    fn try_wait(&mut self) -> io::Result<Option<ExitStatus>> {
+        match self {
+            Proc::Std(c) => c.try_wait(),
+            #[cfg(unix)]
+            Proc::Raw { pid, status } => {
+                if status.is_none() {
+                    *status = waitpid(*pid, libc::WNOHANG)?;
+                }
+                Ok(*status)
+            }
+        }
+    }
+}
+
+#[cfg(unix)]
+fn waitpid(pid: u32, flags: libc::c_int) -> io::Result<Option<ExitStatus>> {
+    use std::os::unix::process::ExitStatusExt;
+    loop {
+        let mut status = 0;
+        // SAFETY: `status` is writable for the call; `pid` is our child.
+        let rc = unsafe { libc::waitpid(pid as libc::pid_t, &mut status, flags) };
+        if rc == 0 {
+            return Ok(None);
+        }
+        if rc > 0 {
+            return Ok(Some(ExitStatus::from_raw(status)));
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
 
 /// Sends stop signals to one guarded child, never after it was reaped.
 #[derive(Clone)]
@@ -39,7 +123,11 @@ pub(crate) struct Killer {
 }
 
 struct KillerInner {
+    /// The server's pid (what users see, and what `INFO` reports).
     pid: u32,
+    /// The owner's direct child, which signals go to: the server itself,
+    /// or its watchdog (which forwards SIGTERM).
+    child_pid: u32,
     /// Whether the child leads its own process group (unix).
     #[cfg_attr(not(unix), allow(dead_code))]
     own_group: bool,
@@ -47,23 +135,33 @@ struct KillerInner {
     reaped: Mutex<bool>,
     #[cfg(windows)]
     job: job_object::Job,
+    /// The owner's end of the watchdog's life pipe: held as long as the
+    /// child is guarded.
+    #[cfg(unix)]
+    _life: Option<watchdog::Life>,
 }
 
 impl Killer {
-    /// The child's process id.
+    /// The server's (or child's) process id.
     pub(crate) fn pid(&self) -> u32 {
         self.inner.pid
     }
 
-    /// Asks the child to stop (SIGTERM on unix; on Windows there is no such
-    /// request, so the job is terminated).
+    /// The pid of the owner's direct child: the server, or its watchdog.
+    #[cfg_attr(windows, allow(dead_code))]
+    fn child_pid(&self) -> u32 {
+        self.inner.child_pid
+    }
+
+    /// Asks the child to stop (SIGTERM on unix, forwarded by a watchdog; on
+    /// Windows there is no such request, so the job is terminated).
     pub(crate) fn terminate(&self) -> io::Result<()> {
         let reaped = lock(&self.inner.reaped);
         if *reaped {
             return Ok(());
         }
         #[cfg(unix)]
-        return process_group::terminate(self.inner.pid);
+        return process_group::terminate(self.inner.child_pid);
         #[cfg(windows)]
         return self.inner.job.terminate();
     }
@@ -76,7 +174,7 @@ impl Killer {
             return Ok(());
         }
         #[cfg(unix)]
-        return process_group::kill(self.inner.pid, self.inner.own_group);
+        return process_group::kill(self.inner.child_pid, self.inner.own_group);
         #[cfg(windows)]
         return self.inner.job.terminate();
     }
@@ -107,8 +205,10 @@ pub(crate) fn spawn(cmd: Command, own_group: bool) -> io::Result<(Child, Killer)
         let killer = Killer {
             inner: Arc::new(KillerInner {
                 pid: child.id(),
+                child_pid: child.id(),
                 own_group,
                 reaped: Mutex::new(false),
+                _life: None,
             }),
         };
         Ok((child, killer))
@@ -119,6 +219,7 @@ pub(crate) fn spawn(cmd: Command, own_group: bool) -> io::Result<(Child, Killer)
         let killer = Killer {
             inner: Arc::new(KillerInner {
                 pid: child.id(),
+                child_pid: child.id(),
                 own_group,
                 reaped: Mutex::new(false),
                 job,
@@ -128,11 +229,55 @@ pub(crate) fn spawn(cmd: Command, own_group: bool) -> io::Result<(Child, Killer)
     }
 }
 
+/// Starts a server under `guard` ([`Guard::Auto`]: the platform's guard as
+/// [`spawn`]; [`Guard::Watchdog`]: a forked watchdog, unix only). The
+/// server leads (or joins its watchdog in) a new process group.
+pub(crate) fn spawn_server(spec: Spec, guard: Guard) -> io::Result<(Proc, Killer)> {
+    let watchdog = match guard {
+        Guard::Watchdog => true,
+        // Linux and Windows have a kernel guard; other unix systems do not.
+        Guard::Auto => cfg!(all(unix, not(target_os = "linux"))),
+    };
+    #[cfg(unix)]
+    if watchdog {
+        let started = watchdog::spawn(spec)?;
+        let killer = Killer {
+            inner: Arc::new(KillerInner {
+                pid: started.server,
+                child_pid: started.watchdog,
+                own_group: true,
+                reaped: Mutex::new(false),
+                _life: Some(started.life),
+            }),
+        };
+        let proc = Proc::Raw {
+            pid: started.watchdog,
+            status: None,
+        };
+        return Ok((proc, killer));
+    }
+    #[cfg(windows)]
+    if watchdog {
+        return Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "the watchdog guard is unix only",
+        ));
+    }
+    let mut cmd = Command::new(&spec.program);
+    cmd.args(&spec.args)
+        .current_dir(&spec.cwd)
+        .stdin(std::process::Stdio::null())
+        .stdout(spec.stdout)
+        .stderr(spec.stderr);
+    let (child, killer) = spawn(cmd, true)?;
+    Ok((Proc::Std(child), killer))
+}
+
 /// Waits until the child exits, then reaps it (under the killer's lock, so
 /// no signal can reach a recycled pid).
-pub(crate) fn wait(child: &mut Child, killer: &Killer) -> io::Result<ExitStatus> {
+pub(crate) fn wait(child: &mut Proc, killer: &Killer) -> io::Result<ExitStatus> {
     #[cfg(unix)]
-    process_group::wait_exited(child.id())?;
+    process_group::wait_exited(killer.child_pid())?;
     #[cfg(windows)]
     {
         // A Windows process handle keeps its id from being reused, so
@@ -151,7 +296,7 @@ pub(crate) fn wait(child: &mut Child, killer: &Killer) -> io::Result<ExitStatus>
 }
 
 /// Reaps the child if it has exited, without blocking.
-pub(crate) fn try_wait(child: &mut Child, killer: &Killer) -> io::Result<Option<ExitStatus>> {
+pub(crate) fn try_wait(child: &mut Proc, killer: &Killer) -> io::Result<Option<ExitStatus>> {
     let mut reaped = lock(&killer.inner.reaped);
     let status = child.try_wait()?;
     if status.is_some() {
@@ -175,7 +320,7 @@ pub(crate) fn try_wait(child: &mut Child, killer: &Killer) -> io::Result<Option<
 /// another [`terminate`](OwnedChild::terminate)s. Dropping an `OwnedChild`
 /// kills and reaps the child.
 pub struct OwnedChild {
-    child: Mutex<Child>,
+    child: Mutex<Proc>,
     status: Mutex<Option<ExitStatus>>,
     killer: Killer,
 }
@@ -188,7 +333,7 @@ impl OwnedChild {
     pub fn spawn(cmd: Command) -> io::Result<OwnedChild> {
         let (child, killer) = spawn(cmd, false)?;
         Ok(OwnedChild {
-            child: Mutex::new(child),
+            child: Mutex::new(Proc::Std(child)),
             status: Mutex::new(None),
             killer,
         })
@@ -201,7 +346,11 @@ impl OwnedChild {
 
     /// Takes the child's standard output, if `cmd` asked for a pipe.
     pub fn take_stdout(&self) -> Option<std::process::ChildStdout> {
-        lock(&self.child).stdout.take()
+        match &mut *lock(&self.child) {
+            Proc::Std(c) => c.stdout.take(),
+            #[cfg(unix)]
+            Proc::Raw { .. } => None,
+        }
     }
 
     /// Asks the child to stop: SIGTERM on unix; on Windows, which has no
@@ -224,7 +373,7 @@ impl OwnedChild {
         {
             // Blocks without reaping and without holding any lock.
             if !self.killer.is_reaped() {
-                match process_group::wait_exited(self.pid()) {
+                match process_group::wait_exited(self.killer.child_pid()) {
                     Ok(()) => {}
                     // Reaped meanwhile by another waiter.
                     Err(e) if e.raw_os_error() == Some(libc::ECHILD) => {}

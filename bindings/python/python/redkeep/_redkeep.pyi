@@ -489,6 +489,7 @@ def ensure_server(
     ready_timeout: float = 10.0,
     max_restarts: int = 5,
     tls: bool = False,
+    guard: Optional[str] = None,
 ) -> Server:
     """Attaches to the Redis at ``host:port``, or starts one there if nothing
     listens. Use it as a context manager.
@@ -509,6 +510,11 @@ def ensure_server(
         max_restarts: restarts allowed within a minute after crashes (0: never).
         tls: a TLS-only server with a throwaway CA (``ca_cert_path``), always
             spawned (use ``port=0``); its ``url`` is ``rediss://``.
+        guard: ``None``/``"auto"`` (the platform's guard: the parent-death
+            signal on Linux, a Job Object on Windows, the watchdog elsewhere)
+            or ``"watchdog"`` (a forked watchdog process kills the server when
+            this process dies, even by ``kill -9``; unix only).
+            ``REDKEEP_GUARD=watchdog`` in the environment also selects it.
 
     Raises:
         SpawnError: the server could not start (the message says why, with
