@@ -31,6 +31,7 @@ fn _redkeep(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(deploy::start_cluster, m)?)?;
     m.add_function(wrap_pyfunction!(deploy::start_sentinel, m)?)?;
     m.add_class::<health::PyHealth>()?;
+    m.add_class::<health::PyNodeHealth>()?;
     m.add_class::<health::PyStats>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
