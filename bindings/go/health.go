@@ -58,6 +58,22 @@ type Health struct {
 	ConsecutiveFailures int
 	// Generation increments each time the pool goes down.
 	Generation uint64
+	// Nodes is, for a Cluster pool, every node the health watch probes
+	// (primaries and replicas, from the last slot map); nil for one server
+	// or a Sentinel group. Filled by Pool.Health.
+	Nodes []NodeHealth
+}
+
+// NodeHealth is one node of a Cluster, as the health watch last saw it.
+type NodeHealth struct {
+	// Addr is "host:port", as the cluster names it.
+	Addr string
+	// Primary is true for a primary (it serves slots), false for a replica.
+	Primary bool
+	// State is StateUp or StateDown.
+	State State
+	// LastError says why its last probe failed ("" if none).
+	LastError string
 }
 
 func healthFromC(h *C.redkeep_health) Health {

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -23,6 +24,28 @@ type Options struct {
 	Password string
 	// DB is the database number to SELECT. Default: 0.
 	DB int
+
+	// Addrs, as in go-redis's UniversalOptions: with MasterName, the
+	// sentinels' "host:port" addresses (unless SentinelAddrs is set); else,
+	// two or more addresses (or one, with IsClusterMode) are the seed nodes
+	// of a Redis Cluster, and one address is the same as Addr. Username and
+	// Password log in to every node. Not with URL or Addr.
+	Addrs []string
+	// IsClusterMode makes a single Addrs entry a Cluster seed, as in
+	// go-redis.
+	IsClusterMode bool
+	// MasterName is the name the sentinels know the master by
+	// ("mymaster"); with it the pool finds and follows the master through
+	// SentinelAddrs (or Addrs). Username, Password and DB are the master's.
+	MasterName string
+	// SentinelAddrs are the sentinels' "host:port" addresses (go-redis's
+	// FailoverOptions.SentinelAddrs), with MasterName.
+	SentinelAddrs []string
+	// SentinelUsername and SentinelPassword log in to the sentinels (kept
+	// apart from the master's Username and Password). Default: none.
+	SentinelUsername string
+	// SentinelPassword: see SentinelUsername. Never logged.
+	SentinelPassword string
 
 	// PoolSize is the most exclusive connections open at once (commands
 	// sent with Do share multiplexed connections and do not count).
@@ -50,7 +73,8 @@ type Options struct {
 	// SpawnIfAbsent starts a local redis-server at Addr (a loopback
 	// address) when nothing answers there. The pool owns it: it is
 	// restarted if it crashes, stopped by Close, and killed by the kernel
-	// if this process dies (Linux), even by SIGKILL.
+	// if this process dies (Linux), even by SIGKILL. One server only: not
+	// with URL, Addrs or MasterName.
 	SpawnIfAbsent bool
 	// Lazy returns from Open without waiting for a connection; the health
 	// watch connects in the background. Default: false (Open fails if
@@ -78,15 +102,43 @@ func (o *Options) addr() string {
 	return o.Addr
 }
 
-// url builds the URL the library takes.
+// url builds the URL the library takes (the core parses it: one server,
+// redis+sentinel://, or a comma list of cluster nodes).
 func (o *Options) url() (string, error) {
-	if o.URL != "" {
+	multi := o.multi()
+	switch {
+	case o.URL != "" && multi:
+		return "", invalidArgument("Options.URL cannot be combined with Addrs, MasterName, SentinelAddrs, SentinelUsername, SentinelPassword or IsClusterMode: give one or the other")
+	case o.URL != "":
 		return o.URL, nil
+	case o.Addr != "" && multi:
+		return "", invalidArgument("Options.Addr cannot be combined with Addrs, MasterName or SentinelAddrs: use Addrs")
+	case o.MasterName != "":
+		return o.sentinelURL()
+	case len(o.SentinelAddrs) > 0 || o.SentinelUsername != "" || o.SentinelPassword != "":
+		return "", invalidArgument("Options.SentinelAddrs, SentinelUsername and SentinelPassword need MasterName")
+	case len(o.Addrs) > 1 || (len(o.Addrs) == 1 && o.IsClusterMode):
+		return o.clusterURL()
+	case o.IsClusterMode:
+		return "", invalidArgument("Options.IsClusterMode needs Addrs")
+	case len(o.Addrs) == 1:
+		return o.singleURL(o.Addrs[0])
 	}
-	if _, _, err := net.SplitHostPort(o.addr()); err != nil {
-		return "", invalidArgument(fmt.Sprintf("Addr %q: %v", o.addr(), err))
+	return o.singleURL(o.addr())
+}
+
+// multi says whether any Sentinel or Cluster field is set.
+func (o *Options) multi() bool {
+	return len(o.Addrs) > 0 || o.MasterName != "" || len(o.SentinelAddrs) > 0 ||
+		o.SentinelUsername != "" || o.SentinelPassword != "" || o.IsClusterMode
+}
+
+// singleURL is redis://[user[:pass]@]addr[/db].
+func (o *Options) singleURL(addr string) (string, error) {
+	if err := checkAddr("Addr", addr); err != nil {
+		return "", err
 	}
-	u := url.URL{Scheme: "redis", Host: o.addr()}
+	u := url.URL{Scheme: "redis", Host: addr}
 	switch {
 	case o.Password != "":
 		u.User = url.UserPassword(o.Username, o.Password)
@@ -97,6 +149,108 @@ func (o *Options) url() (string, error) {
 		u.Path = "/" + strconv.Itoa(o.DB)
 	}
 	return u.String(), nil
+}
+
+// clusterURL is the core's cluster form: a comma list of redis:// URLs
+// (a trailing comma keeps a single seed a cluster).
+func (o *Options) clusterURL() (string, error) {
+	if o.DB != 0 {
+		return "", invalidArgument("Options.DB must be 0 for a Redis Cluster (it has only database 0)")
+	}
+	var b strings.Builder
+	for i, addr := range o.Addrs {
+		if err := checkAddr(fmt.Sprintf("Addrs[%d]", i), addr); err != nil {
+			return "", err
+		}
+		b.WriteString("redis://")
+		b.WriteString(userinfo(o.Username, o.Password))
+		b.WriteString(addr)
+		b.WriteByte(',')
+	}
+	s := b.String()
+	if len(o.Addrs) > 1 {
+		s = strings.TrimSuffix(s, ",")
+	}
+	return s, nil
+}
+
+// sentinelURL is the core's
+// redis+sentinel://[user:pass@]h:p,h:p/master[/db][?sentinel_username=U&sentinel_password=P].
+func (o *Options) sentinelURL() (string, error) {
+	addrs := o.SentinelAddrs
+	switch {
+	case len(addrs) > 0 && len(o.Addrs) > 0:
+		return "", invalidArgument("Options.SentinelAddrs and Addrs both set with MasterName: give the sentinels once")
+	case len(addrs) == 0:
+		addrs = o.Addrs
+	}
+	if len(addrs) == 0 {
+		return "", invalidArgument("Options.MasterName needs SentinelAddrs (or Addrs): the sentinels' host:port")
+	}
+	if o.IsClusterMode {
+		return "", invalidArgument("Options.IsClusterMode cannot be combined with MasterName")
+	}
+	for i, addr := range addrs {
+		if err := checkAddr(fmt.Sprintf("SentinelAddrs[%d]", i), addr); err != nil {
+			return "", err
+		}
+	}
+	if strings.ContainsAny(o.MasterName, "/?#@,") {
+		return "", invalidArgument(fmt.Sprintf("Options.MasterName %q: must not contain / ? # @ or ,", o.MasterName))
+	}
+	s := "redis+sentinel://" + userinfo(o.Username, o.Password) + strings.Join(addrs, ",") + "/" + o.MasterName
+	if o.DB != 0 {
+		s += "/" + strconv.Itoa(o.DB)
+	}
+	var query []string
+	if o.SentinelUsername != "" {
+		query = append(query, "sentinel_username="+escape(o.SentinelUsername))
+	}
+	if o.SentinelPassword != "" {
+		query = append(query, "sentinel_password="+escape(o.SentinelPassword))
+	}
+	if len(query) > 0 {
+		s += "?" + strings.Join(query, "&")
+	}
+	return s, nil
+}
+
+// checkAddr says whether addr is host:port.
+func checkAddr(field, addr string) error {
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return invalidArgument(fmt.Sprintf("%s %q: %v", field, addr, err))
+	}
+	return nil
+}
+
+// userinfo is "user:pass@", "user@" or "", percent-encoded.
+func userinfo(user, pass string) string {
+	switch {
+	case pass != "":
+		return escape(user) + ":" + escape(pass) + "@"
+	case user != "":
+		return escape(user) + "@"
+	}
+	return ""
+}
+
+// escape percent-encodes every byte but RFC 3986's unreserved ones, so a
+// credential is safe in a userinfo or a query value alike.
+func escape(s string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			c == '-' || c == '.' || c == '_' || c == '~' {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&15])
+	}
+	return b.String()
 }
 
 // ServerOptions say where to attach to, or start, a local redis-server.

@@ -120,8 +120,8 @@ func Open(ctx context.Context, opt Options) (*Pool, error) {
 		defer ctls.free()
 	}
 	if opt.SpawnIfAbsent {
-		if opt.URL != "" {
-			return nil, invalidArgument("SpawnIfAbsent needs Addr, not URL")
+		if opt.URL != "" || opt.multi() {
+			return nil, invalidArgument("SpawnIfAbsent needs Addr, not URL, Addrs or MasterName")
 		}
 		so := ServerOptions{Addr: opt.addr(), Password: opt.Password}
 		cso, err := so.toC()
@@ -293,8 +293,36 @@ func (p *Pool) Health() Health {
 	}
 	var h C.redkeep_health
 	C.redkeep_pool_health(c.ptr, &h)
+	out := healthFromC(&h)
+	out.Nodes = nodesOf(c.ptr)
 	runtime.KeepAlive(p)
-	return healthFromC(&h)
+	return out
+}
+
+// nodesOf reads a Cluster pool's per-node health (nil for other pools).
+func nodesOf(ptr *C.redkeep_pool) []NodeHealth {
+	buf := make([]C.redkeep_node_health, 8)
+	for range 4 { // the node count may grow between two reads
+		var n C.size_t
+		if C.redkeep_pool_health_nodes(ptr, &buf[0], C.size_t(len(buf)), &n) != C.REDKEEP_OK || n == 0 {
+			return nil
+		}
+		if int(n) > len(buf) {
+			buf = make([]C.redkeep_node_health, int(n)+4)
+			continue
+		}
+		nodes := make([]NodeHealth, int(n))
+		for i := range nodes {
+			nodes[i] = NodeHealth{
+				Addr:      C.GoString(&buf[i].addr[0]),
+				Primary:   bool(buf[i].primary),
+				State:     State(buf[i].state),
+				LastError: C.GoString(&buf[i].last_error[0]),
+			}
+		}
+		return nodes
+	}
+	return nil
 }
 
 // Stats returns the pool's counters (zero after Close).

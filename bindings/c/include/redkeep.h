@@ -585,6 +585,31 @@ typedef struct redkeep_log_record {
 typedef void (*redkeep_log_fn)(void *user_data, const struct redkeep_log_record *record);
 
 /**
+ * One node of a Cluster, as the health watch last saw it (no pointers
+ * inside: copy it freely).
+ */
+typedef struct redkeep_node_health {
+    /**
+     * `REDKEEP_STATE_UP` or `REDKEEP_STATE_DOWN`.
+     */
+    redkeep_state state;
+    /**
+     * Whether it is a primary (serves slots); `false` for a replica.
+     */
+    bool primary;
+    /**
+     * `host:port`, as the cluster names it: NUL-terminated, truncated to
+     * fit.
+     */
+    char addr[256];
+    /**
+     * Why its last probe failed: NUL-terminated UTF-8, truncated to fit,
+     * empty if none. Never contains a password.
+     */
+    char last_error[256];
+} redkeep_node_health;
+
+/**
  * Where and how to attach to, or start, a local `redis-server`.
  *
  * Initialise with [`redkeep_server_options_default`], then set fields.
@@ -1222,6 +1247,18 @@ void redkeep_string_free(char *s);
  * an unknown level. Thread safety: any thread.
  */
 redkeep_status redkeep_set_log_callback(redkeep_log_fn callback, void *user_data, uint32_t min_level, struct redkeep_error **err);
+
+/**
+ * Copies the health of each node of a Cluster pool (primaries and
+ * replicas, from the last slot map) into `out[0..cap]`, and writes the
+ * number of nodes into `*count` (which may exceed `cap`: call again with
+ * a larger array). A pool on one server or a Sentinel group has 0 nodes.
+ * `out` may be `NULL` when `cap` is 0. A snapshot of its own, apart from
+ * [`redkeep_pool_health`](crate::redkeep_pool_health)'s.
+ *
+ * Thread safety: any thread.
+ */
+redkeep_status redkeep_pool_health_nodes(const struct redkeep_pool *pool, struct redkeep_node_health *out, size_t cap, size_t *count);
 
 /**
  * Fills `*opts` with the defaults (stated on each field).

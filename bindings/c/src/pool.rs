@@ -110,25 +110,35 @@ pub struct redkeep_stats {
     pub thread_idle: u64,
 }
 
+impl redkeep_state {
+    pub(crate) fn from_core(s: redkeep::State) -> Self {
+        match s {
+            redkeep::State::Up => redkeep_state::REDKEEP_STATE_UP,
+            redkeep::State::Degraded => redkeep_state::REDKEEP_STATE_DEGRADED,
+            redkeep::State::Down => redkeep_state::REDKEEP_STATE_DOWN,
+            redkeep::State::Closed => redkeep_state::REDKEEP_STATE_CLOSED,
+        }
+    }
+}
+
+/// `msg` as NUL-terminated UTF-8 in a fixed buffer, truncated at a
+/// character boundary to fit (a NUL inside becomes `?`).
+pub(crate) fn c_text<const N: usize>(msg: &str) -> [c_char; N] {
+    let mut out = [0 as c_char; N];
+    let mut end = msg.len().min(N.saturating_sub(1));
+    while !msg.is_char_boundary(end) {
+        end -= 1;
+    }
+    for (dst, src) in out.iter_mut().zip(msg.as_bytes()[..end].iter()) {
+        *dst = if *src == 0 { b'?' } else { *src } as c_char;
+    }
+    out
+}
+
 impl redkeep_health {
     pub(crate) fn from_health(h: &redkeep::Health) -> Self {
-        let mut last_error = [0 as c_char; 256];
-        if let Some(msg) = &h.last_error {
-            let mut end = msg.len().min(last_error.len() - 1);
-            while !msg.is_char_boundary(end) {
-                end -= 1;
-            }
-            for (dst, src) in last_error.iter_mut().zip(msg.as_bytes()[..end].iter()) {
-                *dst = if *src == 0 { b'?' } else { *src } as c_char;
-            }
-        }
         Self {
-            state: match h.state {
-                redkeep::State::Up => redkeep_state::REDKEEP_STATE_UP,
-                redkeep::State::Degraded => redkeep_state::REDKEEP_STATE_DEGRADED,
-                redkeep::State::Down => redkeep_state::REDKEEP_STATE_DOWN,
-                redkeep::State::Closed => redkeep_state::REDKEEP_STATE_CLOSED,
-            },
+            state: redkeep_state::from_core(h.state),
             consecutive_failures: h.consecutive_failures,
             since_ms: u64::try_from(h.since.elapsed().as_millis()).unwrap_or(u64::MAX),
             rtt_us: h
@@ -136,7 +146,7 @@ impl redkeep_health {
                 .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX)),
             generation: h.generation,
             has_rtt: h.rtt.is_some(),
-            last_error,
+            last_error: c_text(h.last_error.as_deref().unwrap_or("")),
         }
     }
 }

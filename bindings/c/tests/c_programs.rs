@@ -365,3 +365,13 @@ fn c_subscriber_test_passes_and_survives_a_restart() {
         "the restart checks did not run:\n{stdout}"
     );
 }
+
+#[test]
+fn c_pool_on_a_cluster_url_serves_keys_on_every_slot() {
+    let program = compile("cluster_test");
+    let (ok, stdout, stderr) = run(&program, &[], &[]);
+    println!("{stdout}");
+    eprintln!("{stderr}");
+    assert!(ok, "the C cluster test failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains(" passed, 0 failed"), "{stdout}");
+}

@@ -26,16 +26,53 @@ pub(crate) struct PyHealth {
     /// Increments each time the pool goes down.
     #[pyo3(get)]
     generation: u64,
+    /// For a Cluster pool, every node the watch probes; empty otherwise.
+    nodes: Vec<PyNodeHealth>,
+}
+
+/// One node of a Cluster, as the health watch last saw it.
+#[pyclass(module = "redkeep", name = "NodeHealth", frozen)]
+#[derive(Clone)]
+pub(crate) struct PyNodeHealth {
+    /// `"host:port"`, as the cluster names it.
+    #[pyo3(get)]
+    addr: String,
+    /// Whether it is a primary (serves slots); `False` for a replica.
+    #[pyo3(get)]
+    primary: bool,
+    /// `"up"` or `"down"`.
+    #[pyo3(get)]
+    state: &'static str,
+    /// Why its last probe failed, if it did.
+    #[pyo3(get)]
+    last_error: Option<String>,
+}
+
+#[pymethods]
+impl PyNodeHealth {
+    fn __repr__(&self) -> String {
+        format!(
+            "NodeHealth(addr={:?}, primary={}, state={:?}, last_error={:?})",
+            self.addr,
+            if self.primary { "True" } else { "False" },
+            self.state,
+            self.last_error
+        )
+    }
+}
+
+fn state_name(s: redkeep::State) -> &'static str {
+    match s {
+        redkeep::State::Up => "up",
+        redkeep::State::Degraded => "degraded",
+        redkeep::State::Down => "down",
+        redkeep::State::Closed => "closed",
+    }
 }
 
 impl PyHealth {
     pub(crate) fn from_core(h: &redkeep::Health) -> Self {
-        let state = match h.state {
-            redkeep::State::Up => "up",
-            redkeep::State::Degraded => "degraded",
-            redkeep::State::Down => "down",
-            redkeep::State::Closed => "closed",
-        };
+        let state = state_name(h.state);
         let age = Instant::now().saturating_duration_since(h.since);
         let since = SystemTime::now()
             .checked_sub(age)
@@ -48,6 +85,16 @@ impl PyHealth {
             rtt: h.rtt.map(|d| d.as_secs_f64()),
             consecutive_failures: h.consecutive_failures,
             generation: h.generation,
+            nodes: h
+                .nodes
+                .iter()
+                .map(|n| PyNodeHealth {
+                    addr: n.addr.clone(),
+                    primary: n.primary,
+                    state: state_name(n.state),
+                    last_error: n.last_error.clone(),
+                })
+                .collect(),
         }
     }
 
@@ -80,6 +127,13 @@ impl PyHealth {
     #[getter]
     fn is_up(&self) -> bool {
         self.state == "up"
+    }
+
+    /// For a Cluster pool, every node the watch probes (primaries and
+    /// replicas), as a list of `NodeHealth`; empty for one server or Sentinel.
+    #[getter]
+    fn nodes(&self) -> Vec<PyNodeHealth> {
+        self.nodes.clone()
     }
 
     fn __repr__(&self) -> String {

@@ -42,6 +42,7 @@ fn _redkeep(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(deploy::start_cluster, m)?)?;
     m.add_function(wrap_pyfunction!(deploy::start_sentinel, m)?)?;
     m.add_class::<health::PyHealth>()?;
+    m.add_class::<health::PyNodeHealth>()?;
     m.add_class::<health::PyStats>()?;
     m.add_function(wrap_pyfunction!(observe::_set_log_callback, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -94,6 +94,26 @@ class Health:
     @property
     def is_up(self) -> bool:
         """Whether ``state == "up"``."""
+    @property
+    def nodes(self) -> list[NodeHealth]:
+        """For a Cluster pool, every node the health watch probes (primaries
+        and replicas); empty for one server or a Sentinel group."""
+
+class NodeHealth:
+    """One node of a Cluster, as the health watch last saw it."""
+
+    @property
+    def addr(self) -> str:
+        """``"host:port"``, as the cluster names it."""
+    @property
+    def primary(self) -> bool:
+        """Whether it is a primary (serves slots); ``False`` for a replica."""
+    @property
+    def state(self) -> Literal["up", "down"]:
+        """``"up"``, or ``"down"`` after failed probes."""
+    @property
+    def last_error(self) -> Optional[str]:
+        """Why its last probe failed, if it did."""
 
 class Stats:
     """Pool counters since it was built, plus a snapshot of each connection set."""
@@ -163,7 +183,11 @@ class Pool:
 
     Args:
         url: ``redis://[[user]:password@]host[:port][/db]``, ``rediss://``
-            (TLS, if built with it) or ``redis+unix:///path?db=N&pass=P``.
+            (TLS, if built with it) or ``redis+unix:///path?db=N&pass=P``;
+            a Sentinel group as
+            ``redis+sentinel://[user:pass@]host:port,host:port/master[/db]``
+            (``?sentinel_username=U&sentinel_password=P`` for the
+            sentinels), or a Cluster as a comma list of ``redis://`` nodes.
         max_connections: most exclusive connections at once (default 16).
         socket_timeout: seconds to wait for a reply (default 2).
         socket_connect_timeout: seconds to open a connection, handshake
