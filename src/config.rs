@@ -174,16 +174,27 @@ impl Config {
 
     /// The URL with its password replaced by `***`.
     pub fn redacted_url(&self) -> String {
-        if self.url.contains(',') && !self.url.starts_with(crate::deployment::SENTINEL_SCHEME) {
-            // A cluster's node list: each URL has its own userinfo.
-            return self
-                .url
-                .split(',')
-                .map(crate::util::redact_url)
-                .collect::<Vec<_>>()
-                .join(",");
+        if self.url.starts_with(crate::deployment::SENTINEL_SCHEME) {
+            return crate::util::redact_url(&self.url);
         }
-        crate::util::redact_url(&self.url)
+        // A cluster's node list: each URL has its own userinfo. A comma
+        // starts a new node only before `scheme://`; any other comma (one
+        // typed in a raw password) stays in its URL, which is redacted whole.
+        let mut nodes: Vec<String> = Vec::new();
+        for piece in self.url.split(',') {
+            match nodes.last_mut() {
+                Some(node) if !starts_with_scheme(piece) => {
+                    node.push(',');
+                    node.push_str(piece);
+                }
+                _ => nodes.push(piece.to_owned()),
+            }
+        }
+        nodes
+            .iter()
+            .map(|node| crate::util::redact_url(node))
+            .collect::<Vec<_>>()
+            .join(",")
     }
 
     /// One server's connection details; a Sentinel or Cluster URL is a
@@ -262,6 +273,16 @@ impl Config {
             .collect();
         Self::from_url(urls.join(","))
     }
+}
+
+/// Whether `s` begins with a URL scheme and `://` (`redis://`, `rediss://`).
+fn starts_with_scheme(s: &str) -> bool {
+    s.split_once("://").is_some_and(|(scheme, _)| {
+        !scheme.is_empty()
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    })
 }
 
 impl Default for Config {
