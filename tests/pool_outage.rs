@@ -203,24 +203,34 @@ async fn no_connection_from_before_the_outage_is_handed_out_after_it() {
     let pool = connect(cfg).await;
     let mut rx = pool.watch();
 
-    // Name every connection opened before the outage (the shared one,
-    // whose state the pool keeps untouched, by its id).
+    // Every connection opened before the outage, by its server-side id
+    // (`CLIENT ID` changes no connection state, so each goes back idle).
     let shared_before: i64 = pool.query(redis::cmd("CLIENT").arg("ID")).await.unwrap();
+    let mut before = std::collections::HashSet::new();
     {
         let mut held = Vec::new();
         for _ in 0..4 {
             let mut conn = pool.get().await.unwrap();
-            let _: () = redis::cmd("CLIENT")
-                .arg("SETNAME")
-                .arg("before-outage")
+            let id: i64 = redis::cmd("CLIENT")
+                .arg("ID")
                 .query_async(&mut *conn)
                 .await
                 .unwrap();
+            before.insert(id);
             held.push(conn);
         }
     }
     // One still checked out across the outage, returned after Up.
     let mut straggler = pool.get().await.unwrap();
+    let straggler_id: i64 = redis::cmd("CLIENT")
+        .arg("ID")
+        .query_async(&mut *straggler)
+        .await
+        .unwrap();
+    assert!(
+        before.contains(&straggler_id),
+        "the straggler is one of them"
+    );
     assert_eq!(pool.stats().size, 4);
 
     proxy.set_mode(Mode::Blackhole);
@@ -229,16 +239,14 @@ async fn no_connection_from_before_the_outage_is_handed_out_after_it() {
     wait_for_state(&mut rx, State::Up, Duration::from_secs(10)).await;
 
     // The straggler survived at the TCP level: it still works for its holder.
-    let name: Option<String> = within(
+    let id: i64 = within(
         Duration::from_secs(5),
         "straggler",
-        redis::cmd("CLIENT")
-            .arg("GETNAME")
-            .query_async(&mut *straggler),
+        redis::cmd("CLIENT").arg("ID").query_async(&mut *straggler),
     )
     .await
     .unwrap();
-    assert_eq!(name.as_deref(), Some("before-outage"));
+    assert_eq!(id, straggler_id);
     drop(straggler);
 
     let shared_after: i64 = pool.query(redis::cmd("CLIENT").arg("ID")).await.unwrap();
@@ -251,13 +259,13 @@ async fn no_connection_from_before_the_outage_is_handed_out_after_it() {
         let mut conn = within(Duration::from_secs(5), "checkout after Up", pool.get())
             .await
             .unwrap();
-        let name: Option<String> = redis::cmd("CLIENT")
-            .arg("GETNAME")
+        let id: i64 = redis::cmd("CLIENT")
+            .arg("ID")
             .query_async(&mut *conn)
             .await
             .unwrap();
-        assert_eq!(
-            name, None,
+        assert!(
+            !before.contains(&id),
             "an exclusive connection from before the outage was handed out"
         );
         held.push(conn);
