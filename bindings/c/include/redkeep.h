@@ -163,6 +163,41 @@ typedef uint32_t redkeep_phase;
 #endif // __cplusplus
 
 /**
+ * The pool's view of Redis.
+ */
+enum redkeep_state
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * The last probe got its `PONG`.
+     */
+    REDKEEP_STATE_UP = 0,
+    /**
+     * Some probes failed (fewer than needed for down), or not probed yet.
+     * Commands still go to Redis.
+     */
+    REDKEEP_STATE_DEGRADED = 1,
+    /**
+     * Redis is considered gone: commands fail fast with
+     * `REDKEEP_UNAVAILABLE`; the pool reconnects on its backoff schedule.
+     */
+    REDKEEP_STATE_DOWN = 2,
+    /**
+     * `redkeep_pool_close` was called: commands fail with `REDKEEP_CLOSED`.
+     */
+    REDKEEP_STATE_CLOSED = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum redkeep_state redkeep_state;
+#else
+typedef uint32_t redkeep_state;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * Log levels, most severe first.
  */
 enum redkeep_log_level
@@ -200,41 +235,6 @@ enum redkeep_log_level
 typedef enum redkeep_log_level redkeep_log_level;
 #else
 typedef uint32_t redkeep_log_level;
-#endif // __STDC_VERSION__ >= 202311L
-#endif // __cplusplus
-
-/**
- * The pool's view of Redis.
- */
-enum redkeep_state
-#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
-  : uint32_t
-#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
- {
-    /**
-     * The last probe got its `PONG`.
-     */
-    REDKEEP_STATE_UP = 0,
-    /**
-     * Some probes failed (fewer than needed for down), or not probed yet.
-     * Commands still go to Redis.
-     */
-    REDKEEP_STATE_DEGRADED = 1,
-    /**
-     * Redis is considered gone: commands fail fast with
-     * `REDKEEP_UNAVAILABLE`; the pool reconnects on its backoff schedule.
-     */
-    REDKEEP_STATE_DOWN = 2,
-    /**
-     * `redkeep_pool_close` was called: commands fail with `REDKEEP_CLOSED`.
-     */
-    REDKEEP_STATE_CLOSED = 3,
-};
-#ifndef __cplusplus
-#if __STDC_VERSION__ >= 202311L
-typedef enum redkeep_state redkeep_state;
-#else
-typedef uint32_t redkeep_state;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -535,6 +535,31 @@ typedef struct redkeep_completion {
 } redkeep_completion;
 
 /**
+ * One node of a Cluster, as the health watch last saw it (no pointers
+ * inside: copy it freely).
+ */
+typedef struct redkeep_node_health {
+    /**
+     * `REDKEEP_STATE_UP` or `REDKEEP_STATE_DOWN`.
+     */
+    redkeep_state state;
+    /**
+     * Whether it is a primary (serves slots); `false` for a replica.
+     */
+    bool primary;
+    /**
+     * `host:port`, as the cluster names it: NUL-terminated, truncated to
+     * fit.
+     */
+    char addr[256];
+    /**
+     * Why its last probe failed: NUL-terminated UTF-8, truncated to fit,
+     * empty if none. Never contains a password.
+     */
+    char last_error[256];
+} redkeep_node_health;
+
+/**
  * One log record, valid only during the callback. Every string is
  * NUL-terminated UTF-8 and never holds a password.
  */
@@ -583,31 +608,6 @@ typedef struct redkeep_log_record {
  * A log callback: `user_data` as registered, and the record.
  */
 typedef void (*redkeep_log_fn)(void *user_data, const struct redkeep_log_record *record);
-
-/**
- * One node of a Cluster, as the health watch last saw it (no pointers
- * inside: copy it freely).
- */
-typedef struct redkeep_node_health {
-    /**
-     * `REDKEEP_STATE_UP` or `REDKEEP_STATE_DOWN`.
-     */
-    redkeep_state state;
-    /**
-     * Whether it is a primary (serves slots); `false` for a replica.
-     */
-    bool primary;
-    /**
-     * `host:port`, as the cluster names it: NUL-terminated, truncated to
-     * fit.
-     */
-    char addr[256];
-    /**
-     * Why its last probe failed: NUL-terminated UTF-8, truncated to fit,
-     * empty if none. Never contains a password.
-     */
-    char last_error[256];
-} redkeep_node_health;
 
 /**
  * Where and how to attach to, or start, a local `redis-server`.
@@ -1197,6 +1197,18 @@ void redkeep_error_free(struct redkeep_error *err);
 redkeep_status redkeep_set_language(uint32_t language);
 
 /**
+ * Copies the health of each node of a Cluster pool (primaries and
+ * replicas, from the last slot map) into `out[0..cap]`, and writes the
+ * number of nodes into `*count` (which may exceed `cap`: call again with
+ * a larger array). A pool on one server or a Sentinel group has 0 nodes.
+ * `out` may be `NULL` when `cap` is 0. A snapshot of its own, apart from
+ * [`redkeep_pool_health`](crate::redkeep_pool_health)'s.
+ *
+ * Thread safety: any thread.
+ */
+redkeep_status redkeep_pool_health_nodes(const struct redkeep_pool *pool, struct redkeep_node_health *out, size_t cap, size_t *count);
+
+/**
  * The pool's metrics as Prometheus text (format 0.0.4), every series
  * labelled `pool="<redacted address>"`: the OpenTelemetry
  * `db.client.connection.*` conventions (connection count by state, pending
@@ -1247,18 +1259,6 @@ void redkeep_string_free(char *s);
  * an unknown level. Thread safety: any thread.
  */
 redkeep_status redkeep_set_log_callback(redkeep_log_fn callback, void *user_data, uint32_t min_level, struct redkeep_error **err);
-
-/**
- * Copies the health of each node of a Cluster pool (primaries and
- * replicas, from the last slot map) into `out[0..cap]`, and writes the
- * number of nodes into `*count` (which may exceed `cap`: call again with
- * a larger array). A pool on one server or a Sentinel group has 0 nodes.
- * `out` may be `NULL` when `cap` is 0. A snapshot of its own, apart from
- * [`redkeep_pool_health`](crate::redkeep_pool_health)'s.
- *
- * Thread safety: any thread.
- */
-redkeep_status redkeep_pool_health_nodes(const struct redkeep_pool *pool, struct redkeep_node_health *out, size_t cap, size_t *count);
 
 /**
  * Fills `*opts` with the defaults (stated on each field).
