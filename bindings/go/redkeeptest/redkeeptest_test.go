@@ -24,10 +24,10 @@ func TestServerTLSServesRedissWithItsCA(t *testing.T) {
 	}
 	pool := redkeeptest.Pool(t, srv)
 	ctx := context.Background()
-	if err := pool.Set(ctx, "k", "over tls", 0); err != nil {
+	if err := pool.Set(ctx, "k", "over tls", 0).Err(); err != nil {
 		t.Fatal(err)
 	}
-	if v, err := pool.Get(ctx, "k"); err != nil || v != "over tls" {
+	if v, err := pool.Get(ctx, "k").Result(); err != nil || v != "over tls" {
 		t.Fatalf("Get = %q, %v", v, err)
 	}
 	// Without the CA the server's certificate is not trusted.

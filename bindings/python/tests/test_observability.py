@@ -52,6 +52,9 @@ def test_logging_records_for_down_and_up_and_metrics_from_the_core() -> None:
             assert "pw-secret" not in text
             pool = text.split('pool="', 1)[1].split('"', 1)[0]
             assert str(port) in pool and "***" in pool
+            # Commands succeed before the first probe has run; /health says
+            # Up only once a probe has (the pool starts Degraded).
+            assert wait_until(lambda: p.health_json()[0] == 200, timeout=5)
             code, body = p.health_json()
             assert code == 200 and json.loads(body)["state"] == "up"
 
