@@ -71,7 +71,8 @@ def test_logging_records_for_down_and_up_and_metrics_from_the_core() -> None:
                 assert wait_until(lambda: bool(keep.find("redis is up", pool)), timeout=10)
                 up = keep.find("redis is up", pool)[-1]
                 assert up.levelno == logging.INFO
-                assert p.health_json()[0] == 200
+                # The record may be handed over before the state is published.
+                assert wait_until(lambda: p.health_json()[0] == 200, timeout=5)
                 assert f'redkeep_reconnects_total{{pool="{pool}"}} 0\n' not in p.metrics_text()
             # A reconnect attempt is a debug record inside a "reconnect" span.
             spans = {getattr(r, "redkeep_span", None) for r in keep.records}
