@@ -62,11 +62,12 @@ impl Drop for Ensure {
 }
 
 fn ensure(args: &[&str]) -> (Ensure, String) {
-    let health = format!("127.0.0.1:{}", free_port());
+    // Port 0: redkeep binds a free port itself and prints it (a port picked
+    // here could be taken by another test's redis-server before redkeep binds).
     let mut child = Command::new(env!("CARGO_BIN_EXE_redkeep"))
         .arg("ensure")
         .args(args)
-        .args(["--health-addr", &health, "-q"])
+        .args(["--health-addr", "127.0.0.1:0", "-q"])
         .env_remove("REDKEEP_PASSWORD")
         .stdout(Stdio::piped())
         .spawn()
@@ -80,6 +81,12 @@ fn ensure(args: &[&str]) -> (Ensure, String) {
             "redkeep ended early"
         );
     }
+    let health = line
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split("/health").next())
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_owned();
     // Keep draining stdout so redkeep never blocks on a full pipe.
     std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
     (Ensure(child), health)
