@@ -184,7 +184,6 @@ async fn kill_9_of_the_master_fails_fast_then_follows_the_new_master() {
     let group = tokio::task::spawn_blocking(|| SentinelGroup::start(2, 3))
         .await
         .unwrap();
-    let sentinel_port = group.sentinels[0].port;
     let pool = within(
         Duration::from_secs(5),
         "connect",
@@ -192,14 +191,23 @@ async fn kill_9_of_the_master_fails_fast_then_follows_the_new_master() {
     )
     .await
     .expect("connect through the sentinels");
-    // The test's own view of the switch.
-    let client = redis::Client::open(format!("redis://127.0.0.1:{sentinel_port}")).unwrap();
-    let mut events = client.get_async_pubsub().await.unwrap();
-    events.subscribe("+switch-master").await.unwrap();
-    let switched = tokio::spawn(async move {
-        let mut stream = events.into_on_message();
-        stream.next().await.map(|_| Instant::now())
-    });
+    // The test's own view of the switch: the first +switch-master of any
+    // sentinel (the leader announces it first, the others up to a hello
+    // period later).
+    let (tx, mut switches) = tokio::sync::mpsc::unbounded_channel();
+    for sentinel in &group.sentinels {
+        let client = redis::Client::open(format!("redis://127.0.0.1:{}", sentinel.port)).unwrap();
+        let mut events = client.get_async_pubsub().await.unwrap();
+        events.subscribe("+switch-master").await.unwrap();
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            let mut stream = events.into_on_message();
+            if stream.next().await.is_some() {
+                let _ = tx.send(Instant::now());
+            }
+        });
+    }
+    let switched = tokio::spawn(async move { switches.recv().await });
     let mut rx = pool.watch();
     let mut group = group;
     let old = group.master_port();

@@ -96,25 +96,15 @@ impl SentinelMaster {
         let started = std::time::Instant::now();
         let answers = futures_util::future::join_all(asks).await;
         tracing::debug!(took = ?started.elapsed(), "asked the sentinels");
-        let mut best: Option<Answer> = None;
+        let mut known = Vec::new();
         let mut last_err = None;
         for answer in answers {
             match answer {
-                Ok(a) => {
-                    if a.failover {
-                        return Err(io_error(format!(
-                            "a failover of {:?} is in progress (the sentinels have not named the new master yet)",
-                            self.spec.master_name
-                        )));
-                    }
-                    if best.as_ref().is_none_or(|b| a.epoch > b.epoch) {
-                        best = Some(a);
-                    }
-                }
+                Ok(a) => known.push(a),
                 Err(e) => last_err = Some(e),
             }
         }
-        let Some(best) = best else {
+        let Some(best) = newest(known, &self.spec.master_name)? else {
             return Err(last_err.unwrap_or_else(|| io_error("no sentinel answered".into())));
         };
         if !best.flags.split(',').any(|f| f == "master")
@@ -144,6 +134,32 @@ impl SentinelMaster {
             )));
         }
         Ok(server)
+    }
+}
+
+/// The answer with the highest config epoch; an error while a failover of
+/// the master it names is under way at that epoch.
+///
+/// A sentinel may lag the one that led a failover by up to a hello period
+/// (2 s): it still names the old master, flagged `failover_in_progress`
+/// (it tried and lost the election). That flag holds up only the address
+/// it is about — the old master during a coordinated failover, which still
+/// answers `ROLE master` for seconds — not the new master the leader names.
+fn newest(answers: Vec<Answer>, name: &str) -> redis::RedisResult<Option<Answer>> {
+    let Some(epoch) = answers.iter().map(|a| a.epoch).max() else {
+        return Ok(None);
+    };
+    let mut current: Vec<Answer> = answers.into_iter().filter(|a| a.epoch == epoch).collect();
+    let failing_over = |a: &Answer| {
+        current
+            .iter()
+            .any(|f| f.failover && f.host == a.host && f.port == a.port)
+    };
+    match current.iter().position(|a| !failing_over(a)) {
+        Some(i) => Ok(Some(current.swap_remove(i))),
+        None => Err(io_error(format!(
+            "a failover of {name:?} is in progress (the sentinels have not named the new master yet)"
+        ))),
     }
 }
 
@@ -268,5 +284,55 @@ fn on_event(core: &Core, channel: &str, payload: &str) {
             core.wake_retarget();
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(port: u16, epoch: u64, failover: bool) -> Answer {
+        Answer {
+            host: "127.0.0.1".into(),
+            port,
+            epoch,
+            failover,
+            flags: "master".into(),
+        }
+    }
+
+    #[test]
+    fn a_lagging_sentinel_does_not_hold_up_the_new_master() {
+        // After a kill -9: the leader and one follower name the new master
+        // at epoch 1; a third still flags its lost failover of the old one.
+        let got = newest(
+            vec![answer(2, 1, false), answer(1, 1, true), answer(2, 1, false)],
+            "m",
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(got.port, 2);
+    }
+
+    #[test]
+    fn a_coordinated_failover_blocks_the_old_master() {
+        // SENTINEL FAILOVER under way: the leader flags it, the others still
+        // name the same (old) master at the same epoch.
+        let e = newest(
+            vec![answer(1, 0, false), answer(1, 0, true), answer(1, 0, false)],
+            "m",
+        )
+        .err()
+        .expect("refused while the failover is under way");
+        assert!(e.to_string().contains("in progress"), "{e}");
+    }
+
+    #[test]
+    fn a_lower_epoch_is_stale() {
+        let got = newest(vec![answer(1, 3, true), answer(2, 4, false)], "m")
+            .unwrap()
+            .unwrap();
+        assert_eq!(got.port, 2);
+        assert!(newest(Vec::new(), "m").unwrap().is_none());
     }
 }
