@@ -14,93 +14,17 @@ use std::time::Duration;
 
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use pyo3::types::{PyList, PyTuple};
 
 use futures_util::StreamExt;
 use redkeep::redis::{self, Value};
 use redkeep::{ErrorKind, Phase};
 
 use crate::aio::AsyncPool;
-use crate::convert::command;
+use crate::convert::{bulk, command, list, reply, Shape};
 use crate::errors::to_pyerr;
 use crate::pool::{run_blocking, PoolCore, SyncPool};
 use crate::runtime::{block_on, check_pid, future_into_py};
-
-/// A reply as redis-py's parsers return it: bulk and status strings as
-/// `bytes` (`str` with `decode`), `OK` as `b"OK"`, integers and big numbers
-/// as `int`, doubles as `float`, booleans as `bool`, nil as `None`, arrays,
-/// sets and pushes as `list`, maps as `dict`, a verbatim string as its text,
-/// and an error reply inside an array as a `redkeep.ResponseError` instance
-/// (the Python side turns it into redis-py's class).
-pub(crate) fn rp_reply<'py>(
-    py: Python<'py>,
-    value: Value,
-    decode: bool,
-) -> PyResult<Bound<'py, PyAny>> {
-    Ok(match value {
-        Value::Nil => py.None().into_bound(py),
-        Value::Int(i) => i.into_pyobject(py)?.into_any(),
-        Value::BulkString(bytes) => text(py, &bytes, decode)?,
-        Value::SimpleString(s) => text(py, s.as_bytes(), decode)?,
-        Value::Okay => text(py, b"OK", decode)?,
-        Value::Array(items) | Value::Set(items) | Value::Push { data: items, .. } => {
-            let list = PyList::empty(py);
-            for item in items {
-                list.append(rp_reply(py, item, decode)?)?;
-            }
-            list.into_any()
-        }
-        Value::Map(pairs) => {
-            let dict = PyDict::new(py);
-            for (k, v) in pairs {
-                let key = rp_reply(py, k, decode)?;
-                let key = if key.is_instance_of::<PyList>() {
-                    PyTuple::new(py, key.cast::<PyList>()?.iter())?.into_any()
-                } else {
-                    key
-                };
-                dict.set_item(key, rp_reply(py, v, decode)?)?;
-            }
-            dict.into_any()
-        }
-        Value::Attribute { data, .. } => rp_reply(py, *data, decode)?,
-        Value::Double(f) => PyFloat::new(py, f).into_any(),
-        Value::Boolean(b) => PyBool::new(py, b).to_owned().into_any(),
-        Value::VerbatimString { text: t, .. } => text(py, t.as_bytes(), decode)?,
-        Value::BigNumber(n) => {
-            let digits = String::from_utf8_lossy(&n).into_owned();
-            py.get_type::<PyInt>().call1((digits,))?
-        }
-        Value::ServerError(e) => {
-            let message = match e.details() {
-                Some(details) => format!("{} {details}", e.code()),
-                None => e.code().to_owned(),
-            };
-            crate::errors::response_error_value(py, message)?
-        }
-        other => PyString::new(py, &format!("{other:?}")).into_any(),
-    })
-}
-
-fn text<'py>(py: Python<'py>, bytes: &[u8], decode: bool) -> PyResult<Bound<'py, PyAny>> {
-    if decode {
-        match std::str::from_utf8(bytes) {
-            Ok(s) => Ok(PyString::new(py, s).into_any()),
-            // The same error redis-py raises, from Python's own decoder.
-            Err(_) => PyBytes::new(py, bytes).call_method1("decode", ("utf-8",)),
-        }
-    } else {
-        Ok(PyBytes::new(py, bytes).into_any())
-    }
-}
-
-fn rp_list<'py>(py: Python<'py>, values: Vec<Value>, decode: bool) -> PyResult<Bound<'py, PyAny>> {
-    let list = PyList::empty(py);
-    for value in values {
-        list.append(rp_reply(py, value, decode)?)?;
-    }
-    Ok(list.into_any())
-}
 
 /// A list of argument tuples to a pipeline (nothing refused here: the core
 /// judges each command).
@@ -131,8 +55,8 @@ impl<'py> IntoPyObject<'py> for Outcome {
 
     fn into_pyobject(self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         match self {
-            Outcome::One(value, decode) => rp_reply(py, value, decode),
-            Outcome::Many(values, decode) => rp_list(py, values, decode),
+            Outcome::One(value, decode) => reply(py, value, Shape::redis_py(decode)),
+            Outcome::Many(values, decode) => list(py, values, Shape::redis_py(decode)),
             Outcome::Message(msg, decode) => message(py, msg, decode),
             Outcome::Nothing => Ok(py.None().into_bound(py)),
             Outcome::Error(e) => Err(to_pyerr(py, &e)),
@@ -221,7 +145,7 @@ impl Bridge {
         let core = self.core.clone();
         let result = block_on(py, async move { run_pipeline(&core, &pipe).await })?;
         match result {
-            Ok(values) => rp_list(py, values, decode),
+            Ok(values) => list(py, values, Shape::redis_py(decode)),
             Err(e) => Err(to_pyerr(py, &e)),
         }
     }
@@ -313,7 +237,7 @@ impl Bridge {
         check_pid(py, self.core.pid, "Pool")?;
         let cmd = command(args)?;
         match run_blocking(py, &self.core, &cmd)? {
-            Ok(value) => rp_reply(py, value, decode),
+            Ok(value) => reply(py, value, Shape::redis_py(decode)),
             Err(e) => Err(to_pyerr(py, &e)),
         }
     }
@@ -377,7 +301,7 @@ impl Exclusive {
         let pipe = pipeline(cmds)?;
         let conn = self.conn.clone();
         match block_on(py, async move { send_all(&conn, &pipe).await })? {
-            Ok(values) => rp_list(py, values, decode),
+            Ok(values) => list(py, values, Shape::redis_py(decode)),
             Err(e) => Err(to_pyerr(py, &e)),
         }
     }
@@ -483,17 +407,17 @@ fn message<'py>(
     };
     // Bytes, not `get_channel_name` (a lossy `str`): channels may be binary.
     let channel: Vec<u8> = msg.get_channel().unwrap_or_default();
-    let channel = text(py, &channel, decode)?;
-    let payload = text(py, msg.get_payload_bytes(), decode)?;
+    let channel = bulk(py, &channel, decode)?;
+    let payload = bulk(py, msg.get_payload_bytes(), decode)?;
     let pattern: Option<Vec<u8>> = msg.get_pattern().ok().flatten();
     let items: Vec<Bound<'py, PyAny>> = match pattern {
         Some(p) => vec![
-            text(py, b"pmessage", decode)?,
-            text(py, &p, decode)?,
+            bulk(py, b"pmessage", decode)?,
+            bulk(py, &p, decode)?,
             channel,
             payload,
         ],
-        None => vec![text(py, b"message", decode)?, channel, payload],
+        None => vec![bulk(py, b"message", decode)?, channel, payload],
     };
     Ok(PyList::new(py, items)?.into_any())
 }

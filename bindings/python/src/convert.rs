@@ -63,39 +63,81 @@ pub(crate) fn encode(arg: &Bound<'_, PyAny>, index: usize) -> PyResult<Vec<u8>> 
     )))
 }
 
-/// A reply as Python sees it: bulk strings as `bytes` (or `str` with
-/// `decode`), status replies (`OK`, `PONG`) as `str`, integers as `int`,
-/// nil as `None`, arrays as `list`, maps as `dict`.
+/// What a status reply (`OK`, `PONG`, `QUEUED`) and a verbatim string
+/// become: the one difference between `redkeep.Pool`'s replies and redis-py's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Status {
+    /// Always `str`: `redkeep.Pool` and `redkeep.asyncio.Pool`.
+    Text,
+    /// Like a bulk string, `bytes` (`str` with `decode`): what redis-py's
+    /// parsers return, for `redkeep.Redis`.
+    LikeBulk,
+}
+
+/// How a reply becomes Python objects.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Shape {
+    /// Bulk strings as `str` (UTF-8) instead of `bytes`.
+    pub(crate) decode: bool,
+    /// What status replies become.
+    pub(crate) status: Status,
+}
+
+impl Shape {
+    /// `redkeep.Pool`'s replies.
+    pub(crate) fn pool(decode: bool) -> Self {
+        Shape {
+            decode,
+            status: Status::Text,
+        }
+    }
+
+    /// redis-py's replies, for `redkeep.Redis`.
+    pub(crate) fn redis_py(decode: bool) -> Self {
+        Shape {
+            decode,
+            status: Status::LikeBulk,
+        }
+    }
+}
+
+/// A reply as Python sees it: bulk strings as `bytes` (`str` with
+/// `decode`), status replies as `str` or as bulk strings (see [`Status`]),
+/// integers and big numbers as `int`, doubles as `float`, booleans as
+/// `bool`, nil as `None`, arrays, sets and pushes as `list`, maps as `dict`
+/// (a list key as a `tuple`), and an error reply inside an array as a
+/// `redkeep.ResponseError` instance.
 pub(crate) fn reply<'py>(
     py: Python<'py>,
     value: Value,
-    decode: bool,
+    shape: Shape,
 ) -> PyResult<Bound<'py, PyAny>> {
     Ok(match value {
         Value::Nil => py.None().into_bound(py),
         Value::Int(i) => i.into_pyobject(py)?.into_any(),
-        Value::BulkString(bytes) => bulk(py, &bytes, decode)?,
-        Value::SimpleString(s) => PyString::new(py, &s).into_any(),
-        Value::Okay => PyString::new(py, "OK").into_any(),
-        Value::Array(items) | Value::Set(items) => list(py, items, decode)?,
-        Value::Push { data, .. } => list(py, data, decode)?,
+        Value::BulkString(bytes) => bulk(py, &bytes, shape.decode)?,
+        Value::SimpleString(s) => status(py, &s, shape)?,
+        Value::Okay => status(py, "OK", shape)?,
+        Value::VerbatimString { text, .. } => status(py, &text, shape)?,
+        Value::Array(items) | Value::Set(items) | Value::Push { data: items, .. } => {
+            list(py, items, shape)?
+        }
         Value::Map(pairs) => {
             let dict = PyDict::new(py);
             for (k, v) in pairs {
-                let key = reply(py, k, decode)?;
+                let key = reply(py, k, shape)?;
                 let key = if key.is_instance_of::<PyList>() {
                     PyTuple::new(py, key.cast::<PyList>()?.iter())?.into_any()
                 } else {
                     key
                 };
-                dict.set_item(key, reply(py, v, decode)?)?;
+                dict.set_item(key, reply(py, v, shape)?)?;
             }
             dict.into_any()
         }
-        Value::Attribute { data, .. } => reply(py, *data, decode)?,
+        Value::Attribute { data, .. } => reply(py, *data, shape)?,
         Value::Double(f) => PyFloat::new(py, f).into_any(),
         Value::Boolean(b) => PyBool::new(py, b).to_owned().into_any(),
-        Value::VerbatimString { text, .. } => PyString::new(py, &text).into_any(),
         Value::BigNumber(n) => {
             let digits = String::from_utf8_lossy(&n).into_owned();
             py.get_type::<PyInt>().call1((digits,))?
@@ -111,7 +153,33 @@ pub(crate) fn reply<'py>(
     })
 }
 
-fn bulk<'py>(py: Python<'py>, bytes: &[u8], decode: bool) -> PyResult<Bound<'py, PyAny>> {
+/// Every reply of a pipeline, as one `list`.
+pub(crate) fn list<'py>(
+    py: Python<'py>,
+    items: Vec<Value>,
+    shape: Shape,
+) -> PyResult<Bound<'py, PyAny>> {
+    let list = PyList::empty(py);
+    for item in items {
+        list.append(reply(py, item, shape)?)?;
+    }
+    Ok(list.into_any())
+}
+
+fn status<'py>(py: Python<'py>, text: &str, shape: Shape) -> PyResult<Bound<'py, PyAny>> {
+    match shape.status {
+        Status::Text => Ok(PyString::new(py, text).into_any()),
+        Status::LikeBulk => bulk(py, text.as_bytes(), shape.decode),
+    }
+}
+
+/// A bulk string as `bytes`, or as `str` with `decode` (invalid UTF-8
+/// raises the `UnicodeDecodeError` redis-py raises).
+pub(crate) fn bulk<'py>(
+    py: Python<'py>,
+    bytes: &[u8],
+    decode: bool,
+) -> PyResult<Bound<'py, PyAny>> {
     if decode {
         match std::str::from_utf8(bytes) {
             Ok(s) => Ok(PyString::new(py, s).into_any()),
@@ -121,14 +189,6 @@ fn bulk<'py>(py: Python<'py>, bytes: &[u8], decode: bool) -> PyResult<Bound<'py,
     } else {
         Ok(PyBytes::new(py, bytes).into_any())
     }
-}
-
-fn list<'py>(py: Python<'py>, items: Vec<Value>, decode: bool) -> PyResult<Bound<'py, PyAny>> {
-    let list = PyList::empty(py);
-    for item in items {
-        list.append(reply(py, item, decode)?)?;
-    }
-    Ok(list.into_any())
 }
 
 /// A reply (or error) that becomes a Python object once the GIL is held:
@@ -145,7 +205,7 @@ impl<'py> IntoPyObject<'py> for Outcome {
 
     fn into_pyobject(self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         match self {
-            Outcome::Reply(value, decode) => reply(py, value, decode),
+            Outcome::Reply(value, decode) => reply(py, value, Shape::pool(decode)),
             Outcome::Error(e) => Err(crate::errors::to_pyerr(py, &e)),
         }
     }

@@ -12,7 +12,7 @@ use redkeep::redis::{self, Value};
 use redkeep::{Config, ErrorKind};
 
 use crate::config::Options;
-use crate::convert::{command, reply};
+use crate::convert::{command, reply, Shape};
 use crate::errors::to_pyerr;
 use crate::health::{PyHealth, PyStats};
 use crate::runtime::{block_on, check_pid, foreign, runtime};
@@ -258,7 +258,7 @@ impl SyncPool {
         let core = &self.core;
         let result = run_blocking(py, core, &cmd)?;
         match result {
-            Ok(value) => reply(py, value, core.decode),
+            Ok(value) => reply(py, value, Shape::pool(core.decode)),
             Err(e) => Err(to_pyerr(py, &e)),
         }
     }
