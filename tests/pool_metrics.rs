@@ -4,7 +4,7 @@
 mod prom_text;
 mod support;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use redkeep::redis;
 use support::{first_probe, wait_for_state, within, RedisServer};
@@ -117,7 +117,19 @@ async fn metrics_move_with_traffic_and_outages() {
         1.0
     );
     assert!(down.value("redkeep_fast_fails_total", &[("pool", name)]) >= 1.0);
-    assert!(down.value("redkeep_evictions_total", &[("pool", name)]) >= 1.0);
+    // The watch evicts idle connections just after it publishes Down.
+    let evicted_by = Instant::now() + Duration::from_secs(2);
+    while prom_text::parse(&pool.metrics_text())
+        .expect("parse")
+        .value("redkeep_evictions_total", &[("pool", name)])
+        < 1.0
+    {
+        assert!(
+            Instant::now() < evicted_by,
+            "no eviction counted after Down"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 
     server.restart();
     wait_for_state(&mut rx, redkeep::State::Up, Duration::from_secs(10)).await;
