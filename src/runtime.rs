@@ -42,14 +42,14 @@ static PUBLISHED: ArcSwapOption<Published> = ArcSwapOption::const_empty();
 /// whether that runtime still runs.
 pub fn handle() -> Result<(Handle, u64)> {
     if let Some(p) = PUBLISHED.load().as_ref() {
-        if p.pid == std::process::id() {
+        if p.pid == crate::server::pid::current() {
             return Ok((p.handle.clone(), p.epoch));
         }
     }
     let out = build_or_get()?;
     PUBLISHED.store(Some(Arc::new(Published {
         handle: out.0.clone(),
-        pid: std::process::id(),
+        pid: crate::server::pid::current(),
         epoch: out.1,
     })));
     Ok(out)
@@ -57,7 +57,7 @@ pub fn handle() -> Result<(Handle, u64)> {
 
 fn build_or_get() -> Result<(Handle, u64)> {
     let mut current = lock(&CURRENT);
-    let pid = std::process::id();
+    let pid = crate::server::pid::current();
     if let Some(c) = current.take() {
         if c.pid == pid {
             let out = (c.runtime.handle().clone(), c.epoch);
@@ -94,7 +94,7 @@ pub fn is_current(epoch: u64) -> bool {
     PUBLISHED
         .load()
         .as_ref()
-        .is_some_and(|p| p.epoch == epoch && p.pid == std::process::id())
+        .is_some_and(|p| p.epoch == epoch && p.pid == crate::server::pid::current())
 }
 
 /// Stops the runtime, waiting up to `timeout` for its tasks, and joins its
@@ -106,7 +106,7 @@ pub fn shutdown(timeout: Duration) {
     let taken = lock(&CURRENT).take();
     if let Some(c) = taken {
         *lock(&EPOCH) += 1;
-        if c.pid == std::process::id() {
+        if c.pid == crate::server::pid::current() {
             c.runtime.shutdown_timeout(timeout);
         } else {
             std::mem::forget(c);

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 )
@@ -121,4 +122,75 @@ func BenchmarkCgoCall(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		noopCall()
 	}
+}
+
+// BenchmarkGetRounds is BenchmarkGet measured fairly on a busy machine:
+// rounds of redkeep and go-redis alternate within one run (so both see
+// the same background load), sequentially and from 50 goroutines, and the
+// medians of the rounds are reported: seq-ratio is redkeep's sequential
+// latency over go-redis's (below 1: redkeep is faster), par-speedup is
+// redkeep's 50-goroutine throughput over go-redis's (above 1: redkeep is
+// faster).
+func BenchmarkGetRounds(b *testing.B) {
+	clients := benchClients(b)
+	ctx := context.Background()
+	const seqRound, parRound = 500, 5000
+	seq := func(get getter) float64 {
+		start := time.Now()
+		for i := 0; i < seqRound; i++ {
+			if err := get(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+		return float64(time.Since(start).Nanoseconds()) / seqRound
+	}
+	par := func(get getter) float64 {
+		var next atomic.Int64
+		var failed atomic.Value
+		var wg sync.WaitGroup
+		start := time.Now()
+		for g := 0; g < benchGoroutines; g++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for next.Add(1) <= parRound {
+					if err := get(ctx); err != nil {
+						failed.Store(err)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		if err, _ := failed.Load().(error); err != nil {
+			b.Fatal(err)
+		}
+		return float64(time.Since(start).Nanoseconds()) / parRound
+	}
+	names := []string{"redkeep", "go-redis"}
+	for _, name := range names { // warm up connections
+		seq(clients[name])
+		par(clients[name])
+	}
+	perOp := map[string][]float64{}
+	rounds := b.N/(seqRound+parRound) + 5
+	b.ResetTimer()
+	for r := 0; r < rounds; r++ {
+		if r%2 == 1 { // neither always goes first
+			names[0], names[1] = names[1], names[0]
+		}
+		for _, name := range names {
+			perOp[name+"/seq"] = append(perOp[name+"/seq"], seq(clients[name]))
+			perOp[name+"/par"] = append(perOp[name+"/par"], par(clients[name]))
+		}
+	}
+	b.StopTimer()
+	rkSeq, grSeq := median(perOp["redkeep/seq"]), median(perOp["go-redis/seq"])
+	rkPar, grPar := median(perOp["redkeep/par"]), median(perOp["go-redis/par"])
+	b.ReportMetric(rkSeq, "redkeep-seq-ns/op")
+	b.ReportMetric(grSeq, "go-redis-seq-ns/op")
+	b.ReportMetric(rkSeq/grSeq, "seq-ratio")
+	b.ReportMetric(rkPar, "redkeep-par-ns/op")
+	b.ReportMetric(grPar, "go-redis-par-ns/op")
+	b.ReportMetric(grPar/rkPar, "par-speedup")
 }

@@ -24,14 +24,23 @@ type call struct {
 
 // begin prepares a call; it fails at once if ctx is already done.
 func begin(ctx context.Context) (*call, error) {
-	if err := ctx.Err(); err != nil {
+	c := &call{}
+	if err := c.start(ctx); err != nil {
 		return nil, err
 	}
-	c := &call{}
+	return c, nil
+}
+
+// start prepares a call in place (a call on the caller's stack costs no
+// allocation); it fails at once if ctx is already done.
+func (c *call) start(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if dl, ok := ctx.Deadline(); ok {
 		remaining := time.Until(dl)
 		if remaining <= 0 {
-			return nil, deadlineError()
+			return deadlineError()
 		}
 		c.timeoutMs = C.uint32_t(millis(remaining))
 		c.deadline = dl
@@ -45,7 +54,7 @@ func begin(ctx context.Context) (*call, error) {
 			close(fired)
 		})
 	}
-	return c, nil
+	return nil
 }
 
 // end releases the cancel handle once no goroutine can trigger it, and

@@ -107,10 +107,8 @@ func (c *poolCore) release() {
 
 // submit starts one command and waits for its outcome. The command ends
 // by itself on the call's timeout or cancellation, or when the pool closes.
-func (c *poolCore) submit(buf []byte, lens []C.size_t, call *call, asBytes bool) (any, error) {
-	if len(buf) == 0 {
-		buf = append(buf, 0)[:0]
-	}
+func (c *poolCore) submit(s *scratch, call *call, asBytes bool) (any, error) {
+	buf, lens := s.buf, s.lens // buf is never nil (a scratch has capacity)
 	ch := waiterChans.Get().(chan completion)
 	c.wmu.Lock()
 	c.nextToken++
@@ -119,50 +117,32 @@ func (c *poolCore) submit(buf []byte, lens []C.size_t, call *call, asBytes bool)
 	c.wmu.Unlock()
 	c.pending.Add(1)
 
-	var cerr *C.redkeep_error
+	s.out.err = nil
 	status := C.redkeep_status(C.REDKEEP_CLOSED)
 	c.mu.RLock()
 	if c.ptr != nil {
 		status = C.redkeep_pool_submit(c.ptr, c.completions, C.uint64_t(token),
 			(*C.uint8_t)(unsafe.Pointer(unsafe.SliceData(buf))), C.size_t(len(buf)),
-			&lens[0], C.size_t(len(lens)), call.timeoutMs, call.cancel, &cerr)
+			&lens[0], C.size_t(len(lens)), call.timeoutMs, call.cancel, &s.out.err) // a field: cgo checks only it
 	}
 	c.mu.RUnlock()
-	runtime.KeepAlive(buf)
+	runtime.KeepAlive(s)
 	if status != C.REDKEEP_OK {
 		c.wmu.Lock()
 		delete(c.waiters, token)
 		c.wmu.Unlock()
 		waiterChans.Put(ch)
 		c.release()
-		if cerr == nil {
+		if s.out.err == nil {
 			return nil, errClosed
 		}
-		return nil, takeError(status, cerr)
+		return nil, takeError(status, s.out.err)
 	}
 	comp := <-ch
 	waiterChans.Put(ch)
-	return convertCompletion(comp, asBytes)
-}
-
-// convertCompletion turns an outcome into Do's result and frees it.
-func convertCompletion(comp completion, asBytes bool) (any, error) {
 	if err := takeError(comp.status, comp.err); err != nil {
 		return nil, err
 	}
-	reply := comp.reply
-	defer C.redkeep_reply_free(reply)
-	switch C.redkeep_reply_get_kind(reply) {
-	case C.REDKEEP_REPLY_NIL:
-		return nil, Nil
-	case C.REDKEEP_REPLY_STRING, C.REDKEEP_REPLY_STATUS:
-		if asBytes {
-			var n C.size_t
-			s := C.redkeep_reply_string(reply, &n)
-			return C.GoBytes(unsafe.Pointer(s), C.int(n)), nil
-		}
-		return replyString(reply), nil
-	default:
-		return convertReply(reply), nil
-	}
+	s.take(comp.reply)
+	return s.result(asBytes)
 }

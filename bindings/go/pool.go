@@ -2,36 +2,6 @@ package redkeep
 
 /*
 #include "redkeep.h"
-
-// One cgo crossing for a blocking command and its top-level scalar: the
-// reply kind, integer, double and string bytes (borrowed from *reply). A
-// reply with no borrowed data is freed here, so the caller crosses again
-// only to free a string or a tree.
-static redkeep_status rk_exec(const redkeep_pool *pool, const uint8_t *buf, size_t buf_len,
-                              const size_t *lens, size_t argc, uint32_t timeout_ms,
-                              const redkeep_cancel *cancel, redkeep_reply **reply,
-                              redkeep_error **err, redkeep_reply_kind *kind, int64_t *integer,
-                              double *dbl, const char **str, size_t *len) {
-    redkeep_status st = redkeep_pool_exec_packed(pool, buf, buf_len, lens, argc, timeout_ms,
-                                                 cancel, reply, err);
-    if (st != REDKEEP_OK) return st;
-    *kind = redkeep_reply_get_kind(*reply);
-    *integer = redkeep_reply_integer(*reply);
-    *dbl = redkeep_reply_double(*reply);
-    *str = redkeep_reply_string(*reply, len);
-    switch (*kind) {
-    case REDKEEP_REPLY_NIL:
-    case REDKEEP_REPLY_INTEGER:
-    case REDKEEP_REPLY_DOUBLE:
-    case REDKEEP_REPLY_BOOL:
-        redkeep_reply_free(*reply);
-        *reply = NULL;
-        break;
-    default:
-        break;
-    }
-    return st;
-}
 */
 import "C"
 
@@ -41,11 +11,9 @@ import (
 	"math"
 	"os"
 	"runtime"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
-	"unsafe"
 )
 
 // Pool is a resilient Redis pool: timeouts on every phase, one reconnect
@@ -197,79 +165,26 @@ func (c *poolCore) do(ctx context.Context, asBytes bool, args []any) (any, error
 	if len(args) == 0 {
 		return nil, invalidArgument("Do needs at least a command name")
 	}
-	buf := make([]byte, 0, 64)
-	lens := make([]C.size_t, len(args))
-	for i, a := range args {
-		before := len(buf)
-		var err error
-		if buf, err = appendArg(buf, a); err != nil {
-			return nil, invalidArgument("argument " + strconv.Itoa(i) + ": " + err.Error())
-		}
-		lens[i] = C.size_t(len(buf) - before)
+	s := getScratch()
+	defer putScratch(s)
+	if err := s.pack(args); err != nil {
+		return nil, err
 	}
-	call, err := begin(ctx)
-	if err != nil {
+	var cl call
+	if err := cl.start(ctx); err != nil {
 		return nil, err
 	}
 	var v any
+	var err error
 	if c.active.Add(1) == 1 {
 		// Nothing else in flight: a blocking call from this goroutine is
 		// the shortest path (no hand-off to the dispatcher).
-		v, err = c.execBlocking(buf, lens, call, asBytes)
+		v, err = c.execBlocking(s, &cl, asBytes)
 	} else {
-		v, err = c.submit(buf, lens, call, asBytes)
+		v, err = c.submit(s, &cl, asBytes)
 	}
 	c.active.Add(-1)
-	return v, call.end(ctx, err)
-}
-
-// execBlocking runs one command in a blocking cgo call.
-func (c *poolCore) execBlocking(buf []byte, lens []C.size_t, call *call, asBytes bool) (any, error) {
-	if len(buf) == 0 {
-		buf = append(buf, 0)[:0]
-	}
-	var (
-		reply   *C.redkeep_reply
-		cerr    *C.redkeep_error
-		kind    C.redkeep_reply_kind
-		integer C.int64_t
-		dbl     C.double
-		str     *C.char
-		strLen  C.size_t
-	)
-	c.mu.RLock()
-	if c.ptr == nil {
-		c.mu.RUnlock()
-		return nil, errClosed
-	}
-	status := C.rk_exec(c.ptr, (*C.uint8_t)(unsafe.Pointer(unsafe.SliceData(buf))), C.size_t(len(buf)),
-		&lens[0], C.size_t(len(lens)), call.timeoutMs, call.cancel, &reply, &cerr,
-		&kind, &integer, &dbl, &str, &strLen)
-	c.mu.RUnlock()
-	runtime.KeepAlive(buf)
-	if err := takeError(status, cerr); err != nil {
-		return nil, err
-	}
-	switch kind {
-	case C.REDKEEP_REPLY_NIL:
-		return nil, Nil
-	case C.REDKEEP_REPLY_INTEGER:
-		return int64(integer), nil
-	case C.REDKEEP_REPLY_DOUBLE:
-		return float64(dbl), nil
-	case C.REDKEEP_REPLY_BOOL:
-		return integer != 0, nil
-	}
-	defer C.redkeep_reply_free(reply)
-	switch kind {
-	case C.REDKEEP_REPLY_STRING, C.REDKEEP_REPLY_STATUS:
-		if asBytes {
-			return C.GoBytes(unsafe.Pointer(str), C.int(strLen)), nil
-		}
-		return C.GoStringN(str, C.int(strLen)), nil
-	default:
-		return convertReply(reply), nil
-	}
+	return v, cl.end(ctx, err)
 }
 
 // GetBytes is Get returning a []byte (binary values without a string copy).

@@ -61,6 +61,7 @@ mod graceful;
 mod guard;
 mod launch;
 mod local;
+pub(crate) mod pid;
 mod resp;
 mod supervisor;
 pub mod testing;
