@@ -10,7 +10,9 @@
 //! figure is the median of its rounds. Prints two markdown tables (GET/s
 //! with the ratio to bare redis-rs, and p99), the two targets, and
 //! writes a plot to `target/bench/peers.svg` (or to `$REDKEEP_BENCH_SVG`).
-//! `REDKEEP_BENCH_QUICK=1` runs one short round.
+//! `REDKEEP_BENCH_QUICK=1` runs one short round; `REDKEEP_BENCH_ROUNDS=N`
+//! sets the number of rounds; `REDKEEP_BENCH_CLIENTS=c,f1` measures only
+//! those peers besides (a) and (b) (for an A/B or a profile).
 //!
 //! The peers run with their own defaults except the pool size: deadpool-redis
 //! and bb8-redis check each connection on checkout with a `PING` (their
@@ -46,21 +48,41 @@ const POOL_SIZE: usize = 16;
 /// How long each measurement runs and how many rounds are taken.
 struct Plan {
     rounds: usize,
+    /// Which of [`NAMES`] run; (a) and (b) always do (the targets need them).
+    clients: [bool; 7],
     warmup: Duration,
     measure: Duration,
 }
 
 impl Plan {
     fn from_env() -> Self {
+        let mut plan = Self::by_length();
+        if let Ok(rounds) = std::env::var("REDKEEP_BENCH_ROUNDS") {
+            plan.rounds = rounds.parse().expect("REDKEEP_BENCH_ROUNDS: a number");
+            assert!(plan.rounds > 0, "REDKEEP_BENCH_ROUNDS: at least 1");
+        }
+        if let Ok(list) = std::env::var("REDKEEP_BENCH_CLIENTS") {
+            let wanted: Vec<&str> = list.split(',').map(str::trim).collect();
+            for (i, name) in NAMES.iter().enumerate() {
+                let tag = &name[1..name.find(')').expect("tag")];
+                plan.clients[i] = i < 2 || wanted.contains(&tag);
+            }
+        }
+        plan
+    }
+
+    fn by_length() -> Self {
         if std::env::var("REDKEEP_BENCH_QUICK").as_deref() == Ok("1") {
             Plan {
                 rounds: 1,
+                clients: [true; 7],
                 warmup: Duration::from_millis(100),
                 measure: Duration::from_millis(300),
             }
         } else {
             Plan {
                 rounds: 3,
+                clients: [true; 7],
                 warmup: Duration::from_millis(200),
                 measure: Duration::from_millis(800),
             }
@@ -328,6 +350,9 @@ fn median_of<T: PartialOrd + Copy>(mut values: Vec<T>) -> T {
 }
 
 fn median_sample(samples: &[Sample]) -> Sample {
+    if samples.is_empty() {
+        return Sample::default();
+    }
     Sample {
         ops_per_sec: median_of(samples.iter().map(|s| s.ops_per_sec).collect()),
         p99: median_of(samples.iter().map(|s| s.p99).collect()),
@@ -475,6 +500,19 @@ fn svg(series: &[(&str, Vec<f64>)], ceiling: Option<&[f64]>) -> String {
     s
 }
 
+/// The names and figures of the clients that ran.
+fn chosen<'a>(
+    plan: &'a Plan,
+    figures: &'a [Vec<Sample>],
+) -> impl Iterator<Item = (&'static &'static str, &'a Vec<Sample>)> + 'a {
+    NAMES
+        .iter()
+        .zip(figures)
+        .enumerate()
+        .filter(|(i, _)| plan.clients[*i])
+        .map(|(_, pair)| pair)
+}
+
 fn svg_path() -> PathBuf {
     if let Some(path) = std::env::var_os("REDKEEP_BENCH_SVG") {
         return PathBuf::from(path);
@@ -565,6 +603,9 @@ fn main() {
             for (l, &tasks) in LEVELS.iter().enumerate() {
                 for k in 0..NAMES.len() {
                     let which = (k + r + l) % NAMES.len();
+                    if !plan.clients[which] {
+                        continue;
+                    }
                     let s = measure_nth(&clients, which, tasks, &plan).await;
                     samples[which][l].push(s);
                 }
@@ -585,7 +626,8 @@ fn main() {
                     plan.rounds,
                     samples
                         .iter()
-                        .map(|c| format!("{:.0}", c[l][r].ops_per_sec))
+                        .filter_map(|c| c[l].get(r))
+                        .map(|s| format!("{:.0}", s.ops_per_sec))
                         .collect::<Vec<_>>()
                         .join(" / "),
                     ceiling[l]
@@ -619,7 +661,7 @@ fn main() {
         println!();
         println!("| client |{header}");
         println!("|---|{rule}");
-        for (name, row) in NAMES.iter().zip(&figures) {
+        for (name, row) in chosen(&plan, &figures) {
             let cells: String = row
                 .iter()
                 .zip(&figures[0])
@@ -652,7 +694,7 @@ fn main() {
         println!();
         println!("| client |{header}");
         println!("|---|{rule}");
-        for (name, row) in NAMES.iter().zip(&figures) {
+        for (name, row) in chosen(&plan, &figures) {
             let cells: String = row.iter().map(|s| format!(" {} |", micros(s.p99))).collect();
             println!("| {name} |{cells}");
         }
@@ -665,7 +707,7 @@ fn main() {
         println!();
         println!("| client |{header}");
         println!("|---|{rule}");
-        for (name, row) in NAMES.iter().zip(&figures) {
+        for (name, row) in chosen(&plan, &figures) {
             let cells: String = row
                 .iter()
                 .map(|s| format!(" {:.2} |", s.cpu_per_op.as_secs_f64() * 1e6))
@@ -715,9 +757,7 @@ fn main() {
             None => println!("target: sequential query() vs redis-benchmark -c 1: no redis-benchmark"),
         }
 
-        let series: Vec<(&str, Vec<f64>)> = NAMES
-            .iter()
-            .zip(&figures)
+        let series: Vec<(&str, Vec<f64>)> = chosen(&plan, &figures)
             .map(|(n, row)| (*n, row.iter().map(|s| s.ops_per_sec).collect()))
             .collect();
         let ceiling_ops: Option<Vec<f64>> = ceiling
