@@ -12,7 +12,8 @@
 //! writes a plot to `target/bench/peers.svg` (or to `$REDKEEP_BENCH_SVG`).
 //! `REDKEEP_BENCH_QUICK=1` runs one short round; `REDKEEP_BENCH_ROUNDS=N`
 //! sets the number of rounds; `REDKEEP_BENCH_CLIENTS=c,f1` measures only
-//! those peers besides (a) and (b) (for an A/B or a profile).
+//! those peers besides (a) and (b) (for an A/B or a profile);
+//! `REDKEEP_BENCH_NO_METRICS=1` runs redkeep with `Config::metrics` off.
 //!
 //! The peers run with their own defaults except the pool size: deadpool-redis
 //! and bb8-redis check each connection on checkout with a `PING` (their
@@ -554,6 +555,9 @@ fn main() {
         // 1,000 callers queue on 16 connections; the default 1 s wait
         // would fail a checkout when the machine is busy.
         cfg.timeouts.wait = Duration::from_secs(30);
+        if std::env::var("REDKEEP_BENCH_NO_METRICS").as_deref() == Ok("1") {
+            cfg.metrics = false;
+        }
         let pool = redkeep::Pool::connect(cfg).await.expect("redkeep pool");
 
         let deadpool = deadpool_redis::Config::from_url(url.as_str())
