@@ -83,9 +83,11 @@ type Metrics struct {
 	// (broken, out of step, idle when Redis went down, from before an
 	// outage).
 	Evictions uint64
-	// ServerRestarts is redkeep.server.restarts (a counter): restarts of
-	// the local server the pool owns (SpawnIfAbsent); 0 when
-	// HasServerRestarts is false.
+	// ServerRestarts is redkeep.server.restarts (a counter; in the
+	// Prometheus text redkeep_server_restarts_total, which the core's
+	// OpenTelemetry export does not register yet): restarts of the local
+	// server the pool owns (SpawnIfAbsent); 0 when HasServerRestarts is
+	// false.
 	ServerRestarts uint64
 	// HasServerRestarts says whether the pool owns a local server, so that
 	// ServerRestarts is reported.

@@ -775,8 +775,10 @@ typedef struct redkeep_metrics {
      */
     struct redkeep_stats stats;
     /**
-     * `redkeep.server.restarts`: restarts of the local server the pool
-     * owns (meaningful when `has_server_restarts`).
+     * `redkeep.server.restarts` (Prometheus `redkeep_server_restarts_total`;
+     * the core's OpenTelemetry export does not register it yet): restarts
+     * of the local server the pool owns (meaningful when
+     * `has_server_restarts`).
      */
     uint64_t server_restarts;
     /**

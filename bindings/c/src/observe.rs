@@ -132,8 +132,10 @@ pub struct redkeep_metrics {
     /// `redkeep.fast_fails` `stats.fast_fails`, `redkeep.evictions`
     /// `stats.evicted`, ...) and set sizes.
     pub stats: redkeep_stats,
-    /// `redkeep.server.restarts`: restarts of the local server the pool
-    /// owns (meaningful when `has_server_restarts`).
+    /// `redkeep.server.restarts` (Prometheus `redkeep_server_restarts_total`;
+    /// the core's OpenTelemetry export does not register it yet): restarts
+    /// of the local server the pool owns (meaningful when
+    /// `has_server_restarts`).
     pub server_restarts: u64,
     /// Whether the pool owns a local server (`server_restarts` is set).
     pub has_server_restarts: bool,
