@@ -62,7 +62,7 @@ start=$(date +%s.%N)
 echo "installed in $("$py" -c "import sys, time; print(f'{time.time() - float(sys.argv[1]):.1f}')" "$start") s"
 
 step "test dependencies"
-"$py" -m pip install -q "pytest>=7" "pytest-xdist>=3" "mypy>=1.8" "redis>=8.1,<9"
+"$py" -m pip install -q "pytest>=7" "pytest-xdist>=3" "mypy>=1.8" "redis>=8.1,<9" "prometheus_client>=0.17"
 
 step "pytest bindings/python/tests"
 set +e

@@ -14,8 +14,9 @@ pub const BUCKETS: [f64; 15] = [
     10.0,
 ];
 
-/// The same bounds in nanoseconds, for the comparison on record.
-const BOUNDS_NS: [u64; 15] = {
+/// The same bounds in whole nanoseconds, as [`Histogram`] compares them on
+/// record (for bindings that carry durations as integers).
+pub const BUCKETS_NS: [u64; 15] = {
     let mut out = [0u64; 15];
     let mut i = 0;
     while i < BUCKETS.len() {
@@ -39,7 +40,7 @@ impl Histogram {
     #[inline]
     pub(crate) fn record(&self, d: Duration) {
         let ns = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
-        let i = BOUNDS_NS.partition_point(|&bound| bound < ns);
+        let i = BUCKETS_NS.partition_point(|&bound| bound < ns);
         self.counts[i].fetch_add(1, Relaxed);
         self.sum_ns.fetch_add(ns, Relaxed);
     }

@@ -32,7 +32,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
 pub use self::health_json::health_json;
-pub use self::histogram::{HistogramSnapshot, BUCKETS};
+pub use self::histogram::{HistogramSnapshot, BUCKETS, BUCKETS_NS};
 #[cfg(feature = "otel")]
 pub use self::otel::register;
 pub use self::prometheus::render;

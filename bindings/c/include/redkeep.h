@@ -46,6 +46,18 @@
 #define REDKEEP_MAX_COMMAND_BYTES 536870912
 
 /**
+ * How many bucket upper bounds a [`redkeep_histogram`] has (the core's
+ * fixed buckets, 100 µs … 10 s).
+ */
+#define REDKEEP_HISTOGRAM_BOUNDS 15
+
+/**
+ * How many buckets a [`redkeep_histogram`] counts: one per bound, then
+ * the one above the last bound (`+Inf`).
+ */
+#define REDKEEP_HISTOGRAM_BUCKETS 16
+
+/**
  * The outcome of a fallible call.
  *
  * The numbers are part of the ABI: a retired code stays listed here as a
@@ -560,6 +572,222 @@ typedef struct redkeep_node_health {
 } redkeep_node_health;
 
 /**
+ * A duration histogram read at one moment, with the core's fixed buckets
+ * (no pointers inside: copy it freely). The shape of an OpenTelemetry
+ * explicit-bucket histogram: `counts[i]` holds durations in
+ * `(bounds_ns[i-1], bounds_ns[i]]`, not cumulative, and
+ * `counts[REDKEEP_HISTOGRAM_BOUNDS]` those above the last bound.
+ */
+typedef struct redkeep_histogram {
+    /**
+     * Upper bounds of the buckets, in nanoseconds, ascending.
+     */
+    uint64_t bounds_ns[REDKEEP_HISTOGRAM_BOUNDS];
+    /**
+     * Durations per bucket (not cumulative).
+     */
+    uint64_t counts[REDKEEP_HISTOGRAM_BUCKETS];
+    /**
+     * How many durations were recorded (the sum of `counts`).
+     */
+    uint64_t count;
+    /**
+     * The sum of the recorded durations, in nanoseconds.
+     */
+    uint64_t sum_ns;
+} redkeep_histogram;
+
+/**
+ * A health snapshot, filled by the library (no pointers inside: copy it
+ * freely).
+ */
+typedef struct redkeep_health {
+    /**
+     * The current state.
+     */
+    redkeep_state state;
+    /**
+     * Failed probes or connects in a row.
+     */
+    uint32_t consecutive_failures;
+    /**
+     * Milliseconds since the pool entered this state.
+     */
+    uint64_t since_ms;
+    /**
+     * Round-trip time of the last successful probe, in microseconds
+     * (meaningful when `has_rtt`).
+     */
+    uint64_t rtt_us;
+    /**
+     * Increments each time the pool goes down.
+     */
+    uint64_t generation;
+    /**
+     * Whether `rtt_us` is set.
+     */
+    bool has_rtt;
+    /**
+     * Why the last probe or connect failed since the pool was last up:
+     * NUL-terminated UTF-8, truncated to fit, empty if none. Never contains
+     * a password.
+     */
+    char last_error[256];
+} redkeep_health;
+
+/**
+ * Pool counters since the pool was built, plus the size of each connection
+ * set: exclusive (`size`, `idle`), shared (`shared_open`) and
+ * calling-thread (`thread_open`, `thread_idle`).
+ */
+typedef struct redkeep_stats {
+    /**
+     * Exclusive connections open now (idle + checked out).
+     */
+    uint64_t size;
+    /**
+     * Exclusive connections idle now.
+     */
+    uint64_t idle;
+    /**
+     * Callers waiting for an exclusive connection now.
+     */
+    uint64_t waiting;
+    /**
+     * Successful exclusive checkouts.
+     */
+    uint64_t checkouts;
+    /**
+     * Checkouts that hit the wait timeout.
+     */
+    uint64_t checkout_timeouts;
+    /**
+     * Calls refused with `REDKEEP_UNAVAILABLE` because the pool was down.
+     */
+    uint64_t fast_fails;
+    /**
+     * Connections opened successfully.
+     */
+    uint64_t connects;
+    /**
+     * Connection attempts that failed.
+     */
+    uint64_t connect_failures;
+    /**
+     * Reconnect attempts made by the health watch while down.
+     */
+    uint64_t reconnects;
+    /**
+     * Connections dropped (broken, timed out, idle at an outage, stale).
+     */
+    uint64_t evicted;
+    /**
+     * Health probes sent.
+     */
+    uint64_t probes;
+    /**
+     * Health probes that failed.
+     */
+    uint64_t probe_failures;
+    /**
+     * Shared multiplexed connections open now (at most the pool's
+     * `multiplexed` setting): they carry the ordinary commands run with a
+     * `cancel` handle or through
+     * [`redkeep_pool_submit`](crate::redkeep_pool_submit).
+     */
+    uint64_t shared_open;
+    /**
+     * Calling-thread connections open now, idle or in use (at most
+     * `max_size`): they carry the ordinary commands run without a `cancel`
+     * handle.
+     */
+    uint64_t thread_open;
+    /**
+     * Calling-thread connections idle now.
+     */
+    uint64_t thread_idle;
+} redkeep_stats;
+
+/**
+ * Every metric of a pool at one moment, filled by
+ * [`redkeep_pool_metrics`] from the core's snapshot (no pointers inside:
+ * copy it freely). The same numbers [`redkeep_pool_metrics_text`] renders;
+ * the comments name each field's OpenTelemetry instrument. The pool's
+ * name (`db.client.connection.pool.name`) is [`redkeep_pool_name`].
+ */
+typedef struct redkeep_metrics {
+    /**
+     * `db.client.connection.count`, `state=idle`: connections open and
+     * idle now, in every set of the pool.
+     */
+    uint64_t idle;
+    /**
+     * `db.client.connection.count`, `state=used`: connections open and in
+     * use now (a shared connection is always in use).
+     */
+    uint64_t used;
+    /**
+     * `db.client.connection.idle.min`: the pool's `min_idle`.
+     */
+    uint64_t idle_min;
+    /**
+     * `db.client.connection.max`: the most connections the pool may hold.
+     */
+    uint64_t max;
+    /**
+     * `db.client.connection.pending_requests`: callers waiting for a
+     * connection now.
+     */
+    uint64_t pending_requests;
+    /**
+     * `db.client.connection.timeouts`: checkouts that ran out of their
+     * wait timeout.
+     */
+    uint64_t timeouts;
+    /**
+     * `db.client.connection.create_time`: how long successful connects
+     * took.
+     */
+    struct redkeep_histogram create_time;
+    /**
+     * `db.client.connection.wait_time`: how long callers waited for a
+     * connection (empty when the pool's metrics timing is off).
+     */
+    struct redkeep_histogram wait_time;
+    /**
+     * `db.client.connection.use_time`: how long callers held a connection
+     * (empty when the pool's metrics timing is off).
+     */
+    struct redkeep_histogram use_time;
+    /**
+     * `redkeep.probe.rtt`: round trips of successful health probes.
+     */
+    struct redkeep_histogram probe_rtt;
+    /**
+     * `redkeep.health.state` (`health.state`) and the rest of the health
+     * snapshot.
+     */
+    struct redkeep_health health;
+    /**
+     * The pool's counters (`redkeep.reconnects` is `stats.reconnects`,
+     * `redkeep.fast_fails` `stats.fast_fails`, `redkeep.evictions`
+     * `stats.evicted`, ...) and set sizes.
+     */
+    struct redkeep_stats stats;
+    /**
+     * `redkeep.server.restarts` (Prometheus `redkeep_server_restarts_total`;
+     * the core's OpenTelemetry export does not register it yet): restarts
+     * of the local server the pool owns (meaningful when
+     * `has_server_restarts`).
+     */
+    uint64_t server_restarts;
+    /**
+     * Whether the pool owns a local server (`server_restarts` is set).
+     */
+    bool has_server_restarts;
+} redkeep_metrics;
+
+/**
  * One log record, valid only during the callback. Every string is
  * NUL-terminated UTF-8 and never holds a password.
  */
@@ -813,117 +1041,6 @@ typedef struct redkeep_pool_options {
      */
     bool tls;
 } redkeep_pool_options;
-
-/**
- * A health snapshot, filled by the library (no pointers inside: copy it
- * freely).
- */
-typedef struct redkeep_health {
-    /**
-     * The current state.
-     */
-    redkeep_state state;
-    /**
-     * Failed probes or connects in a row.
-     */
-    uint32_t consecutive_failures;
-    /**
-     * Milliseconds since the pool entered this state.
-     */
-    uint64_t since_ms;
-    /**
-     * Round-trip time of the last successful probe, in microseconds
-     * (meaningful when `has_rtt`).
-     */
-    uint64_t rtt_us;
-    /**
-     * Increments each time the pool goes down.
-     */
-    uint64_t generation;
-    /**
-     * Whether `rtt_us` is set.
-     */
-    bool has_rtt;
-    /**
-     * Why the last probe or connect failed since the pool was last up:
-     * NUL-terminated UTF-8, truncated to fit, empty if none. Never contains
-     * a password.
-     */
-    char last_error[256];
-} redkeep_health;
-
-/**
- * Pool counters since the pool was built, plus the size of each connection
- * set: exclusive (`size`, `idle`), shared (`shared_open`) and
- * calling-thread (`thread_open`, `thread_idle`).
- */
-typedef struct redkeep_stats {
-    /**
-     * Exclusive connections open now (idle + checked out).
-     */
-    uint64_t size;
-    /**
-     * Exclusive connections idle now.
-     */
-    uint64_t idle;
-    /**
-     * Callers waiting for an exclusive connection now.
-     */
-    uint64_t waiting;
-    /**
-     * Successful exclusive checkouts.
-     */
-    uint64_t checkouts;
-    /**
-     * Checkouts that hit the wait timeout.
-     */
-    uint64_t checkout_timeouts;
-    /**
-     * Calls refused with `REDKEEP_UNAVAILABLE` because the pool was down.
-     */
-    uint64_t fast_fails;
-    /**
-     * Connections opened successfully.
-     */
-    uint64_t connects;
-    /**
-     * Connection attempts that failed.
-     */
-    uint64_t connect_failures;
-    /**
-     * Reconnect attempts made by the health watch while down.
-     */
-    uint64_t reconnects;
-    /**
-     * Connections dropped (broken, timed out, idle at an outage, stale).
-     */
-    uint64_t evicted;
-    /**
-     * Health probes sent.
-     */
-    uint64_t probes;
-    /**
-     * Health probes that failed.
-     */
-    uint64_t probe_failures;
-    /**
-     * Shared multiplexed connections open now (at most the pool's
-     * `multiplexed` setting): they carry the ordinary commands run with a
-     * `cancel` handle or through
-     * [`redkeep_pool_submit`](crate::redkeep_pool_submit).
-     */
-    uint64_t shared_open;
-    /**
-     * Calling-thread connections open now, idle or in use (at most
-     * `max_size`): they carry the ordinary commands run without a `cancel`
-     * handle.
-     */
-    uint64_t thread_open;
-    /**
-     * Calling-thread connections idle now.
-     */
-    uint64_t thread_idle;
-} redkeep_stats;
 
 #ifdef __cplusplus
 extern "C" {
@@ -1221,6 +1338,13 @@ redkeep_status redkeep_pool_health_nodes(const struct redkeep_pool *pool, struct
  * Thread safety: any thread; no I/O.
  */
 redkeep_status redkeep_pool_metrics_text(const struct redkeep_pool *pool, char **out, size_t *out_len, struct redkeep_error **err);
+
+/**
+ * Fills `*out` with the pool's metrics now, read without I/O: the core's
+ * snapshot (the one [`redkeep_pool_metrics_text`] renders), as a struct.
+ * On failure `*out` is zeroed. Thread safety: any thread; no I/O.
+ */
+redkeep_status redkeep_pool_metrics(const struct redkeep_pool *pool, struct redkeep_metrics *out, struct redkeep_error **err);
 
 /**
  * The pool's `/health` answer: `*out_status` receives the HTTP status

@@ -1,11 +1,11 @@
-//! Observability: the core's Prometheus text and `/health` answer for a
-//! pool, and the library's log events delivered to a callback.
+//! Observability: the core's metrics snapshot (as a struct and as
+//! Prometheus text) and `/health` answer for a pool, and the library's log events delivered to a callback.
 
 use std::ffi::{c_char, c_void, CString};
 
 use crate::args::{arg_out, arg_ref, write_out};
 use crate::error::{redkeep_error, Failure};
-use crate::pool::redkeep_pool;
+use crate::pool::{redkeep_health, redkeep_pool, redkeep_stats};
 use crate::status::redkeep_status;
 
 /// Writes an owned copy of `text` (NUL-terminated) to `*out` and its length
@@ -47,6 +47,142 @@ pub unsafe extern "C" fn redkeep_pool_metrics_text(
         // SAFETY: NULL or a live pool per the contract.
         let pool = unsafe { arg_ref(pool, "pool") }?;
         give_string(pool.pool.metrics_text(), out, out_len)
+    })
+}
+
+/// How many bucket upper bounds a [`redkeep_histogram`] has (the core's
+/// fixed buckets, 100 µs … 10 s).
+pub const REDKEEP_HISTOGRAM_BOUNDS: usize = 15;
+
+/// How many buckets a [`redkeep_histogram`] counts: one per bound, then
+/// the one above the last bound (`+Inf`).
+pub const REDKEEP_HISTOGRAM_BUCKETS: usize = 16;
+
+const _: () = assert!(REDKEEP_HISTOGRAM_BOUNDS == redkeep::metrics::BUCKETS.len());
+const _: () = assert!(REDKEEP_HISTOGRAM_BUCKETS == REDKEEP_HISTOGRAM_BOUNDS + 1);
+
+/// A duration histogram read at one moment, with the core's fixed buckets
+/// (no pointers inside: copy it freely). The shape of an OpenTelemetry
+/// explicit-bucket histogram: `counts[i]` holds durations in
+/// `(bounds_ns[i-1], bounds_ns[i]]`, not cumulative, and
+/// `counts[REDKEEP_HISTOGRAM_BOUNDS]` those above the last bound.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct redkeep_histogram {
+    /// Upper bounds of the buckets, in nanoseconds, ascending.
+    pub bounds_ns: [u64; REDKEEP_HISTOGRAM_BOUNDS],
+    /// Durations per bucket (not cumulative).
+    pub counts: [u64; REDKEEP_HISTOGRAM_BUCKETS],
+    /// How many durations were recorded (the sum of `counts`).
+    pub count: u64,
+    /// The sum of the recorded durations, in nanoseconds.
+    pub sum_ns: u64,
+}
+
+impl redkeep_histogram {
+    fn from_core(h: &redkeep::metrics::HistogramSnapshot) -> Self {
+        Self {
+            bounds_ns: redkeep::metrics::BUCKETS_NS,
+            counts: h.counts,
+            count: h.count(),
+            sum_ns: u64::try_from(h.sum.as_nanos()).unwrap_or(u64::MAX),
+        }
+    }
+}
+
+/// Every metric of a pool at one moment, filled by
+/// [`redkeep_pool_metrics`] from the core's snapshot (no pointers inside:
+/// copy it freely). The same numbers [`redkeep_pool_metrics_text`] renders;
+/// the comments name each field's OpenTelemetry instrument. The pool's
+/// name (`db.client.connection.pool.name`) is [`redkeep_pool_name`].
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct redkeep_metrics {
+    /// `db.client.connection.count`, `state=idle`: connections open and
+    /// idle now, in every set of the pool.
+    pub idle: u64,
+    /// `db.client.connection.count`, `state=used`: connections open and in
+    /// use now (a shared connection is always in use).
+    pub used: u64,
+    /// `db.client.connection.idle.min`: the pool's `min_idle`.
+    pub idle_min: u64,
+    /// `db.client.connection.max`: the most connections the pool may hold.
+    pub max: u64,
+    /// `db.client.connection.pending_requests`: callers waiting for a
+    /// connection now.
+    pub pending_requests: u64,
+    /// `db.client.connection.timeouts`: checkouts that ran out of their
+    /// wait timeout.
+    pub timeouts: u64,
+    /// `db.client.connection.create_time`: how long successful connects
+    /// took.
+    pub create_time: redkeep_histogram,
+    /// `db.client.connection.wait_time`: how long callers waited for a
+    /// connection (empty when the pool's metrics timing is off).
+    pub wait_time: redkeep_histogram,
+    /// `db.client.connection.use_time`: how long callers held a connection
+    /// (empty when the pool's metrics timing is off).
+    pub use_time: redkeep_histogram,
+    /// `redkeep.probe.rtt`: round trips of successful health probes.
+    pub probe_rtt: redkeep_histogram,
+    /// `redkeep.health.state` (`health.state`) and the rest of the health
+    /// snapshot.
+    pub health: redkeep_health,
+    /// The pool's counters (`redkeep.reconnects` is `stats.reconnects`,
+    /// `redkeep.fast_fails` `stats.fast_fails`, `redkeep.evictions`
+    /// `stats.evicted`, ...) and set sizes.
+    pub stats: redkeep_stats,
+    /// `redkeep.server.restarts` (Prometheus `redkeep_server_restarts_total`;
+    /// the core's OpenTelemetry export does not register it yet): restarts
+    /// of the local server the pool owns (meaningful when
+    /// `has_server_restarts`).
+    pub server_restarts: u64,
+    /// Whether the pool owns a local server (`server_restarts` is set).
+    pub has_server_restarts: bool,
+}
+
+impl redkeep_metrics {
+    fn from_core(m: &redkeep::Metrics) -> Self {
+        Self {
+            idle: m.idle,
+            used: m.used,
+            idle_min: m.idle_min,
+            max: m.max,
+            pending_requests: m.pending_requests,
+            timeouts: m.timeouts,
+            create_time: redkeep_histogram::from_core(&m.create_time),
+            wait_time: redkeep_histogram::from_core(&m.wait_time),
+            use_time: redkeep_histogram::from_core(&m.use_time),
+            probe_rtt: redkeep_histogram::from_core(&m.probe_rtt),
+            health: redkeep_health::from_health(&m.health),
+            stats: redkeep_stats::from_stats(&m.stats),
+            server_restarts: m.server_restarts.unwrap_or(0),
+            has_server_restarts: m.server_restarts.is_some(),
+        }
+    }
+}
+
+/// Fills `*out` with the pool's metrics now, read without I/O: the core's
+/// snapshot (the one [`redkeep_pool_metrics_text`] renders), as a struct.
+/// On failure `*out` is zeroed. Thread safety: any thread; no I/O.
+#[no_mangle]
+pub unsafe extern "C" fn redkeep_pool_metrics(
+    pool: *const redkeep_pool,
+    out: *mut redkeep_metrics,
+    err: *mut *mut redkeep_error,
+) -> redkeep_status {
+    ffi_status!(err, {
+        arg_out(out, "out")?;
+        // SAFETY: non-NULL and writable per the contract; every field is an
+        // integer, a bool, an array of them or a fieldless enum whose 0 is
+        // a variant, so all-zero bytes are a valid value.
+        unsafe { write_out(out, std::mem::zeroed()) };
+        // SAFETY: NULL or a live pool per the contract.
+        let pool = unsafe { arg_ref(pool, "pool") }?;
+        let metrics = redkeep_metrics::from_core(&pool.pool.metrics());
+        // SAFETY: non-NULL and writable per the contract.
+        unsafe { write_out(out, metrics) };
+        Ok(())
     })
 }
 

@@ -135,6 +135,28 @@ pub(crate) fn c_text<const N: usize>(msg: &str) -> [c_char; N] {
     out
 }
 
+impl redkeep_stats {
+    pub(crate) fn from_stats(s: &redkeep::Stats) -> Self {
+        Self {
+            size: s.size as u64,
+            idle: s.idle as u64,
+            waiting: s.waiting as u64,
+            checkouts: s.checkouts,
+            checkout_timeouts: s.checkout_timeouts,
+            fast_fails: s.fast_fails,
+            connects: s.connects,
+            connect_failures: s.connect_failures,
+            reconnects: s.reconnects,
+            evicted: s.evicted,
+            probes: s.probes,
+            probe_failures: s.probe_failures,
+            shared_open: s.shared_open as u64,
+            thread_open: s.thread_open as u64,
+            thread_idle: s.thread_idle as u64,
+        }
+    }
+}
+
 impl redkeep_health {
     pub(crate) fn from_health(h: &redkeep::Health) -> Self {
         Self {
@@ -385,24 +407,7 @@ pub unsafe extern "C" fn redkeep_pool_stats(
         // SAFETY: NULL or a live pool per the contract.
         let pool = unsafe { arg_ref(pool, "pool") }?;
         arg_out(out, "out")?;
-        let s = pool.pool.stats();
-        let stats = redkeep_stats {
-            size: s.size as u64,
-            idle: s.idle as u64,
-            waiting: s.waiting as u64,
-            checkouts: s.checkouts,
-            checkout_timeouts: s.checkout_timeouts,
-            fast_fails: s.fast_fails,
-            connects: s.connects,
-            connect_failures: s.connect_failures,
-            reconnects: s.reconnects,
-            evicted: s.evicted,
-            probes: s.probes,
-            probe_failures: s.probe_failures,
-            shared_open: s.shared_open as u64,
-            thread_open: s.thread_open as u64,
-            thread_idle: s.thread_idle as u64,
-        };
+        let stats = redkeep_stats::from_stats(&pool.pool.stats());
         // SAFETY: non-NULL and writable per the contract.
         unsafe { write_out(out, stats) };
         Ok(())

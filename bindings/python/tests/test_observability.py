@@ -9,7 +9,7 @@ import os
 import signal
 from typing import List
 
-import pytest
+import prometheus_client
 
 import redkeep
 from conftest import free_port, wait_until
@@ -84,7 +84,6 @@ def test_logging_records_for_down_and_up_and_metrics_from_the_core() -> None:
 
 
 def test_prometheus_collector_parses_the_core_text(redis_server: redkeep.Server) -> None:
-    prometheus_client = pytest.importorskip("prometheus_client")
     from redkeep.prometheus import Collector
 
     registry = prometheus_client.CollectorRegistry()

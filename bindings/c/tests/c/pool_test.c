@@ -733,6 +733,85 @@ static void test_stats_by_path(const char *url) {
     redkeep_pool_free(pool);
 }
 
+/* redkeep_pool_metrics: NULL arguments, then a snapshot that moves with
+ * traffic and agrees with redkeep_pool_metrics_text. */
+static void test_metrics(const char *url) {
+    printf("# metrics snapshot\n");
+    redkeep_metrics m;
+    redkeep_error *err = NULL;
+    redkeep_status st = redkeep_pool_metrics(NULL, &m, &err);
+    CHECK(st == REDKEEP_INVALID_ARGUMENT && err != NULL && strstr(msg(err), "pool") != NULL,
+          "NULL pool: %u %s", st, msg(err));
+    CHECK(m.use_time.count == 0 && m.stats.connects == 0, "out zeroed on failure");
+    redkeep_error_free(err);
+    err = NULL;
+
+    redkeep_pool *pool = NULL;
+    if (redkeep_pool_open(url, NULL, NULL, &pool, &err) != REDKEEP_OK) {
+        CHECK(0, "open: %s", msg(err));
+        redkeep_error_free(err);
+        return;
+    }
+    st = redkeep_pool_metrics(pool, NULL, &err);
+    CHECK(st == REDKEEP_INVALID_ARGUMENT && err != NULL && strstr(msg(err), "out") != NULL,
+          "NULL out: %u %s", st, msg(err));
+    redkeep_error_free(err);
+    err = NULL;
+    CHECK(redkeep_pool_metrics(pool, NULL, NULL) == REDKEEP_INVALID_ARGUMENT, "NULL out, NULL err");
+
+    redkeep_metrics before;
+    CHECK(redkeep_pool_metrics(pool, &before, &err) == REDKEEP_OK && err == NULL, "before: %s",
+          msg(err));
+    const char *ping[] = {"PING"};
+    enum { N = 20 };
+    for (int i = 0; i < N; i++) {
+        redkeep_reply *reply = NULL;
+        st = run(pool, 1, ping, 0, NULL, &reply, &err);
+        CHECK(st == REDKEEP_OK, "PING %d: %s", i, msg(err));
+        redkeep_reply_free(reply);
+    }
+    CHECK(redkeep_pool_metrics(pool, &m, &err) == REDKEEP_OK, "after: %s", msg(err));
+    CHECK(m.health.state == REDKEEP_STATE_UP, "state up (%u)", m.health.state);
+    CHECK(m.use_time.count >= before.use_time.count + N, "use_time count %llu after %d calls",
+          (unsigned long long)m.use_time.count, N);
+    uint64_t sum = 0;
+    for (size_t i = 0; i < REDKEEP_HISTOGRAM_BUCKETS; i++) sum += m.use_time.counts[i];
+    CHECK(sum == m.use_time.count, "counts add up to count (%llu vs %llu)",
+          (unsigned long long)sum, (unsigned long long)m.use_time.count);
+    CHECK(m.use_time.sum_ns > 0, "use_time sum");
+    CHECK(m.use_time.bounds_ns[0] == 100000 &&
+              m.use_time.bounds_ns[REDKEEP_HISTOGRAM_BOUNDS - 1] == 10000000000ULL,
+          "bounds 100 us .. 10 s (%llu, %llu)", (unsigned long long)m.use_time.bounds_ns[0],
+          (unsigned long long)m.use_time.bounds_ns[REDKEEP_HISTOGRAM_BOUNDS - 1]);
+    for (size_t i = 1; i < REDKEEP_HISTOGRAM_BOUNDS; i++)
+        CHECK(m.use_time.bounds_ns[i] > m.use_time.bounds_ns[i - 1], "bounds ascend at %zu", i);
+    CHECK(m.create_time.count >= 1 && m.stats.connects >= 1, "a connect was timed (%llu)",
+          (unsigned long long)m.create_time.count);
+    CHECK(m.idle + m.used >= 1 && m.max >= m.idle + m.used && m.idle_min <= m.max,
+          "connection counts (idle %llu, used %llu, max %llu)", (unsigned long long)m.idle,
+          (unsigned long long)m.used, (unsigned long long)m.max);
+    CHECK(!m.has_server_restarts && m.server_restarts == 0, "no owned server");
+
+    /* The text renders the same snapshot family: its use-time count is at
+     * least the struct's (more calls may land in between, none here). */
+    char *text = NULL;
+    CHECK(redkeep_pool_metrics_text(pool, &text, NULL, &err) == REDKEEP_OK, "text: %s", msg(err));
+    const char *key = "db_client_connection_use_time_seconds_count{pool=\"";
+    const char *at = text ? strstr(text, key) : NULL;
+    const char *value = at ? strstr(at, "} ") : NULL;
+    unsigned long long text_count = value ? strtoull(value + 2, NULL, 10) : 0;
+    CHECK(value != NULL && text_count == m.use_time.count,
+          "text use-time count %llu equals the struct's %llu", text_count,
+          (unsigned long long)m.use_time.count);
+    redkeep_string_free(text);
+
+    CHECK(redkeep_pool_close(pool) == REDKEEP_OK, "close");
+    CHECK(redkeep_pool_metrics(pool, &m, &err) == REDKEEP_OK &&
+              m.health.state == REDKEEP_STATE_CLOSED,
+          "metrics after close: state %u", m.health.state);
+    redkeep_pool_free(pool);
+}
+
 /* redkeep_shutdown ends the runtime: a pool from before fails with
  * REDKEEP_CLOSED (and can still be freed); the next open builds a new
  * runtime. */
@@ -1126,6 +1205,7 @@ int main(int argc, char **argv) {
     test_refused(argv[1]);
     test_whole_call_bounds();
     test_stats_by_path(argv[1]);
+    test_metrics(argv[1]);
     test_shutdown_then_reuse(argv[1]);
     test_tls();
 #ifdef REDKEEP_TEST_SERVER
