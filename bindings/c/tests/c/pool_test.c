@@ -1046,7 +1046,9 @@ static redkeep_status open_tls(const char *url, const char *ca, const char *cert
                                redkeep_pool **pool, redkeep_error **err) {
     redkeep_pool_options opts;
     redkeep_pool_options_default(&opts);
-    opts.connect_timeout_ms = 2000;
+    /* Generous: a TLS handshake under valgrind on a busy 2-core machine took
+     * over 2 s (a wrong CA fails at once, not by this timeout). */
+    opts.connect_timeout_ms = 10000;
     opts.tls_ca_file = ca;
     opts.tls_cert_file = cert;
     opts.tls_key_file = key;
