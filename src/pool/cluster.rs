@@ -108,7 +108,8 @@ impl ClusterNodes {
             // what the cluster answered without running.
             .retries(0)
             .connection_timeout(config.timeouts.connect)
-            .response_timeout(config.timeouts.command)
+            // One timer per request, around the whole request: a reply
+            // timeout on each node's connection as well would be a second.
             .overall_response_timeout(Some(config.timeouts.command));
         if let Some(user) = settings.username() {
             builder = builder.username(user);
