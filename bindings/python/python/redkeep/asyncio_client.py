@@ -8,6 +8,7 @@ re-subscribes once the pool is up again after an outage. Never re-sends.
 
 from __future__ import annotations
 
+import math
 import os
 import weakref
 from collections import deque
@@ -166,6 +167,13 @@ class Connection(_Base):
             raise translate(e) from None
         except TypeError:
             raise data_error(tuple(a for c in cmds for a in c), self.encoder) from None
+        except BaseException:
+            # Cancelled (or interrupted) with replies pending: as redis-py
+            # does, forget this connection; the core drops a checked-out one
+            # whose reply never came, and the next command gets a fresh one.
+            self._close()
+            self._replies.clear()
+            raise
         self._replies.extend(replies)
 
 
@@ -197,12 +205,15 @@ class ConnectionPool(_aredis.ConnectionPool):
         return self._native
 
     async def get_connection(self, command_name: Any = None, *keys: Any, **options: Any) -> Connection:
-        return Connection(self)
+        conn = Connection(self)
+        self._in_use_connections.add(conn)  # as redis-py's pool counts them
+        return conn
 
     def make_connection(self) -> Connection:
         return Connection(self)
 
     async def release(self, connection: Any) -> None:
+        self._in_use_connections.discard(connection)
         await connection.disconnect()
 
     async def disconnect(self, inuse_connections: bool = True) -> None:
@@ -255,6 +266,9 @@ class Redis(_aredis.Redis):
     async def execute_command(self, *args: Any, **options: Any) -> Any:
         if self.single_connection_client:
             await self.initialize()
+        if self.connection is not None:
+            # A client holding a connection of its own (single_connection_client,
+            # or one a caller set): redis-py's path on that connection.
             return await super().execute_command(*args, **options)
         name = args[0]
         if isinstance(name, str) and " " in name:
@@ -457,7 +471,16 @@ class SubscriberConnection(_Base):
     ) -> Any:
         if not self._replies:
             await self.connect()
-            message = await self._next(timeout)
+            # redis-py's asyncio timeout convention: math.inf waits without
+            # limit (a blocking listen), None falls back to socket_timeout
+            # (and raises on expiry), a number waits that long (None on expiry).
+            if timeout == math.inf:
+                wait = None
+            elif timeout is None:
+                wait = self.socket_timeout
+            else:
+                wait = timeout
+            message = await self._next(wait)
             if message is None:
                 if timeout is not None:
                     return None
