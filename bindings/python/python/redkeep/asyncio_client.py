@@ -8,6 +8,7 @@ re-subscribes once the pool is up again after an outage. Never re-sends.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import os
 import weakref
@@ -371,6 +372,7 @@ class SubscriberConnection(_Base):
         self._channels: Dict[bytes, None] = {}
         self._patterns: Dict[bytes, None] = {}
         self._opened = 0
+        self._connecting: Optional[asyncio.Lock] = None
         self._parser = self
 
     @property
@@ -380,6 +382,16 @@ class SubscriberConnection(_Base):
     async def connect(self) -> None:
         if self._sub is not None:
             return
+        # One open at a time: a reader task and a subscribe() may both find
+        # the connection closed; the second waits for the first's.
+        if self._connecting is None:
+            self._connecting = asyncio.Lock()
+        async with self._connecting:
+            if self._sub is not None:
+                return
+            await self._open()
+
+    async def _open(self) -> None:
         try:
             self._sub = await self._bridge.asubscriber()
         except _NativeError as e:
