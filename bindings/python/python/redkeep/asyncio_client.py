@@ -61,6 +61,14 @@ class _Base:
         self.retry_on_timeout = False
         self._himport_prepared: Dict[Any, Any] = {}
         self._himport_reconciled_revision = None
+        self._push_handler: Optional[Callable[..., Any]] = None
+
+    @property
+    def _parser(self) -> Any:
+        # redis-py reaches the parser as ``connection._parser``; this one is
+        # its own (a property, not an attribute: no reference cycle, so a
+        # pub/sub connection nobody holds closes at once, as redis-py's does).
+        return self
 
     def get_protocol(self) -> int:
         return self.protocol
@@ -84,7 +92,10 @@ class _Base:
         """Replies are parsed by the core."""
 
     def set_pubsub_push_handler(self, handler: Any) -> None:
-        """Messages come from the core's subscriber."""
+        """redis-py's ``push_handler_func`` (RESP3): a pub/sub connection
+        hands it each reply (confirmations and messages from the core's
+        subscriber) and returns what it returns, as redis-py's parser does."""
+        self._push_handler = handler
 
 
 class Connection(_Base):
@@ -96,7 +107,6 @@ class Connection(_Base):
         self._queue: List[Tuple[Any, ...]] = []
         self._replies: Deque[Any] = deque()
         self.exclusive = False
-        self._parser = self
 
     @property
     def is_connected(self) -> bool:
@@ -373,7 +383,6 @@ class SubscriberConnection(_Base):
         self._patterns: Dict[bytes, None] = {}
         self._opened = 0
         self._connecting: Optional[asyncio.Lock] = None
-        self._parser = self
 
     @property
     def is_connected(self) -> bool:
@@ -500,7 +509,13 @@ class SubscriberConnection(_Base):
             self._replies.append(message)
         reply = self._replies.popleft()
         decode = self.encoder.decode_responses and not disable_decoding
-        return finish(reply, self.encoder if decode else None)
+        reply = finish(reply, self.encoder if decode else None)
+        if self._push_handler is not None and self.protocol == 3:
+            result = self._push_handler(reply)
+            if hasattr(result, "__await__"):
+                result = await result
+            return result
+        return reply
 
 
 class _SubscriberPool:
