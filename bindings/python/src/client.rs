@@ -503,7 +503,10 @@ impl Subscriber {
         check_pid(py, self.pid, "subscriber")?;
         let timeout = seconds(timeout)?;
         let (stream, closed) = (self.stream.clone(), self.closed.subscribe());
-        match block_on(py, async move { next_message(&stream, closed, timeout).await })? {
+        match block_on(
+            py,
+            async move { next_message(&stream, closed, timeout).await },
+        )? {
             Ok(msg) => message(py, msg, decode),
             Err(e) => Err(to_pyerr(py, &e)),
         }
