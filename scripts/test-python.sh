@@ -78,7 +78,7 @@ esac
 step "mypy --strict (the stubs, as users call them)"
 "$py" -m mypy --strict --cache-dir "$venv/.mypy_cache" bindings/python/tests/typing_usage.py
 
-step "redis-py's own test suite: plain redis-py vs redkeep.Redis"
+step "redis-py's own test suite (and its asyncio twins): plain redis-py vs redkeep.Redis / redkeep.asyncio.Redis"
 REDKEEP_PY_VENV="$venv" bash scripts/test-redis-py-suite.sh
 
 if [[ "$bench" == 1 ]]; then

@@ -30,11 +30,11 @@ if [[ ! -d "$src/tests" ]]; then
   tar -xzf "$work/sdist/redis-$version.tar.gz" -C "$work"
 fi
 
-# The asyncio twins (tests/test_asyncio/test_{commands,pipeline,pubsub,lock,
-# scripting,encoding}.py) are not in the default set yet: redkeep.asyncio.Redis
-# does not pass them all (see bindings/python/README.md); run them with
-# REDIS_PY_SUITE_FILES.
-files="${REDIS_PY_SUITE_FILES:-tests/test_commands.py tests/test_pipeline.py tests/test_pubsub.py tests/test_lock.py tests/test_scripting.py tests/test_encoding.py}"
+# The six files and their asyncio twins (tests/test_asyncio/, each test run
+# with a single-connection and a pooled client).
+files="${REDIS_PY_SUITE_FILES:-tests/test_commands.py tests/test_pipeline.py tests/test_pubsub.py tests/test_lock.py tests/test_scripting.py tests/test_encoding.py
+  tests/test_asyncio/test_commands.py tests/test_asyncio/test_pipeline.py tests/test_asyncio/test_pubsub.py
+  tests/test_asyncio/test_lock.py tests/test_asyncio/test_scripting.py tests/test_asyncio/test_encoding.py}"
 # redis-py's pyproject adds `-s`; DEBUG is used by a few tests.
 common=(-q -p no:cacheprovider -o addopts= --timeout=60
   --redkeep-fill-option=redis_url

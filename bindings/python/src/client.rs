@@ -346,12 +346,15 @@ impl Exclusive {
 /// [`redkeep::Pool::pubsub`]): the sink for `SUBSCRIBE` and friends, the
 /// stream of messages. Ends with `ConnectionError` when the connection
 /// drops; the Python side opens a new one when the pool is up again.
+/// `close()` closes it even while another task or thread waits for a
+/// message (that wait ends with `ConnectionError`).
 #[pyclass(module = "redkeep._redkeep", name = "BridgeSubscriber", frozen)]
 pub(crate) struct Subscriber {
     pid: u32,
     timeout: Duration,
-    sink: Arc<tokio::sync::Mutex<redis::aio::PubSubSink>>,
+    sink: Arc<tokio::sync::Mutex<Option<redis::aio::PubSubSink>>>,
     stream: Arc<tokio::sync::Mutex<Option<std::pin::Pin<Box<redis::aio::PubSubStream>>>>>,
+    closed: tokio::sync::watch::Sender<bool>,
 }
 
 impl Subscriber {
@@ -360,10 +363,17 @@ impl Subscriber {
         Self {
             pid: core.pid,
             timeout: core.config.timeouts.command,
-            sink: Arc::new(tokio::sync::Mutex::new(sink)),
+            sink: Arc::new(tokio::sync::Mutex::new(Some(sink))),
             stream: Arc::new(tokio::sync::Mutex::new(Some(Box::pin(stream)))),
+            closed: tokio::sync::watch::channel(false).0,
         }
     }
+}
+
+/// Resolves once `close()` was called (at once if it already was).
+async fn closing(mut closed: tokio::sync::watch::Receiver<bool>) {
+    // An error means the sender (the subscriber) is gone: closed too.
+    let _ = closed.wait_for(|c| *c).await;
 }
 
 fn dropped() -> redkeep::Error {
@@ -375,17 +385,32 @@ fn dropped() -> redkeep::Error {
 
 async fn next_message(
     stream: &tokio::sync::Mutex<Option<std::pin::Pin<Box<redis::aio::PubSubStream>>>>,
+    closed: tokio::sync::watch::Receiver<bool>,
     timeout: Option<Duration>,
 ) -> Result<Option<redis::Msg>, redkeep::Error> {
-    let mut guard = stream.lock().await;
+    let mut guard = tokio::select! {
+        guard = stream.lock() => guard,
+        () = closing(closed.clone()) => return Err(dropped()),
+    };
+    if *closed.borrow() {
+        guard.take();
+        return Err(dropped());
+    }
     let Some(s) = guard.as_mut() else {
         return Err(dropped());
     };
-    let next = match timeout {
-        None => s.next().await,
-        Some(t) => match tokio::time::timeout(t, s.next()).await {
+    let read = async {
+        match timeout {
+            None => Ok(s.next().await),
+            Some(t) => tokio::time::timeout(t, s.next()).await.map_err(|_| ()),
+        }
+    };
+    let next = tokio::select! {
+        biased;
+        () = closing(closed) => None,
+        next = read => match next {
             Ok(next) => next,
-            Err(_) => return Ok(None),
+            Err(()) => return Ok(None),
         },
     };
     match next {
@@ -477,8 +502,11 @@ impl Subscriber {
     ) -> PyResult<Bound<'py, PyAny>> {
         check_pid(py, self.pid, "subscriber")?;
         let timeout = seconds(timeout)?;
-        let stream = self.stream.clone();
-        match block_on(py, async move { next_message(&stream, timeout).await })? {
+        let (stream, closed) = (self.stream.clone(), self.closed.subscribe());
+        match block_on(
+            py,
+            async move { next_message(&stream, closed, timeout).await },
+        )? {
             Ok(msg) => message(py, msg, decode),
             Err(e) => Err(to_pyerr(py, &e)),
         }
@@ -494,31 +522,39 @@ impl Subscriber {
     ) -> PyResult<Bound<'py, PyAny>> {
         check_pid(py, self.pid, "subscriber")?;
         let timeout = seconds(timeout)?;
-        let stream = self.stream.clone();
+        let (stream, closed) = (self.stream.clone(), self.closed.subscribe());
         future_into_py(py, async move {
-            Ok(match next_message(&stream, timeout).await {
+            Ok(match next_message(&stream, closed, timeout).await {
                 Ok(msg) => Outcome::Message(msg, decode),
                 Err(e) => Outcome::Error(e),
             })
         })
     }
 
-    /// Closes the connection. Idempotent.
+    /// Closes the connection, ending a wait for a message in another task
+    /// or thread. Idempotent.
     fn close(&self) {
+        self.closed.send_replace(true);
         if let Ok(mut guard) = self.stream.try_lock() {
+            guard.take();
+        }
+        if let Ok(mut guard) = self.sink.try_lock() {
             guard.take();
         }
     }
 }
 
 async fn change(
-    sink: &tokio::sync::Mutex<redis::aio::PubSubSink>,
+    sink: &tokio::sync::Mutex<Option<redis::aio::PubSubSink>>,
     names: Vec<Vec<u8>>,
     pattern: bool,
     on: bool,
     limit: Duration,
 ) -> Result<(), redkeep::Error> {
-    let mut sink = sink.lock().await;
+    let mut guard = sink.lock().await;
+    let Some(sink) = guard.as_mut() else {
+        return Err(dropped());
+    };
     let fut = async {
         match (pattern, on) {
             (false, true) => sink.subscribe(names).await,

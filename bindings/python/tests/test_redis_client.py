@@ -112,3 +112,73 @@ def test_asyncio_client(redis_url: str) -> None:
         await p.aclose()
 
     asyncio.run(main())
+
+
+def test_asyncio_pubsub_closes_while_a_reader_waits(redis_url: str) -> None:
+    """aclose() while another task waits in listen() ends that wait and
+    drops the subscription; a reader task and subscribe() racing to open
+    the connection open one, not two."""
+
+    async def numsub(r: redkeep.asyncio.Redis, channel: str) -> int:
+        return int(dict(await r.pubsub_numsub(channel)).get(channel.encode(), 0))
+
+    async def until_numsub(r: redkeep.asyncio.Redis, channel: str, n: int) -> int:
+        for _ in range(250):  # up to 5 s
+            got = await numsub(r, channel)
+            if got == n:
+                break
+            await asyncio.sleep(0.02)
+        return got
+
+    async def main() -> None:
+        r = redkeep.asyncio.Redis.from_url(redis_url)
+        p = r.pubsub()
+        await p.subscribe("rw")
+        assert (await p.get_message(timeout=1))["type"] == "subscribe"
+
+        async def reader() -> None:
+            async for _ in p.listen():
+                pass
+
+        task = asyncio.create_task(reader())
+        await asyncio.sleep(0.05)
+        await p.aclose()
+        assert await until_numsub(r, "rw", 0) == 0
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+        # run()'s first read and subscribe() both open the connection.
+        messages: asyncio.Queue[object] = asyncio.Queue()
+        q = r.pubsub()
+        await q.connect()
+        runner = asyncio.create_task(q.run(poll_timeout=0.05))
+        await q.subscribe(late=messages.put_nowait)
+        assert await until_numsub(r, "late", 1) == 1
+        await r.publish("late", "x")
+        msg = await asyncio.wait_for(messages.get(), 5)
+        assert isinstance(msg, dict) and msg["data"] == b"x"
+        clients = [c for c in await r.client_list() if c.get("sub") != "0"]
+        assert len(clients) == 1, clients
+        runner.cancel()
+        await asyncio.gather(runner, return_exceptions=True)
+        await q.aclose()
+
+    asyncio.run(main())
+
+
+def test_asyncio_cancelled_call_frees_a_single_connection_client(redis_url: str) -> None:
+    """A call cancelled on a single-connection client (a BLPOP still
+    waiting on the server) does not hold up the next call: its connection
+    is dropped and the next call gets another."""
+
+    async def main() -> None:
+        r = await redkeep.asyncio.Redis.from_url(redis_url).client()
+        task = asyncio.create_task(r.blpop(["never-pushed"], 0))
+        await asyncio.sleep(0.1)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        assert await asyncio.wait_for(r.set("after-cancel", "ok"), 5) is True
+        assert await r.get("after-cancel") == b"ok"
+        await r.aclose()
+
+    asyncio.run(main())

@@ -8,6 +8,8 @@ re-subscribes once the pool is up again after an outage. Never re-sends.
 
 from __future__ import annotations
 
+import asyncio
+import math
 import os
 import weakref
 from collections import deque
@@ -59,6 +61,14 @@ class _Base:
         self.retry_on_timeout = False
         self._himport_prepared: Dict[Any, Any] = {}
         self._himport_reconciled_revision = None
+        self._push_handler: Optional[Callable[..., Any]] = None
+
+    @property
+    def _parser(self) -> Any:
+        # redis-py reaches the parser as ``connection._parser``; this one is
+        # its own (a property, not an attribute: no reference cycle, so a
+        # pub/sub connection nobody holds closes at once, as redis-py's does).
+        return self
 
     def get_protocol(self) -> int:
         return self.protocol
@@ -82,7 +92,10 @@ class _Base:
         """Replies are parsed by the core."""
 
     def set_pubsub_push_handler(self, handler: Any) -> None:
-        """Messages come from the core's subscriber."""
+        """redis-py's ``push_handler_func`` (RESP3): a pub/sub connection
+        hands it each reply (confirmations and messages from the core's
+        subscriber) and returns what it returns, as redis-py's parser does."""
+        self._push_handler = handler
 
 
 class Connection(_Base):
@@ -94,7 +107,6 @@ class Connection(_Base):
         self._queue: List[Tuple[Any, ...]] = []
         self._replies: Deque[Any] = deque()
         self.exclusive = False
-        self._parser = self
 
     @property
     def is_connected(self) -> bool:
@@ -166,6 +178,13 @@ class Connection(_Base):
             raise translate(e) from None
         except TypeError:
             raise data_error(tuple(a for c in cmds for a in c), self.encoder) from None
+        except BaseException:
+            # Cancelled (or interrupted) with replies pending: as redis-py
+            # does, forget this connection; the core drops a checked-out one
+            # whose reply never came, and the next command gets a fresh one.
+            self._close()
+            self._replies.clear()
+            raise
         self._replies.extend(replies)
 
 
@@ -197,12 +216,15 @@ class ConnectionPool(_aredis.ConnectionPool):
         return self._native
 
     async def get_connection(self, command_name: Any = None, *keys: Any, **options: Any) -> Connection:
-        return Connection(self)
+        conn = Connection(self)
+        self._in_use_connections.add(conn)  # as redis-py's pool counts them
+        return conn
 
     def make_connection(self) -> Connection:
         return Connection(self)
 
     async def release(self, connection: Any) -> None:
+        self._in_use_connections.discard(connection)
         await connection.disconnect()
 
     async def disconnect(self, inuse_connections: bool = True) -> None:
@@ -255,6 +277,9 @@ class Redis(_aredis.Redis):
     async def execute_command(self, *args: Any, **options: Any) -> Any:
         if self.single_connection_client:
             await self.initialize()
+        if self.connection is not None:
+            # A client holding a connection of its own (single_connection_client,
+            # or one a caller set): redis-py's path on that connection.
             return await super().execute_command(*args, **options)
         name = args[0]
         if isinstance(name, str) and " " in name:
@@ -357,7 +382,7 @@ class SubscriberConnection(_Base):
         self._channels: Dict[bytes, None] = {}
         self._patterns: Dict[bytes, None] = {}
         self._opened = 0
-        self._parser = self
+        self._connecting: Optional[asyncio.Lock] = None
 
     @property
     def is_connected(self) -> bool:
@@ -366,6 +391,16 @@ class SubscriberConnection(_Base):
     async def connect(self) -> None:
         if self._sub is not None:
             return
+        # One open at a time: a reader task and a subscribe() may both find
+        # the connection closed; the second waits for the first's.
+        if self._connecting is None:
+            self._connecting = asyncio.Lock()
+        async with self._connecting:
+            if self._sub is not None:
+                return
+            await self._open()
+
+    async def _open(self) -> None:
         try:
             self._sub = await self._bridge.asubscriber()
         except _NativeError as e:
@@ -457,7 +492,16 @@ class SubscriberConnection(_Base):
     ) -> Any:
         if not self._replies:
             await self.connect()
-            message = await self._next(timeout)
+            # redis-py's asyncio timeout convention: math.inf waits without
+            # limit (a blocking listen), None falls back to socket_timeout
+            # (and raises on expiry), a number waits that long (None on expiry).
+            if timeout == math.inf:
+                wait = None
+            elif timeout is None:
+                wait = self.socket_timeout
+            else:
+                wait = timeout
+            message = await self._next(wait)
             if message is None:
                 if timeout is not None:
                     return None
@@ -465,7 +509,13 @@ class SubscriberConnection(_Base):
             self._replies.append(message)
         reply = self._replies.popleft()
         decode = self.encoder.decode_responses and not disable_decoding
-        return finish(reply, self.encoder if decode else None)
+        reply = finish(reply, self.encoder if decode else None)
+        if self._push_handler is not None and self.protocol == 3:
+            result = self._push_handler(reply)
+            if hasattr(result, "__await__"):
+                result = await result
+            return result
+        return reply
 
 
 class _SubscriberPool:

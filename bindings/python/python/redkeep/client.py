@@ -438,7 +438,12 @@ class SubscriberConnection:
         self.next_health_check = 0
         self.protocol = protocol_of(kwargs)
         self.credential_provider = None
-        self._parser = self
+
+    @property
+    def _parser(self) -> Any:
+        # redis-py reaches the parser as ``connection._parser``; this one is
+        # its own (a property: no reference cycle keeping it open).
+        return self
 
     def set_pubsub_push_handler(self, handler: Any) -> None:
         """Messages come from the core's subscriber, not a push parser."""
