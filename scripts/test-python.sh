@@ -66,7 +66,7 @@ step "test dependencies"
 
 step "pytest bindings/python/tests"
 set +e
-"$py" -m pytest bindings/python/tests -q -p no:cacheprovider
+"$py" -m pytest bindings/python/tests -q -rs -p no:cacheprovider
 status=$?
 set -e
 case "$status" in

@@ -16,7 +16,7 @@ pub const BUCKETS: [f64; 15] = [
     10.0,
 ];
 
-/// The same bounds in whole nanoseconds, as [`Histogram`] compares them on
+/// The same bounds in whole nanoseconds, as the histograms compare them on
 /// record (for bindings that carry durations as integers).
 pub const BUCKETS_NS: [u64; 15] = {
     let mut out = [0u64; 15];
