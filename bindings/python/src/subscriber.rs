@@ -20,6 +20,12 @@ pub(crate) struct SubCore {
     sub: redkeep::Subscriber,
     decode: bool,
     pid: u32,
+    /// Events taken from the core for a wait that was cancelled before it
+    /// could hand them over (an asyncio `wait_for` expiring just as the
+    /// message came): the next wait gets them first, so none is lost.
+    returned: std::sync::Mutex<std::collections::VecDeque<SubscriberEvent>>,
+    /// Wakes a wait when an event is given back.
+    given_back: tokio::sync::Notify,
 }
 
 impl SubCore {
@@ -28,6 +34,8 @@ impl SubCore {
             sub,
             decode,
             pid: std::process::id(),
+            returned: Default::default(),
+            given_back: tokio::sync::Notify::new(),
         })
     }
 }
@@ -69,16 +77,39 @@ fn wait_for(timeout: Option<f64>) -> PyResult<Option<Duration>> {
 }
 
 /// The next event within `timeout`; `Ok(None)` when nothing came in time.
-async fn next(core: &SubCore, timeout: Option<Duration>) -> Result<Option<Item>, redkeep::Error> {
+async fn next(
+    core: &Arc<SubCore>,
+    timeout: Option<Duration>,
+) -> Result<Option<Item>, redkeep::Error> {
+    let wait = async {
+        loop {
+            // Registered before the look, so a give-back in between wakes it.
+            let given_back = core.given_back.notified();
+            tokio::pin!(given_back);
+            given_back.as_mut().enable();
+            let returned = core
+                .returned
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .pop_front();
+            if let Some(event) = returned {
+                return Some(event);
+            }
+            tokio::select! {
+                event = core.sub.next_message() => return event,
+                _ = given_back => {}
+            }
+        }
+    };
     let event = match timeout {
-        None => core.sub.next_message().await,
-        Some(limit) => match tokio::time::timeout(limit, core.sub.next_message()).await {
+        None => wait.await,
+        Some(limit) => match tokio::time::timeout(limit, wait).await {
             Ok(event) => event,
             Err(_) => return Ok(None),
         },
     };
     match event {
-        Some(event) => Ok(Some(Item(event, core.decode))),
+        Some(event) => Ok(Some(Item::new(core, event))),
         None => Err(redkeep::Error::new(
             redkeep::ErrorKind::Closed,
             "the subscriber is closed",
@@ -86,8 +117,35 @@ async fn next(core: &SubCore, timeout: Option<Duration>) -> Result<Option<Item>,
     }
 }
 
-/// An event that becomes a redis-py message dict once the GIL is held.
-struct Item(SubscriberEvent, bool);
+/// An event that becomes a redis-py message dict once the GIL is held; if
+/// it is dropped unconverted (its wait was cancelled), the event goes back
+/// to the subscriber for the next wait.
+struct Item {
+    event: Option<SubscriberEvent>,
+    home: Arc<SubCore>,
+}
+
+impl Item {
+    fn new(home: &Arc<SubCore>, event: SubscriberEvent) -> Self {
+        Item {
+            event: Some(event),
+            home: home.clone(),
+        }
+    }
+}
+
+impl Drop for Item {
+    fn drop(&mut self) {
+        if let Some(event) = self.event.take() {
+            self.home
+                .returned
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push_front(event);
+            self.home.given_back.notify_waiters();
+        }
+    }
+}
 
 fn text<'py>(py: Python<'py>, bytes: &[u8], decode: bool) -> Bound<'py, PyAny> {
     match (decode, std::str::from_utf8(bytes)) {
@@ -106,7 +164,11 @@ impl<'py> IntoPyObject<'py> for Item {
     /// `disconnected` (`data`: the reason) and `resubscribed` (`data`:
     /// `{'channels': [...], 'patterns': [...]}`).
     fn into_pyobject(self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let Item(event, decode) = self;
+        let mut item = self;
+        let decode = item.home.decode;
+        let Some(event) = item.event.take() else {
+            return Ok(PyDict::new(py));
+        };
         let d = PyDict::new(py);
         let none = py.None();
         match event {
