@@ -27,12 +27,12 @@ status=0
 measure "cli ($guard)" "$n" -- "$bin/redkeep" ensure --port 0 -q --guard "$guard" || status=1
 measure "rust ($guard)" "$n" -- "$bin/examples/orphan_bench" owner "$guard" || status=1
 
-if command -v go >/dev/null && [[ -f bindings/go/lib/libredkeep.a ]]; then
+if command -v go >/dev/null && [[ -f bindings/go/libredkeep.a ]]; then
   (cd bindings/go && go test -c -o "$CARGO_TARGET_DIR/orphan-go.test" .)
   measure "go ($guard)" "$n" -- env REDKEEP_ORPHAN_HELPER=1 REDKEEP_ORPHAN_GUARD="$guard" \
     "$CARGO_TARGET_DIR/orphan-go.test" -test.run '^TestOrphanHelper$' || status=1
 else
-  echo "NOTICE: no Go or no bindings/go/lib (bash scripts/build-go-lib.sh): Go owner skipped" >&2
+  echo "NOTICE: no Go or no bindings/go/libredkeep.a (bash scripts/build-go-lib.sh): Go owner skipped" >&2
 fi
 
 py="${REDKEEP_PY_VENV:-$repo/target/py-venv}/bin/python"
