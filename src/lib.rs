@@ -14,6 +14,7 @@ mod pool;
 pub mod runtime;
 pub mod server;
 mod stats;
+mod stripe;
 mod tls;
 mod util;
 

@@ -3,8 +3,10 @@
 //! thread's own, so that threads recording at once do not contend for one
 //! cache line (a read sums the stripes).
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
+
+use crate::stripe::{self, STRIPES};
 
 /// Upper bounds of the buckets, in seconds (the last bucket, `+Inf`, is
 /// implicit): from 100 µs, for a command on a local link, to 10 s, for a
@@ -28,11 +30,6 @@ pub const BUCKETS_NS: [u64; 15] = {
     out
 };
 
-/// How many stripes a histogram has: enough for the worker threads of a
-/// typical runtime plus the calling threads of a binding, few enough that
-/// a scrape stays cheap.
-const STRIPES: usize = 8;
-
 /// One thread's share of a histogram, on cache lines of its own.
 #[derive(Debug, Default)]
 #[repr(align(128))]
@@ -41,15 +38,6 @@ struct Stripe {
     /// the last one those above every bound.
     counts: [AtomicU64; BUCKETS.len() + 1],
     sum_ns: AtomicU64,
-}
-
-/// The stripe of the calling thread: threads take stripes in turn.
-fn stripe_index() -> usize {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    thread_local! {
-        static MINE: usize = NEXT.fetch_add(1, Relaxed) % STRIPES;
-    }
-    MINE.with(|i| *i)
 }
 
 /// Counts of durations per bucket, and their sum.
@@ -64,9 +52,15 @@ impl Histogram {
     pub(crate) fn record(&self, d: Duration) {
         let ns = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
         let i = BUCKETS_NS.partition_point(|&bound| bound < ns);
-        let stripe = &self.stripes[stripe_index()];
+        let stripe = &self.stripes[stripe::index()];
         stripe.counts[i].fetch_add(1, Relaxed);
         stripe.sum_ns.fetch_add(ns, Relaxed);
+    }
+
+    /// Records a zero duration: one add, to the first bucket.
+    #[inline]
+    pub(crate) fn record_zero(&self) {
+        self.stripes[stripe::index()].counts[0].fetch_add(1, Relaxed);
     }
 
     /// The counts now. Concurrent records may land between two loads: the
@@ -127,12 +121,13 @@ mod tests {
         h.record(Duration::from_micros(101));
         h.record(Duration::from_secs(60));
         h.record(Duration::ZERO);
+        h.record_zero();
         let s = h.snapshot();
-        assert_eq!(s.counts[0], 2);
+        assert_eq!(s.counts[0], 3);
         assert_eq!(s.counts[1], 1);
         assert_eq!(s.counts[BUCKETS.len()], 1);
-        assert_eq!(s.count(), 4);
-        assert_eq!(s.cumulative()[BUCKETS.len()], 4);
+        assert_eq!(s.count(), 5);
+        assert_eq!(s.cumulative()[BUCKETS.len()], 5);
         assert_eq!(s.sum, Duration::from_micros(201) + Duration::from_secs(60));
     }
 

@@ -112,6 +112,29 @@ impl Recorder {
         })
     }
 
+    /// Records a wait that did not happen (the connection was ready) and
+    /// returns `start` as the start of the use: no clock read.
+    #[inline]
+    pub(crate) fn ready(&self, start: Option<Instant>) -> Option<Instant> {
+        if start.is_some() {
+            self.wait.record_zero();
+            export!(self, wait_time, Duration::ZERO);
+        }
+        start
+    }
+
+    /// Records the wait since `start` if the caller `waited` (for a
+    /// connect), else a zero wait ([`Recorder::ready`]); returns the start
+    /// of the use.
+    #[inline]
+    pub(crate) fn waited_if(&self, start: Option<Instant>, waited: bool) -> Option<Instant> {
+        if waited {
+            self.waited(start)
+        } else {
+            self.ready(start)
+        }
+    }
+
     /// Records the use of a connection since `start` (from [`Recorder::waited`]).
     #[inline]
     pub(crate) fn used(&self, start: Option<Instant>) {

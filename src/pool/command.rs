@@ -64,34 +64,164 @@ impl CommandClass {
     }
 }
 
-/// Commands that never change data, so repeating one after a dropped
-/// connection cannot duplicate a write. Sorted, upper case.
+/// What the table says of a command name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Never changes data, so repeating it after a dropped connection
+    /// cannot duplicate a write.
+    ReadOnly,
+    /// Waits on the server in the form [`blocking_wait`] reads; not
+    /// read-only otherwise.
+    MayBlock,
+    /// `XREAD`: blocking with `BLOCK`, read-only without.
+    MayBlockOrRead,
+    /// Changes the connection it runs on; the tool to use instead.
+    State(Tool),
+    /// `CLIENT`: judged by its subcommand ([`CLIENT_STATE`]).
+    Client,
+}
+
+/// Every command the pool treats apart from `Ordinary`, sorted by name
+/// (upper case, at most 16 bytes: [`key`] packs them): one lookup per call.
 #[rustfmt::skip]
-const READ_ONLY: &[&str] = &[
-    "BITCOUNT", "BITPOS", "DBSIZE", "DUMP", "ECHO", "EXISTS", "GEODIST", "GEOHASH", "GEOPOS",
-    "GET", "GETBIT", "GETRANGE", "HEXISTS", "HGET", "HGETALL", "HKEYS", "HLEN", "HMGET",
-    "HRANDFIELD", "HSCAN", "HSTRLEN", "HVALS", "KEYS", "LINDEX", "LLEN", "LPOS", "LRANGE",
-    "MGET", "PFCOUNT", "PING", "PTTL", "RANDOMKEY", "SCAN", "SCARD", "SDIFF", "SINTER",
-    "SISMEMBER", "SMEMBERS", "SMISMEMBER", "SRANDMEMBER", "SSCAN", "STRLEN", "SUBSTR",
-    "SUNION", "TTL", "TYPE", "XLEN", "XRANGE", "XREAD", "XREVRANGE", "ZCARD", "ZCOUNT", "ZLEXCOUNT",
-    "ZMSCORE", "ZRANGE", "ZRANGEBYLEX", "ZRANGEBYSCORE", "ZRANK", "ZREVRANGE",
-    "ZREVRANGEBYLEX", "ZREVRANGEBYSCORE", "ZREVRANK", "ZSCAN", "ZSCORE",
+const COMMANDS: &[(&str, Kind)] = &[
+    ("AUTH", Kind::State(Tool::Url)),
+    ("BITCOUNT", Kind::ReadOnly),
+    ("BITPOS", Kind::ReadOnly),
+    ("BLMOVE", Kind::MayBlock),
+    ("BLMPOP", Kind::MayBlock),
+    ("BLPOP", Kind::MayBlock),
+    ("BRPOP", Kind::MayBlock),
+    ("BRPOPLPUSH", Kind::MayBlock),
+    ("BZMPOP", Kind::MayBlock),
+    ("BZPOPMAX", Kind::MayBlock),
+    ("BZPOPMIN", Kind::MayBlock),
+    ("CLIENT", Kind::Client),
+    ("DBSIZE", Kind::ReadOnly),
+    ("DISCARD", Kind::State(Tool::Transaction)),
+    ("DUMP", Kind::ReadOnly),
+    ("ECHO", Kind::ReadOnly),
+    ("EXEC", Kind::State(Tool::Transaction)),
+    ("EXISTS", Kind::ReadOnly),
+    ("GEODIST", Kind::ReadOnly),
+    ("GEOHASH", Kind::ReadOnly),
+    ("GEOPOS", Kind::ReadOnly),
+    ("GET", Kind::ReadOnly),
+    ("GETBIT", Kind::ReadOnly),
+    ("GETRANGE", Kind::ReadOnly),
+    ("HELLO", Kind::State(Tool::Url)),
+    ("HEXISTS", Kind::ReadOnly),
+    ("HGET", Kind::ReadOnly),
+    ("HGETALL", Kind::ReadOnly),
+    ("HKEYS", Kind::ReadOnly),
+    ("HLEN", Kind::ReadOnly),
+    ("HMGET", Kind::ReadOnly),
+    ("HRANDFIELD", Kind::ReadOnly),
+    ("HSCAN", Kind::ReadOnly),
+    ("HSTRLEN", Kind::ReadOnly),
+    ("HVALS", Kind::ReadOnly),
+    ("KEYS", Kind::ReadOnly),
+    ("LINDEX", Kind::ReadOnly),
+    ("LLEN", Kind::ReadOnly),
+    ("LPOS", Kind::ReadOnly),
+    ("LRANGE", Kind::ReadOnly),
+    ("MGET", Kind::ReadOnly),
+    ("MONITOR", Kind::State(Tool::Exclusive)),
+    ("MULTI", Kind::State(Tool::Transaction)),
+    ("PFCOUNT", Kind::ReadOnly),
+    ("PING", Kind::ReadOnly),
+    ("PSUBSCRIBE", Kind::State(Tool::Subscriber)),
+    ("PSYNC", Kind::State(Tool::Exclusive)),
+    ("PTTL", Kind::ReadOnly),
+    ("PUNSUBSCRIBE", Kind::State(Tool::Subscriber)),
+    ("QUIT", Kind::State(Tool::Close)),
+    ("RANDOMKEY", Kind::ReadOnly),
+    ("READONLY", Kind::State(Tool::Exclusive)),
+    ("READWRITE", Kind::State(Tool::Exclusive)),
+    ("RESET", Kind::State(Tool::Exclusive)),
+    ("SCAN", Kind::ReadOnly),
+    ("SCARD", Kind::ReadOnly),
+    ("SDIFF", Kind::ReadOnly),
+    ("SELECT", Kind::State(Tool::Url)),
+    ("SINTER", Kind::ReadOnly),
+    ("SISMEMBER", Kind::ReadOnly),
+    ("SMEMBERS", Kind::ReadOnly),
+    ("SMISMEMBER", Kind::ReadOnly),
+    ("SRANDMEMBER", Kind::ReadOnly),
+    ("SSCAN", Kind::ReadOnly),
+    ("SSUBSCRIBE", Kind::State(Tool::Subscriber)),
+    ("STRLEN", Kind::ReadOnly),
+    ("SUBSCRIBE", Kind::State(Tool::Subscriber)),
+    ("SUBSTR", Kind::ReadOnly),
+    ("SUNION", Kind::ReadOnly),
+    ("SUNSUBSCRIBE", Kind::State(Tool::Subscriber)),
+    ("SYNC", Kind::State(Tool::Exclusive)),
+    ("TTL", Kind::ReadOnly),
+    ("TYPE", Kind::ReadOnly),
+    ("UNSUBSCRIBE", Kind::State(Tool::Subscriber)),
+    ("UNWATCH", Kind::State(Tool::Transaction)),
+    ("WAIT", Kind::MayBlock),
+    ("WAITAOF", Kind::MayBlock),
+    ("WATCH", Kind::State(Tool::Transaction)),
+    ("XLEN", Kind::ReadOnly),
+    ("XRANGE", Kind::ReadOnly),
+    ("XREAD", Kind::MayBlockOrRead),
+    ("XREADGROUP", Kind::MayBlock),
+    ("XREVRANGE", Kind::ReadOnly),
+    ("ZCARD", Kind::ReadOnly),
+    ("ZCOUNT", Kind::ReadOnly),
+    ("ZLEXCOUNT", Kind::ReadOnly),
+    ("ZMSCORE", Kind::ReadOnly),
+    ("ZRANGE", Kind::ReadOnly),
+    ("ZRANGEBYLEX", Kind::ReadOnly),
+    ("ZRANGEBYSCORE", Kind::ReadOnly),
+    ("ZRANK", Kind::ReadOnly),
+    ("ZREVRANGE", Kind::ReadOnly),
+    ("ZREVRANGEBYLEX", Kind::ReadOnly),
+    ("ZREVRANGEBYSCORE", Kind::ReadOnly),
+    ("ZREVRANK", Kind::ReadOnly),
+    ("ZSCAN", Kind::ReadOnly),
+    ("ZSCORE", Kind::ReadOnly),
 ];
 
-/// Commands that change the connection they run on, with the tool to use
-/// instead. Sorted, upper case. `CLIENT` is judged by its subcommand.
-#[rustfmt::skip]
-const CONNECTION_STATE: &[(&str, Tool)] = &[
-    ("AUTH", Tool::Url), ("DISCARD", Tool::Transaction), ("EXEC", Tool::Transaction),
-    ("HELLO", Tool::Url), ("MONITOR", Tool::Exclusive), ("MULTI", Tool::Transaction),
-    ("PSUBSCRIBE", Tool::Subscriber), ("PSYNC", Tool::Exclusive),
-    ("PUNSUBSCRIBE", Tool::Subscriber), ("QUIT", Tool::Close), ("READONLY", Tool::Exclusive),
-    ("READWRITE", Tool::Exclusive), ("RESET", Tool::Exclusive), ("SELECT", Tool::Url),
-    ("SSUBSCRIBE", Tool::Subscriber), ("SUBSCRIBE", Tool::Subscriber),
-    ("SUNSUBSCRIBE", Tool::Subscriber), ("SYNC", Tool::Exclusive),
-    ("UNSUBSCRIBE", Tool::Subscriber), ("UNWATCH", Tool::Transaction),
-    ("WATCH", Tool::Transaction),
-];
+/// The names of [`COMMANDS`] packed by [`key`], in the same order (checked
+/// at compile time: the binary search needs them sorted).
+const KEYS: [u128; COMMANDS.len()] = {
+    let mut out = [0u128; COMMANDS.len()];
+    let mut i = 0;
+    while i < COMMANDS.len() {
+        let name = COMMANDS[i].0.as_bytes();
+        assert!(name.len() <= 16, "a command name longer than 16 bytes");
+        let mut buf = [0u8; 16];
+        let mut j = 0;
+        while j < name.len() {
+            buf[j] = name[j];
+            j += 1;
+        }
+        out[i] = u128::from_be_bytes(buf);
+        assert!(i == 0 || out[i - 1] < out[i], "COMMANDS is not sorted");
+        i += 1;
+    }
+    out
+};
+
+/// A command name as one integer: its first 16 bytes in upper case,
+/// big-endian, zero-padded (so integers sort as the names do); `None` if
+/// longer than any name in the table.
+#[inline]
+fn key(word: &[u8]) -> Option<u128> {
+    let mut buf = [0u8; 16];
+    buf.get_mut(..word.len())?.copy_from_slice(word);
+    buf.make_ascii_uppercase();
+    Some(u128::from_be_bytes(buf))
+}
+
+/// The table's entry for a command name: its canonical spelling and kind.
+#[inline]
+fn lookup(word: &[u8]) -> Option<(&'static str, Kind)> {
+    let i = KEYS.binary_search(&key(word)?).ok()?;
+    Some(COMMANDS[i])
+}
 
 /// `CLIENT` subcommands that change the connection.
 const CLIENT_STATE: &[&str] = &[
@@ -134,37 +264,36 @@ pub(crate) fn classify(cmd: &redis::Cmd) -> (CommandClass, Option<Tool>) {
         redis::Arg::Simple(bytes) => bytes,
         _ => b"0".as_slice(),
     });
-    let mut buf = [0u8; NAME_MAX];
-    let Some(name) = args.next().and_then(|w| upper(w, &mut buf)) else {
+    let Some((name, kind)) = args.next().and_then(lookup) else {
         return (CommandClass::Ordinary, None);
     };
-    if let Ok(i) = CONNECTION_STATE.binary_search_by(|(probe, _)| (*probe).cmp(name)) {
-        return (CommandClass::ConnectionState, Some(CONNECTION_STATE[i].1));
-    }
-    if name == "CLIENT" {
-        let mut sub_buf = [0u8; NAME_MAX];
-        let sub = args.next().and_then(|w| upper(w, &mut sub_buf));
-        if sub.is_some_and(|sub| CLIENT_STATE.contains(&sub)) {
-            return (CommandClass::ConnectionState, Some(Tool::Exclusive));
+    match kind {
+        Kind::ReadOnly => (CommandClass::ReadOnly, None),
+        Kind::State(tool) => (CommandClass::ConnectionState, Some(tool)),
+        Kind::Client => {
+            let mut sub_buf = [0u8; NAME_MAX];
+            let sub = args.next().and_then(|w| upper(w, &mut sub_buf));
+            if sub.is_some_and(|sub| CLIENT_STATE.contains(&sub)) {
+                (CommandClass::ConnectionState, Some(Tool::Exclusive))
+            } else {
+                (CommandClass::Ordinary, None)
+            }
         }
-        return (CommandClass::Ordinary, None);
-    }
-    if may_block(name) {
-        let words: Vec<&[u8]> = cmd
-            .args_iter()
-            .map(|arg| match arg {
-                redis::Arg::Simple(bytes) => bytes,
-                _ => b"0".as_slice(),
-            })
-            .collect();
-        if let Some(wait) = blocking_wait(name, &words) {
-            return (CommandClass::Blocking { wait }, None);
+        Kind::MayBlock | Kind::MayBlockOrRead => {
+            let words: Vec<&[u8]> = cmd
+                .args_iter()
+                .map(|arg| match arg {
+                    redis::Arg::Simple(bytes) => bytes,
+                    _ => b"0".as_slice(),
+                })
+                .collect();
+            match blocking_wait(name, &words) {
+                Some(wait) => (CommandClass::Blocking { wait }, None),
+                None if kind == Kind::MayBlockOrRead => (CommandClass::ReadOnly, None),
+                None => (CommandClass::Ordinary, None),
+            }
         }
     }
-    if READ_ONLY.binary_search(&name).is_ok() {
-        return (CommandClass::ReadOnly, None);
-    }
-    (CommandClass::Ordinary, None)
 }
 
 /// Longer than any command name Redis has (`ZREVRANGEBYSCORE` is 16).
@@ -177,24 +306,6 @@ fn upper<'a>(word: &[u8], buf: &'a mut [u8; NAME_MAX]) -> Option<&'a str> {
     out.copy_from_slice(word);
     out.make_ascii_uppercase();
     std::str::from_utf8(out).ok()
-}
-
-fn may_block(name: &str) -> bool {
-    matches!(
-        name,
-        "BLPOP"
-            | "BRPOP"
-            | "BRPOPLPUSH"
-            | "BLMOVE"
-            | "BZPOPMIN"
-            | "BZPOPMAX"
-            | "BLMPOP"
-            | "BZMPOP"
-            | "WAIT"
-            | "WAITAOF"
-            | "XREAD"
-            | "XREADGROUP"
-    )
 }
 
 /// The class of `cmd` for a call on the pool's shared path, or its refusal
@@ -327,9 +438,18 @@ mod tests {
     }
 
     #[test]
-    fn tables_are_sorted() {
-        assert!(READ_ONLY.windows(2).all(|w| w[0] < w[1]));
-        assert!(CONNECTION_STATE.windows(2).all(|w| w[0].0 < w[1].0));
+    fn every_name_of_the_table_is_found_in_any_case() {
+        for (name, kind) in COMMANDS {
+            assert_eq!(lookup(name.as_bytes()), Some((*name, *kind)));
+            assert_eq!(
+                lookup(name.to_ascii_lowercase().as_bytes()),
+                Some((*name, *kind))
+            );
+        }
+        assert_eq!(lookup(b"GETX"), None);
+        assert_eq!(lookup(b""), None);
+        assert_eq!(lookup(b"ZREVRANGEBYSCOREX"), None);
+        assert_eq!(lookup("gét".as_bytes()), None);
     }
 
     #[test]

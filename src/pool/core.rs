@@ -13,6 +13,7 @@ use crate::error::{Error, ErrorKind, Phase, Result};
 use crate::health::{Health, State};
 use crate::metrics::Recorder;
 use crate::stats::Counters;
+use crate::stripe::{self, STRIPES};
 
 /// Why a connection is being opened; decides what a failure does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,8 +64,9 @@ pub(crate) struct Core {
     gate: Mutex<()>,
     /// Wakes the health watch early (a broken connection, close).
     pub(crate) wake: Notify,
-    /// Wakes every call in flight when the pool is closed.
-    closing: Notify,
+    /// Wakes every call in flight when the pool is closed; striped, as
+    /// every call registers on one of them.
+    closing: [Notify; STRIPES],
     /// Wakes the health watch out of a backoff step: the deployment named
     /// a new address (a Sentinel switch), so reconnect now.
     pub(crate) retarget: Notify,
@@ -87,7 +89,7 @@ impl Core {
             generation: AtomicU64::new(0),
             gate: Mutex::new(()),
             wake: Notify::new(),
-            closing: Notify::new(),
+            closing: std::array::from_fn(|_| Notify::new()),
             retarget: Notify::new(),
             calls_ended: AtomicBool::new(false),
         })
@@ -146,7 +148,7 @@ impl Core {
     /// and wakes the watch so it ends.
     pub(crate) fn close(&self) {
         self.calls_ended.store(true, Ordering::Release);
-        self.closing.notify_waiters();
+        self.closing.iter().for_each(Notify::notify_waiters);
         self.close_on_drop();
     }
 
@@ -170,7 +172,7 @@ impl Core {
         call: impl std::future::Future<Output = Result<T>>,
     ) -> Result<T> {
         // Registered before the check: a close between the two still wakes it.
-        let closing = self.closing.notified();
+        let closing = self.closing[stripe::index()].notified();
         if self.calls_ended.load(Ordering::Acquire) {
             return Err(Error::closed());
         }

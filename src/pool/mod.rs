@@ -484,7 +484,7 @@ impl Pool {
                 blocking::Outcome::Done(result) => {
                     // The calling-thread set: its wait is taking an idle
                     // connection, inseparable from the call; all of it is use.
-                    core.metrics.used(core.metrics.waited(started));
+                    core.metrics.used(core.metrics.ready(started));
                     result
                 }
                 // The set is full (more threads than `pool.max_size`) or the
@@ -618,7 +618,7 @@ impl Pool {
         core.check_available()?;
         let started = core.metrics.start();
         let mut picked = self.shared.shared.pick(core).await?;
-        let picked_at = core.metrics.waited(started);
+        let picked_at = core.metrics.waited_if(started, picked.waited);
         let result = picked.conn.req_packed_commands(pipe, offset, count).await;
         core.metrics.used(picked_at);
         match result {
@@ -652,7 +652,7 @@ impl Pool {
         core.check_available()?;
         let started = core.metrics.start();
         let mut picked = self.shared.shared.pick(core).await?;
-        let picked_at = core.metrics.waited(started);
+        let picked_at = core.metrics.waited_if(started, picked.waited);
         let result = picked.conn.req_packed_command(cmd).await;
         core.metrics.used(picked_at);
         self.settle(&picked, result)

@@ -24,6 +24,8 @@ struct Live {
 /// connection, and which connection it is, to evict it if it breaks.
 pub(crate) struct Picked {
     pub(crate) conn: MultiplexedConnection,
+    /// Whether the caller waited for a connect (the slot was empty or stale).
+    pub(crate) waited: bool,
     index: usize,
     id: u64,
 }
@@ -71,13 +73,13 @@ impl SharedConnections {
         {
             let guard = self.slots[index].current.load();
             if let Some(live) = guard.as_ref().filter(|l| is_current(l, core)) {
-                return Ok(picked(index, live));
+                return Ok(picked(index, live, false));
             }
         }
         // Boxed: connecting is rare, and stays out of every caller's future.
         let _pending = core.metrics.pending();
         let live = Box::pin(self.live(index, core)).await?;
-        Ok(picked(index, &live))
+        Ok(picked(index, &live, true))
     }
 
     /// Connects every slot that is not connected (used by `Pool::connect`).
@@ -159,9 +161,10 @@ fn is_current(live: &Live, core: &Core) -> bool {
     core.is_fresh(live.generation)
 }
 
-fn picked(index: usize, live: &Live) -> Picked {
+fn picked(index: usize, live: &Live, waited: bool) -> Picked {
     Picked {
         conn: live.conn.clone(),
+        waited,
         index,
         id: live.id,
     }
