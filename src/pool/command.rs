@@ -83,7 +83,7 @@ const READ_ONLY: &[&str] = &[
 #[rustfmt::skip]
 const CONNECTION_STATE: &[(&str, Tool)] = &[
     ("AUTH", Tool::Url), ("DISCARD", Tool::Transaction), ("EXEC", Tool::Transaction),
-    ("HELLO", Tool::Url), ("MONITOR", Tool::Exclusive), ("MULTI", Tool::Transaction),
+    ("HELLO", Tool::Url), ("MONITOR", Tool::Monitor), ("MULTI", Tool::Transaction),
     ("PSUBSCRIBE", Tool::Subscriber), ("PSYNC", Tool::Exclusive),
     ("PUNSUBSCRIBE", Tool::Subscriber), ("QUIT", Tool::Close), ("READONLY", Tool::Exclusive),
     ("READWRITE", Tool::Exclusive), ("RESET", Tool::Exclusive), ("SELECT", Tool::Url),
@@ -109,6 +109,8 @@ pub(crate) enum Tool {
     Url,
     /// An exclusive connection (`Pool::get`).
     Exclusive,
+    /// A monitor connection (`Pool::monitor`).
+    Monitor,
     /// `Pool::close`.
     Close,
 }
@@ -235,6 +237,10 @@ pub(crate) fn refusal(cmd: &redis::Cmd, tool: Tool) -> crate::Error {
         Tool::Exclusive => (
             "run it on a connection of its own instead",
             " (Rust: Pool::get)",
+        ),
+        Tool::Monitor => (
+            "open a monitor on a connection of its own instead",
+            " (Rust: Pool::monitor)",
         ),
         Tool::Close => ("close the pool instead", " (Rust: Pool::close)"),
     };
