@@ -421,5 +421,10 @@ mod tests {
             e.to_string().starts_with("CLIENT SETNAME was not sent"),
             "{e}"
         );
+        let (_, tool) = classify(&redis::cmd("monitor"));
+        let e = refusal(&redis::cmd("monitor"), tool.unwrap());
+        assert!(e.to_string().contains("Pool::monitor"), "{e}");
+        let python = e.message_in(crate::Language::Python);
+        assert!(python.contains("a monitor"), "{python}");
     }
 }
