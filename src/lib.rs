@@ -25,7 +25,7 @@ pub use health::{Health, NodeHealth, State};
 pub use metrics::Metrics;
 pub use pool::{
     command_class, Begun, CommandClass, Connection, ExclusiveConnection, Finished, Handle, Message,
-    PendingReply, Pool, Resend, Subscriber, SubscriberEvent,
+    Monitor, PendingReply, Pool, Resend, Subscriber, SubscriberEvent,
 };
 pub use server::testing;
 pub use server::{

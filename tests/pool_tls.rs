@@ -251,6 +251,16 @@ async fn a_configured_ca_verifies_the_server_and_mutual_tls_needs_the_client_cer
     .expect("mutual TLS connects");
     let pong: String = pool.query(&redis::cmd("PING")).await.unwrap();
     assert_eq!(pong, "PONG");
+    // A monitor opens its connection the same way (CA, client certificate).
+    let monitor = pool.monitor().await.expect("a monitor over mutual TLS");
+    let _: () = pool
+        .query(redis::cmd("SET").arg("tls:mon").arg(1))
+        .await
+        .unwrap();
+    within(Duration::from_secs(5), "the monitor's line", async {
+        while !monitor.next_line().await.unwrap().contains("\"tls:mon\"") {}
+    })
+    .await;
     pool.close().await;
     let _ = std::fs::remove_dir_all(&dir);
 }

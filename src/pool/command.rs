@@ -126,7 +126,7 @@ const COMMANDS: &[(&str, Kind)] = &[
     ("LPOS", Kind::ReadOnly),
     ("LRANGE", Kind::ReadOnly),
     ("MGET", Kind::ReadOnly),
-    ("MONITOR", Kind::State(Tool::Exclusive)),
+    ("MONITOR", Kind::State(Tool::Monitor)),
     ("MULTI", Kind::State(Tool::Transaction)),
     ("PFCOUNT", Kind::ReadOnly),
     ("PING", Kind::ReadOnly),
@@ -239,6 +239,8 @@ pub(crate) enum Tool {
     Url,
     /// An exclusive connection (`Pool::get`).
     Exclusive,
+    /// A monitor connection (`Pool::monitor`).
+    Monitor,
     /// `Pool::close`.
     Close,
 }
@@ -346,6 +348,10 @@ pub(crate) fn refusal(cmd: &redis::Cmd, tool: Tool) -> crate::Error {
         Tool::Exclusive => (
             "run it on a connection of its own instead",
             " (Rust: Pool::get)",
+        ),
+        Tool::Monitor => (
+            "open a monitor on a connection of its own instead",
+            " (Rust: Pool::monitor)",
         ),
         Tool::Close => ("close the pool instead", " (Rust: Pool::close)"),
     };
@@ -535,5 +541,10 @@ mod tests {
             e.to_string().starts_with("CLIENT SETNAME was not sent"),
             "{e}"
         );
+        let (_, tool) = classify(&redis::cmd("monitor"));
+        let e = refusal(&redis::cmd("monitor"), tool.unwrap());
+        assert!(e.to_string().contains("Pool::monitor"), "{e}");
+        let python = e.message_in(crate::Language::Python);
+        assert!(python.contains("a monitor"), "{python}");
     }
 }

@@ -134,6 +134,15 @@ impl Connector {
         }
     }
 
+    /// Opens a dedicated `MONITOR` connection (the server's `OK` read).
+    pub(crate) async fn open_monitor(&self) -> redis::RedisResult<redis::aio::Monitor> {
+        match self {
+            Connector::Single(server) => server.client.get_async_monitor().await,
+            Connector::Sentinel(master) => master.master().await?.client.get_async_monitor().await,
+            Connector::Cluster(_) => Err(not_for_cluster()),
+        }
+    }
+
     /// Where a calling-thread connection goes now, or `None` when this
     /// deployment needs the runtime for every connection (TLS, a Sentinel
     /// group with no master resolved yet).

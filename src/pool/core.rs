@@ -383,11 +383,25 @@ impl Core {
 
     /// Opens a dedicated pub/sub connection within `timeouts.connect`.
     pub(crate) async fn open_pubsub(&self) -> Result<redis::aio::PubSub> {
+        self.open_dedicated(self.connector.open_pubsub()).await
+    }
+
+    /// Opens a dedicated `MONITOR` connection, within `timeouts.connect`.
+    pub(crate) async fn open_monitor(&self) -> Result<redis::aio::Monitor> {
+        self.open_dedicated(self.connector.open_monitor()).await
+    }
+
+    /// A connection of its own (not in any set): bounded by
+    /// `timeouts.connect`, counted in `connects` / `connect_failures`.
+    async fn open_dedicated<T>(
+        &self,
+        open: impl std::future::Future<Output = redis::RedisResult<T>>,
+    ) -> Result<T> {
         let limit = self.config.timeouts.connect;
-        match tokio::time::timeout(limit, self.connector.open_pubsub()).await {
-            Ok(Ok(pubsub)) => {
+        match tokio::time::timeout(limit, open).await {
+            Ok(Ok(conn)) => {
                 Counters::bump(&self.counters.connects);
-                Ok(pubsub)
+                Ok(conn)
             }
             Ok(Err(e)) => {
                 Counters::bump(&self.counters.connect_failures);

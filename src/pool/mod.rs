@@ -9,6 +9,7 @@ mod core;
 mod evented;
 mod exclusive;
 mod handle;
+mod monitor;
 mod sentinel;
 mod set;
 mod shared;
@@ -40,6 +41,7 @@ pub use self::command::{command_class, CommandClass};
 pub use self::evented::{Begun, Finished, PendingReply, Resend};
 pub use self::exclusive::{Connection, ExclusiveConnection};
 pub use self::handle::Handle;
+pub use self::monitor::Monitor;
 pub use self::subscriber::{Message, Subscriber, SubscriberEvent};
 
 /// A resilient Redis pool: timeouts on every phase, one reconnect in flight,
@@ -60,7 +62,8 @@ pub use self::subscriber::{Message, Subscriber, SubscriberEvent};
 ///   `WATCH`, `SUBSCRIBE`, ...) is refused unsent with
 ///   [`ErrorKind::Refused`]. [`Pool::get`] checks out an exclusive
 ///   connection for transactions, `WATCH` or per-connection state;
-///   [`Pool::pubsub`] opens a dedicated subscriber connection.
+///   [`Pool::pubsub`] opens a dedicated subscriber connection,
+///   [`Pool::monitor`] one for the server's `MONITOR` feed.
 /// - **Close.** [`Pool::close`] ends every call in flight, on every path,
 ///   with [`ErrorKind::Closed`]; health then says [`State::Closed`](crate::State::Closed).
 /// - **Checkouts cost no round trip.** There is no `PING` per checkout. A
@@ -732,6 +735,15 @@ impl Pool {
     /// `timeouts.connect`. See [`Subscriber`].
     pub async fn subscriber(&self) -> Result<Subscriber> {
         Subscriber::open(self.shared.core.clone()).await
+    }
+
+    /// The server's `MONITOR` feed on a dedicated connection (not pooled,
+    /// never reconnected: a lost connection is an error of
+    /// [`Monitor::next_line`]). Fails fast with `Unavailable` while the pool
+    /// is `Down`, with `Closed` after [`Pool::close`], and with
+    /// `Timeout(Connect)` after `timeouts.connect`. See [`Monitor`].
+    pub async fn monitor(&self) -> Result<Monitor> {
+        Monitor::open(self.shared.core.clone()).await
     }
 
     /// The current health, read without sending a command.

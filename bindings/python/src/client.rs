@@ -2,7 +2,7 @@
 //! clients whose connections are redkeep's (python/redkeep/client.py):
 //! replies in the shape redis-py's own parsers produce, pipelines in one
 //! round trip, exclusive connections for `WATCH`/`MULTI` and per-connection
-//! state, and pub/sub connections.
+//! state, pub/sub and monitor connections.
 //!
 //! Only conversions: which connection a command may use, how long it may
 //! wait and whether it is refused or re-sent is decided by the core
@@ -23,6 +23,7 @@ use redkeep::{ErrorKind, Phase};
 use crate::aio::AsyncPool;
 use crate::convert::{bulk, command, list, reply, Shape};
 use crate::errors::to_pyerr;
+use crate::monitor::BridgeMonitor;
 use crate::pool::{run_blocking, PoolCore, SyncPool};
 use crate::runtime::{block_on, check_pid, future_into_py};
 
@@ -221,6 +222,28 @@ impl Bridge {
             };
             match opened.await {
                 Ok(pubsub) => Ok(Subscriber::new(&core, pubsub)),
+                Err(e) => Err(Python::attach(|py| to_pyerr(py, &e))),
+            }
+        })
+    }
+
+    /// Opens the server's `MONITOR` feed on a connection of its own
+    /// ([`redkeep::Pool::monitor`]; blocking).
+    fn monitor(&self, py: Python<'_>) -> PyResult<BridgeMonitor> {
+        check_pid(py, self.core.pid, "Pool")?;
+        let core = self.core.clone();
+        let monitor = block_on(py, async move { core.pool().await?.monitor().await })?
+            .map_err(|e| to_pyerr(py, &e))?;
+        Ok(BridgeMonitor::new(monitor))
+    }
+
+    /// [`Bridge::monitor`] as an awaitable.
+    fn amonitor<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        check_pid(py, self.core.pid, "Pool")?;
+        let core = self.core.clone();
+        future_into_py(py, async move {
+            match async { core.pool().await?.monitor().await }.await {
+                Ok(monitor) => Ok(BridgeMonitor::new(monitor)),
                 Err(e) => Err(Python::attach(|py| to_pyerr(py, &e))),
             }
         })

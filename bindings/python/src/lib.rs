@@ -14,6 +14,7 @@ mod errors;
 #[cfg(unix)]
 mod evented;
 mod health;
+mod monitor;
 mod observe;
 mod pool;
 mod runtime;
@@ -31,6 +32,7 @@ fn _redkeep(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<client::Bridge>()?;
     m.add_class::<client::Exclusive>()?;
     m.add_class::<client::Subscriber>()?;
+    m.add_class::<monitor::BridgeMonitor>()?;
     m.add_class::<subscriber::SyncSubscriber>()?;
     m.add(
         "AsyncSubscriber",

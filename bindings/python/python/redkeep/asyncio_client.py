@@ -17,6 +17,7 @@ from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
 
 import redis.asyncio as _aredis
 from redis import exceptions as _rex
+from redis.asyncio.client import Monitor as _Monitor
 from redis.asyncio.client import Pipeline as _Pipeline
 from redis.asyncio.client import PubSub as _PubSub
 from redis.client import EMPTY_RESPONSE, NEVER_DECODE
@@ -315,8 +316,9 @@ class Redis(_aredis.Redis):
     def pubsub(self, **kwargs: Any) -> "PubSub":
         return PubSub(_SubscriberPool(self.connection_pool), **kwargs)
 
-    def monitor(self) -> Any:
-        raise RefusedError("MONITOR is not supported by redkeep.asyncio.Redis")
+    def monitor(self) -> "Monitor":
+        """redis-py's asyncio ``Monitor`` on the core's monitor connection."""
+        return Monitor(self.connection_pool)
 
     def health(self) -> Any:
         """redkeep's view of Redis, read without sending a command."""
@@ -536,4 +538,76 @@ class PubSub(_PubSub):
     """redis-py's asyncio ``PubSub`` on a connection of its own from the core."""
 
 
-__all__ = ["Connection", "ConnectionPool", "Pipeline", "PubSub", "Redis", "SubscriberConnection"]
+class MonitorConnection:
+    """``redkeep.client.MonitorConnection`` for asyncio: ``read_response()``
+    resolves to the server's next ``MONITOR`` line (as ``str``), within
+    ``socket_timeout`` (``TimeoutError``); ``ConnectionError`` once the
+    connection is lost (never reconnected). Cancelling a read loses no line."""
+
+    def __init__(self, pool: ConnectionPool) -> None:
+        self._bridge = pool._bridge
+        self._native: Optional[Any] = None
+        self.encoder = pool.get_encoder()
+        self.socket_timeout = pool.connection_kwargs.get("socket_timeout")
+
+    async def connect(self) -> None:
+        if self._native is not None:
+            return
+        try:
+            self._native = await self._bridge.amonitor()
+        except _NativeError as e:
+            raise translate(e) from None
+
+    async def read_response(self, *args: Any, **kwargs: Any) -> str:
+        await self.connect()
+        assert self._native is not None
+        try:
+            line: Optional[str] = await self._native.anext(self.socket_timeout)
+        except _NativeError as e:
+            raise translate(e) from None
+        if line is None:
+            raise TimeoutError("Timeout reading from the monitor connection")
+        return line
+
+    async def disconnect(self, *args: Any, **kwargs: Any) -> None:
+        native, self._native = self._native, None
+        if native is not None:
+            native.close()
+
+
+class Monitor(_Monitor):
+    """redis-py's asyncio ``Monitor`` (``async with``, ``await
+    next_command()``, ``async for ... in listen()``) on a ``MONITOR``
+    connection of its own from the core; redis-py parses each line. Not
+    reconnected after an outage: ``next_command()`` then raises
+    ``ConnectionError``."""
+
+    def __init__(self, connection_pool: ConnectionPool) -> None:
+        self.connection_pool = connection_pool
+        self.connection: Any = MonitorConnection(connection_pool)
+
+    async def connect(self) -> None:
+        await self.connection.connect()
+
+    async def __aenter__(self) -> "Monitor":
+        await self.connect()
+        return self
+
+    async def __aexit__(self, *args: Any) -> None:
+        await self.connection.disconnect()
+
+    async def aclose(self) -> None:
+        """Closes the connection. Idempotent."""
+        await self.connection.disconnect()
+
+
+__all__ = [
+    "Connection",
+    "ConnectionPool",
+    "Monitor",
+    "MonitorConnection",
+    "Pipeline",
+    "PubSub",
+    "Redis",
+    "SubscriberConnection",
+]

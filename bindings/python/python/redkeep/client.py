@@ -21,6 +21,8 @@ True
 - ``pubsub()`` gets a connection of its own; after an outage redis-py's
   ``PubSub`` re-subscribes once the pool is up again, and redkeep logs it
   (logger ``redkeep``, level WARNING).
+- ``monitor()`` is redis-py's ``Monitor`` on the core's ``MONITOR``
+  connection (``Pool.monitor``); it is not reconnected after an outage.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ from ._redispy import (
 )
 from redis import exceptions as _rex
 from redis.client import EMPTY_RESPONSE, NEVER_DECODE
+from redis.client import Monitor as _Monitor
 from redis.client import PubSub as _PubSub
 from redis.client import Pipeline as _Pipeline
 
@@ -340,8 +343,9 @@ class Redis(redis.Redis):
         """redis-py's ``PubSub`` on a connection of its own (see ``PubSub``)."""
         return PubSub(self.connection_pool.get_subscriber_pool(), **kwargs)
 
-    def monitor(self) -> Any:
-        raise RefusedError("MONITOR is not supported by redkeep.Redis")
+    def monitor(self) -> "Monitor":
+        """redis-py's ``Monitor`` on the core's monitor connection (see ``Monitor``)."""
+        return Monitor(self.connection_pool)
 
     def health(self) -> "_native.Health":
         """redkeep's view of Redis, read without sending a command."""
@@ -600,12 +604,77 @@ class PubSub(_PubSub):
     ``SubscriberConnection``)."""
 
 
+class MonitorConnection:
+    """What redis-py's ``Monitor`` reads: the core's ``MONITOR`` connection
+    (``Pool.monitor``), opened on first use. ``read_response()`` gives the
+    server's next line (as ``str``) for redis-py's own parsing; it waits at
+    most ``socket_timeout`` (``TimeoutError``), and raises
+    ``ConnectionError`` once the connection is lost (never reconnected)."""
+
+    def __init__(self, pool: ConnectionPool) -> None:
+        self._bridge = pool._bridge
+        self._native: Optional[Any] = None
+        self.encoder = pool.get_encoder()
+        self.socket_timeout = pool.connection_kwargs.get("socket_timeout")
+
+    def connect(self) -> None:
+        if self._native is not None:
+            return
+        try:
+            self._native = self._bridge.monitor()
+        except _NativeError as e:
+            raise translate(e) from None
+
+    def read_response(self, *args: Any, **kwargs: Any) -> str:
+        self.connect()
+        assert self._native is not None
+        try:
+            line: Optional[str] = self._native.next(self.socket_timeout)
+        except _NativeError as e:
+            raise translate(e) from None
+        if line is None:
+            raise TimeoutError("Timeout reading from the monitor connection")
+        return line
+
+    def disconnect(self, *args: Any, **kwargs: Any) -> None:
+        native, self._native = self._native, None
+        if native is not None:
+            native.close()
+
+
+class Monitor(_Monitor):
+    """redis-py's ``Monitor`` (``next_command()``, ``listen()``, context
+    manager) on a ``MONITOR`` connection of its own from the core: redis-py
+    parses each line. Entering it (or the first ``next_command()``) opens
+    the connection, within ``socket_connect_timeout``, failing fast while
+    the pool is down; leaving it closes the connection. It is not
+    reconnected: after an outage ``next_command()`` raises
+    ``ConnectionError``; open a new monitor."""
+
+    def __init__(self, connection_pool: ConnectionPool) -> None:
+        self.connection_pool = connection_pool
+        self.connection = MonitorConnection(connection_pool)
+
+    def __enter__(self) -> "Monitor":
+        self.connection.connect()
+        return self
+
+    def __exit__(self, *args: Any) -> None:
+        self.connection.disconnect()
+
+    def close(self) -> None:
+        """Closes the connection. Idempotent."""
+        self.connection.disconnect()
+
+
 __all__ = [
     "ClosedError",
     "ConfigError",
     "Connection",
     "ConnectionError",
     "ConnectionPool",
+    "Monitor",
+    "MonitorConnection",
     "Pipeline",
     "PubSub",
     "Redis",
