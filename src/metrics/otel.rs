@@ -36,7 +36,8 @@ impl std::fmt::Debug for Histograms {
 /// counters of [`Stats`](crate::Stats) (`redkeep.reconnects`,
 /// `redkeep.fast_fails`, `redkeep.evictions`, `redkeep.connects`,
 /// `redkeep.connect_failures`, `redkeep.checkouts`, `redkeep.probes`,
-/// `redkeep.probe_failures`).
+/// `redkeep.probe_failures`), and `redkeep.server.restarts` for a pool
+/// that owns its server.
 ///
 /// Counts and counters are observable instruments read from
 /// [`Pool::metrics`] at each collection; the duration histograms (seconds)
@@ -216,6 +217,17 @@ pub fn register(meter: &Meter, pool: &Pool) -> bool {
         "Health probes that failed.",
         |m| m.stats.probe_failures,
     );
+    let (w, a) = (weak, pool_attr);
+    meter
+        .u64_observable_counter("redkeep.server.restarts")
+        .with_unit("{restart}")
+        .with_description("Restarts of the local server the pool owns (none reported for a server it attached to).")
+        .with_callback(move |o| {
+            if let Some(restarts) = read(&w).and_then(|m| m.server_restarts) {
+                o.observe(restarts, std::slice::from_ref(&a));
+            }
+        })
+        .build();
     true
 }
 
