@@ -212,8 +212,21 @@ const KEYS: [u128; COMMANDS.len()] = {
 fn key(word: &[u8]) -> Option<u128> {
     let mut buf = [0u8; 16];
     buf.get_mut(..word.len())?.copy_from_slice(word);
-    buf.make_ascii_uppercase();
-    Some(u128::from_be_bytes(buf))
+    Some(ascii_upper(u128::from_be_bytes(buf)))
+}
+
+/// The 16 bytes of `x` with ASCII `a..=z` turned upper case, all at once
+/// (every other byte, non-ASCII included, unchanged).
+#[inline]
+fn ascii_upper(x: u128) -> u128 {
+    const ONES: u128 = u128::MAX / 0xff; // 0x01 in every byte
+    let low7 = x & (ONES * 0x7f);
+    // Per byte, the top bit of `low7 + n` is set when the byte's low seven
+    // bits are at least `0x80 - n` (no carry crosses bytes: both are < 0x80).
+    let at_least_a = low7 + ONES * (0x80 - u128::from(b'a'));
+    let above_z = low7 + ONES * (0x80 - u128::from(b'z') - 1);
+    let lower = at_least_a & !above_z & !x & (ONES * 0x80);
+    x ^ (lower >> 2)
 }
 
 /// The table's entry for a command name: its canonical spelling and kind.
@@ -441,6 +454,15 @@ mod tests {
             cmd.arg(*a);
         }
         command_class(&cmd)
+    }
+
+    #[test]
+    fn ascii_upper_changes_only_lower_case_letters() {
+        for b in 0..=255u8 {
+            let x = u128::from_be_bytes([b; 16]);
+            let want = u128::from_be_bytes([b.to_ascii_uppercase(); 16]);
+            assert_eq!(ascii_upper(x), want, "byte {b:#x}");
+        }
     }
 
     #[test]
