@@ -164,18 +164,22 @@ pub struct Subscriber {
 struct Inner {
     core: Arc<Core>,
     wanted: Mutex<Wanted>,
+    /// The live connection, while there is one (cheap to clone: a change
+    /// sends on a clone). Apart from `wanted` so that `close` can drop it at
+    /// once, even while a change holds `wanted`: the socket closes when the
+    /// last clone goes.
+    conn: std::sync::Mutex<Option<MultiplexedConnection>>,
     closed: AtomicBool,
     /// The epoch of a connection a caller found unresponsive or broken.
     suspect_epoch: AtomicU64,
     suspect: Notify,
 }
 
-/// The set, and the connection while there is one.
+/// The set.
 struct Wanted {
     channels: BTreeSet<Vec<u8>>,
     patterns: BTreeSet<Vec<u8>>,
     shards: BTreeSet<Vec<u8>>,
-    conn: Option<MultiplexedConnection>,
     /// Increments with each new connection.
     epoch: u64,
 }
@@ -241,9 +245,9 @@ impl Subscriber {
                 channels: BTreeSet::new(),
                 patterns: BTreeSet::new(),
                 shards: BTreeSet::new(),
-                conn: Some(conn),
                 epoch: 1,
             }),
+            conn: std::sync::Mutex::new(Some(conn)),
             closed: AtomicBool::new(false),
             suspect_epoch: AtomicU64::new(0),
             suspect: Notify::new(),
@@ -254,7 +258,13 @@ impl Subscriber {
             generation,
             epoch: 1,
         };
-        let task = tokio::spawn(run(inner.clone(), live, health, tx));
+        let task = tokio::spawn({
+            let inner = inner.clone();
+            async move {
+                run(&inner, live, health, tx).await;
+                inner.set_conn(None);
+            }
+        });
         Ok(Subscriber {
             inner,
             events: Mutex::new(rx),
@@ -353,6 +363,7 @@ impl Subscriber {
     pub fn close(&self) {
         self.inner.closed.store(true, Ordering::Release);
         self.task.abort();
+        self.inner.set_conn(None);
     }
 
     /// Whether the subscriber has ended: [`Subscriber::close`] was called, or
@@ -387,7 +398,7 @@ impl Subscriber {
         if names.is_empty() {
             return Ok(());
         }
-        let Some(mut conn) = wanted.conn.clone() else {
+        let Some(mut conn) = self.inner.conn() else {
             if !op.adds() {
                 return Ok(());
             }
@@ -485,19 +496,33 @@ enum Ended {
 
 /// The subscriber's task: reads the connection, and replaces it after an
 /// outage.
+impl Inner {
+    fn conn(&self) -> Option<MultiplexedConnection> {
+        self.conn.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Replaces the live connection; a closed subscriber keeps none.
+    fn set_conn(&self, conn: Option<MultiplexedConnection>) {
+        *self.conn.lock().unwrap_or_else(|e| e.into_inner()) = conn;
+        if self.closed.load(Ordering::Acquire) {
+            self.conn.lock().unwrap_or_else(|e| e.into_inner()).take();
+        }
+    }
+}
+
 async fn run(
-    inner: Arc<Inner>,
+    inner: &Inner,
     mut live: Live,
     mut health: watch::Receiver<Health>,
     tx: mpsc::Sender<SubscriberEvent>,
 ) {
     let url = inner.core.config.redacted_url();
     loop {
-        let reason = match pump(&inner, &mut live, &mut health, &tx).await {
+        let reason = match pump(inner, &mut live, &mut health, &tx).await {
             Ended::Closed => return,
             Ended::Lost(reason) => reason,
         };
-        inner.wanted.lock().await.conn = None;
+        inner.set_conn(None);
         drop(live);
         Counters::bump(&inner.core.counters.evicted);
         // The server may be gone: let the health watch look now.
@@ -510,7 +535,7 @@ async fn run(
         {
             return;
         }
-        let Some((next, event)) = reconnect(&inner, &mut health).await else {
+        let Some((next, event)) = reconnect(inner, &mut health).await else {
             return;
         };
         live = next;
@@ -650,7 +675,7 @@ async fn resubscribe(inner: &Inner, generation: u64) -> Result<(Live, Subscriber
         }
     }
     wanted.epoch += 1;
-    wanted.conn = Some(conn);
+    inner.set_conn(Some(conn));
     let live = Live {
         pushes,
         generation,
