@@ -107,7 +107,10 @@ async fn shard_messages_keep_arriving_after_kill_9_and_restart() {
     sub.close();
     let deadline = std::time::Instant::now() + Duration::from_secs(2);
     while spublish(&server, "orders", "after close").await != 0 {
-        assert!(std::time::Instant::now() < deadline, "still subscribed after close()");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still subscribed after close()"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     pool.close().await;
