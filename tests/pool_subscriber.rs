@@ -66,7 +66,9 @@ async fn a_subscriber_keeps_receiving_after_kill_9_and_restart() {
 
     server.restart();
     match next(&sub, "the Resubscribed event").await {
-        SubscriberEvent::Resubscribed { channels, patterns } => {
+        SubscriberEvent::Resubscribed {
+            channels, patterns, ..
+        } => {
             assert_eq!(channels, vec![b"late".to_vec(), b"news".to_vec()]);
             assert_eq!(patterns, vec![b"alert.*".to_vec()]);
         }

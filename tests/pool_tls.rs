@@ -198,6 +198,11 @@ async fn an_untrusted_certificate_is_a_typed_connection_error_within_the_connect
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+enum Subscribe {
+    Shard,
+    Plain,
+}
+
 fn with_tls(url: String, tls: TlsConfig) -> Config {
     let mut cfg = fast_config(url);
     cfg.tls = Some(tls);
@@ -261,6 +266,30 @@ async fn a_configured_ca_verifies_the_server_and_mutual_tls_needs_the_client_cer
         while !monitor.next_line().await.unwrap().contains("\"tls:mon\"") {}
     })
     .await;
+    // So does a subscriber's RESP3 connection (shard messages: Redis 7).
+    let sub = pool
+        .subscriber()
+        .await
+        .expect("a subscriber over mutual TLS");
+    let (subscribe, publish) = match support::redis_major_version() {
+        7.. => (Subscribe::Shard, "SPUBLISH"),
+        _ => (Subscribe::Plain, "PUBLISH"),
+    };
+    match subscribe {
+        Subscribe::Shard => sub.ssubscribe(["tls:sub"]).await.unwrap(),
+        Subscribe::Plain => sub.subscribe(["tls:sub"]).await.unwrap(),
+    }
+    let n: i64 = pool
+        .query(redis::cmd(publish).arg("tls:sub").arg("hi"))
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    match within(Duration::from_secs(5), "the message", sub.next_message()).await {
+        Some(redkeep::SubscriberEvent::ShardMessage(m) | redkeep::SubscriberEvent::Message(m)) => {
+            assert_eq!(m.payload_str(), "hi")
+        }
+        other => panic!("expected a message, got {other:?}"),
+    }
     pool.close().await;
     let _ = std::fs::remove_dir_all(&dir);
 }

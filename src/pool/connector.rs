@@ -29,6 +29,9 @@ pub(crate) enum Connector {
 /// One Redis server at one address.
 pub(crate) struct SingleServer {
     client: redis::Client,
+    /// The same server and login over RESP3, for subscribers: their
+    /// messages come as pushes on a multiplexed connection.
+    resp3: redis::Client,
     info: redis::ConnectionInfo,
     /// For callers' connections: replies bounded by `timeouts.command`.
     request: redis::AsyncConnectionConfig,
@@ -51,20 +54,32 @@ impl SingleServer {
     /// A server at `info` without TLS, with the pool's timeouts.
     pub(crate) fn plain(info: redis::ConnectionInfo, config: &Config) -> redis::RedisResult<Self> {
         let client = redis::Client::open(info.clone())?;
-        Ok(Self::with_client(client, info, config))
+        Self::with_client(client, info, config)
     }
 
-    fn with_client(client: redis::Client, info: redis::ConnectionInfo, config: &Config) -> Self {
+    fn with_client(
+        client: redis::Client,
+        info: redis::ConnectionInfo,
+        config: &Config,
+    ) -> redis::RedisResult<Self> {
+        // The client's own info: a TLS client's carries its certificates.
+        let own = client.get_connection_info().clone();
+        let settings = own
+            .redis_settings()
+            .clone()
+            .set_protocol(redis::ProtocolVersion::RESP3);
+        let resp3 = redis::Client::open(own.set_redis_settings(settings))?;
         let base = redis::AsyncConnectionConfig::new()
             .set_connection_timeout(Some(config.timeouts.connect));
-        SingleServer {
+        Ok(SingleServer {
             client,
+            resp3,
             info,
             request: base
                 .clone()
                 .set_response_timeout(Some(config.timeouts.command)),
             probe: base.set_response_timeout(None),
-        }
+        })
     }
 
     /// Where it is, and how to log in.
@@ -82,7 +97,20 @@ impl SingleServer {
             .get_multiplexed_async_connection_with_config(config)
             .await
     }
+
+    /// Opens a RESP3 multiplexed connection whose pushes (pub/sub
+    /// messages, subscription confirmations, its disconnection) go to
+    /// `pushes`; replies bounded by `timeouts.command`.
+    async fn open_push(&self, pushes: PushSender) -> redis::RedisResult<MultiplexedConnection> {
+        let config = self.request.clone().set_push_sender(pushes);
+        self.resp3
+            .get_multiplexed_async_connection_with_config(&config)
+            .await
+    }
 }
+
+/// Where a push connection sends what the server pushes.
+pub(crate) type PushSender = tokio::sync::mpsc::UnboundedSender<redis::PushInfo>;
 
 impl Connector {
     pub(crate) fn new(config: &Config) -> Result<Self> {
@@ -107,9 +135,8 @@ impl Connector {
             None => (redis::Client::open(info.clone()).map_err(invalid)?, info),
             Some(tls) => tls_client(info, tls, invalid)?,
         };
-        Ok(Connector::Single(SingleServer::with_client(
-            client, info, config,
-        )))
+        let server = SingleServer::with_client(client, info, config).map_err(invalid)?;
+        Ok(Connector::Single(server))
     }
 
     /// Opens a multiplexed connection (handshake included; no `PING`). For
@@ -130,6 +157,19 @@ impl Connector {
         match self {
             Connector::Single(server) => server.client.get_async_pubsub().await,
             Connector::Sentinel(master) => master.master().await?.client.get_async_pubsub().await,
+            Connector::Cluster(_) => Err(not_for_cluster()),
+        }
+    }
+
+    /// Opens a dedicated RESP3 connection for a subscriber, its pushes sent
+    /// to `pushes` (see [`SingleServer::open_push`]).
+    pub(crate) async fn open_push(
+        &self,
+        pushes: PushSender,
+    ) -> redis::RedisResult<MultiplexedConnection> {
+        match self {
+            Connector::Single(server) => server.open_push(pushes).await,
+            Connector::Sentinel(master) => master.master().await?.open_push(pushes).await,
             Connector::Cluster(_) => Err(not_for_cluster()),
         }
     }

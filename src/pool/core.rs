@@ -386,6 +386,19 @@ impl Core {
         self.open_dedicated(self.connector.open_pubsub()).await
     }
 
+    /// Opens a subscriber's RESP3 connection within `timeouts.connect`: the
+    /// connection, and the server's pushes to it.
+    pub(crate) async fn open_push(
+        &self,
+    ) -> Result<(
+        MultiplexedConnection,
+        tokio::sync::mpsc::UnboundedReceiver<redis::PushInfo>,
+    )> {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let conn = self.open_dedicated(self.connector.open_push(tx)).await?;
+        Ok((conn, rx))
+    }
+
     /// Opens a dedicated `MONITOR` connection, within `timeouts.connect`.
     pub(crate) async fn open_monitor(&self) -> Result<redis::aio::Monitor> {
         self.open_dedicated(self.connector.open_monitor()).await

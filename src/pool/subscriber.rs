@@ -3,9 +3,9 @@
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
-use redis::aio::{PubSubSink, PubSubStream};
+use redis::aio::MultiplexedConnection;
+use redis::{PushInfo, PushKind, Value};
 use tokio::sync::{mpsc, watch, Mutex, Notify};
 
 use super::core::Core;
@@ -14,7 +14,7 @@ use crate::health::{Health, State};
 use crate::stats::Counters;
 
 /// Events buffered for a reader that is behind; past it the subscriber
-/// stops reading its connection until the reader catches up.
+/// stops taking messages off its connection until the reader catches up.
 const BUFFER: usize = 1024;
 
 /// One message on a channel the subscriber listens to.
@@ -39,11 +39,32 @@ impl Message {
         String::from_utf8_lossy(&self.payload)
     }
 
-    fn from_msg(msg: &redis::Msg) -> Self {
-        Self {
-            channel: msg.get_channel().unwrap_or_default(),
-            pattern: msg.get_pattern().unwrap_or_default(),
-            payload: msg.get_payload_bytes().to_vec(),
+    /// A `message`, `pmessage` or `smessage` push as an event; `None` for
+    /// any other push (confirmations, which `change` has already read).
+    fn from_push(push: PushInfo) -> Option<SubscriberEvent> {
+        let mut data = push.data.into_iter().map(|v| match v {
+            Value::BulkString(b) => b,
+            Value::SimpleString(s) => s.into_bytes(),
+            _ => Vec::new(),
+        });
+        let mut next = || data.next().unwrap_or_default();
+        let plain = |channel, payload| Message {
+            channel,
+            pattern: None,
+            payload,
+        };
+        match push.kind {
+            PushKind::Message => Some(SubscriberEvent::Message(plain(next(), next()))),
+            PushKind::SMessage => Some(SubscriberEvent::ShardMessage(plain(next(), next()))),
+            PushKind::PMessage => {
+                let pattern = Some(next());
+                Some(SubscriberEvent::Message(Message {
+                    pattern,
+                    channel: next(),
+                    payload: next(),
+                }))
+            }
+            _ => None,
         }
     }
 }
@@ -55,19 +76,24 @@ impl Message {
 pub enum SubscriberEvent {
     /// A message published on a subscribed channel or pattern.
     Message(Message),
+    /// A message published (`SPUBLISH`) on a subscribed shard channel
+    /// ([`Subscriber::ssubscribe`]); its `pattern` is `None`.
+    ShardMessage(Message),
     /// The connection was lost (the reason says why); messages published
     /// from now until [`SubscriberEvent::Resubscribed`] are not received.
     Disconnected {
         /// Why, in one line (never a password).
         reason: String,
     },
-    /// A new connection is subscribed again to every channel and pattern
-    /// in the set (possibly none).
+    /// A new connection is subscribed again to every channel, pattern and
+    /// shard channel in the set (possibly none).
     Resubscribed {
         /// The channels subscribed again.
         channels: Vec<Vec<u8>>,
         /// The patterns subscribed again.
         patterns: Vec<Vec<u8>>,
+        /// The shard channels subscribed again.
+        shard_channels: Vec<Vec<u8>>,
     },
 }
 
@@ -80,9 +106,11 @@ pub enum SubscriberEvent {
 /// let sub = pool.subscriber().await?;
 /// sub.subscribe(["news"]).await?;
 /// sub.psubscribe(["alerts.*"]).await?;
+/// sub.ssubscribe(["orders:{eu}"]).await?;
 /// while let Some(event) = sub.next_message().await {
 ///     match event {
 ///         SubscriberEvent::Message(m) => println!("{}: {}", m.channel_str(), m.payload_str()),
+///         SubscriberEvent::ShardMessage(m) => println!("shard {}: {}", m.channel_str(), m.payload_str()),
 ///         SubscriberEvent::Disconnected { reason } => eprintln!("lost: {reason}"),
 ///         SubscriberEvent::Resubscribed { channels, .. } => eprintln!("back, {} channels", channels.len()),
 ///         _ => {}
@@ -93,15 +121,20 @@ pub enum SubscriberEvent {
 ///
 /// # Behavior
 ///
-/// - **The set.** The subscriber keeps the set of channels and patterns it
-///   was asked for. [`Subscriber::subscribe`] and friends change the set
-///   and send the command on the live connection, waiting for the server's
-///   confirmation for at most `timeouts.command` (`Timeout(Command)`; a
-///   wait of more than `timeouts.wait` for a concurrent change or
-///   re-subscribe is `Timeout(Wait)`). A name the server refuses (an error
-///   reply, e.g. an ACL `NOPERM`) leaves the set again. While there is no
-///   connection, `subscribe` adds to the set and fails with `Unavailable`:
-///   the name is subscribed with the rest when the connection is back.
+/// - **The connection.** One RESP3 connection of its own (Redis 6 or
+///   later): messages, pattern messages and shard messages arrive on it as
+///   pushes. Not for a Cluster pool (an error says so).
+/// - **The set.** The subscriber keeps the set of channels, patterns and
+///   shard channels it was asked for. [`Subscriber::subscribe`] and
+///   friends change the set and send the command on the live connection,
+///   one command per name, waiting for the server's confirmations for at
+///   most `timeouts.command` (`Timeout(Command)`; a wait of more than
+///   `timeouts.wait` for a concurrent change or re-subscribe is
+///   `Timeout(Wait)`). Unsubscribing from none means from every name of
+///   that kind in the set. A name the server refuses (an error reply, e.g.
+///   an ACL `NOPERM`) leaves the set again. While there is no connection,
+///   `subscribe` adds to the set and fails with `Unavailable`: the name is
+///   subscribed with the rest when the connection is back.
 /// - **Outage.** When the connection drops (the server went away, a
 ///   confirmation timed out) or the pool goes `Down` (its health watch
 ///   caught a dead or silent server: the connection predates the outage),
@@ -109,7 +142,7 @@ pub enum SubscriberEvent {
 ///   [`SubscriberEvent::Disconnected`], and logs a `warn` event. It then
 ///   waits for the pool to be `Up` again (the health watch reconnects), and
 ///   opens a new connection (within `timeouts.connect`) and subscribes it
-///   to the whole set (within `timeouts.command`), trying again on the
+///   to the whole set, shard channels included (within `timeouts.command`), trying again on the
 ///   pool's [`Backoff`](crate::Backoff) schedule after a failure. When it
 ///   succeeds it yields [`SubscriberEvent::Resubscribed`], logs an `info`
 ///   event and counts it in [`Stats::resubscribes`](crate::Stats::resubscribes).
@@ -120,8 +153,8 @@ pub enum SubscriberEvent {
 ///   `None`. It never ends otherwise: a pool that stays `Down` keeps it
 ///   waiting.
 /// - **Back-pressure.** Up to 1024 events wait for a reader; past that the
-///   subscriber stops reading its connection (redis-rs then buffers, and
-///   the server's `client-output-buffer-limit` for pub/sub applies).
+///   subscriber stops taking messages off its connection, and redis-rs
+///   queues what the server sends in memory until the reader catches up.
 pub struct Subscriber {
     inner: Arc<Inner>,
     events: Mutex<mpsc::Receiver<SubscriberEvent>>,
@@ -131,24 +164,31 @@ pub struct Subscriber {
 struct Inner {
     core: Arc<Core>,
     wanted: Mutex<Wanted>,
+    /// The live connection, while there is one (cheap to clone: a change
+    /// sends on a clone). Apart from `wanted` so that `close` can drop it at
+    /// once, even while a change holds `wanted`: the socket closes when the
+    /// last clone goes.
+    conn: std::sync::Mutex<Option<MultiplexedConnection>>,
     closed: AtomicBool,
     /// The epoch of a connection a caller found unresponsive or broken.
     suspect_epoch: AtomicU64,
     suspect: Notify,
 }
 
-/// The set, and the connection's sink while there is one.
+/// The set.
 struct Wanted {
     channels: BTreeSet<Vec<u8>>,
     patterns: BTreeSet<Vec<u8>>,
-    sink: Option<PubSubSink>,
+    shards: BTreeSet<Vec<u8>>,
     /// Increments with each new connection.
     epoch: u64,
 }
 
 /// The connection the task reads.
 struct Live {
-    stream: PubSubStream,
+    /// What the server pushes to it; a `Disconnection` push, or the end,
+    /// when it is gone.
+    pushes: mpsc::UnboundedReceiver<PushInfo>,
     /// The pool's health generation when it was opened.
     generation: u64,
     epoch: u64,
@@ -160,6 +200,8 @@ enum Op {
     Unsubscribe,
     PSubscribe,
     PUnsubscribe,
+    SSubscribe,
+    SUnsubscribe,
 }
 
 impl Op {
@@ -169,11 +211,24 @@ impl Op {
             Op::Unsubscribe => "UNSUBSCRIBE",
             Op::PSubscribe => "PSUBSCRIBE",
             Op::PUnsubscribe => "PUNSUBSCRIBE",
+            Op::SSubscribe => "SSUBSCRIBE",
+            Op::SUnsubscribe => "SUNSUBSCRIBE",
         }
     }
 
     fn adds(self) -> bool {
-        matches!(self, Op::Subscribe | Op::PSubscribe)
+        matches!(self, Op::Subscribe | Op::PSubscribe | Op::SSubscribe)
+    }
+}
+
+impl Wanted {
+    /// The part of the set `op` changes.
+    fn set(&mut self, op: Op) -> &mut BTreeSet<Vec<u8>> {
+        match op {
+            Op::Subscribe | Op::Unsubscribe => &mut self.channels,
+            Op::PSubscribe | Op::PUnsubscribe => &mut self.patterns,
+            Op::SSubscribe | Op::SUnsubscribe => &mut self.shards,
+        }
     }
 }
 
@@ -183,26 +238,33 @@ impl Subscriber {
         core.check_available()?;
         let health = core.subscribe();
         let generation = health.borrow().generation;
-        let (sink, stream) = core.open_pubsub().await?.split();
+        let (conn, pushes) = core.open_push().await?;
         let inner = Arc::new(Inner {
             core,
             wanted: Mutex::new(Wanted {
                 channels: BTreeSet::new(),
                 patterns: BTreeSet::new(),
-                sink: Some(sink),
+                shards: BTreeSet::new(),
                 epoch: 1,
             }),
+            conn: std::sync::Mutex::new(Some(conn)),
             closed: AtomicBool::new(false),
             suspect_epoch: AtomicU64::new(0),
             suspect: Notify::new(),
         });
         let (tx, rx) = mpsc::channel(BUFFER);
         let live = Live {
-            stream,
+            pushes,
             generation,
             epoch: 1,
         };
-        let task = tokio::spawn(run(inner.clone(), live, health, tx));
+        let task = tokio::spawn({
+            let inner = inner.clone();
+            async move {
+                run(&inner, live, health, tx).await;
+                inner.set_conn(None);
+            }
+        });
         Ok(Subscriber {
             inner,
             events: Mutex::new(rx),
@@ -247,6 +309,26 @@ impl Subscriber {
         self.change(Op::PUnsubscribe, names(patterns)).await
     }
 
+    /// Subscribes to shard `channels` (`SSUBSCRIBE`, Redis 7; their messages
+    /// are [`SubscriberEvent::ShardMessage`]); they stay in the set across
+    /// outages like the others.
+    pub async fn ssubscribe<I, N>(&self, channels: I) -> Result<()>
+    where
+        I: IntoIterator<Item = N>,
+        N: AsRef<[u8]>,
+    {
+        self.change(Op::SSubscribe, names(channels)).await
+    }
+
+    /// Unsubscribes from shard `channels` (`SUNSUBSCRIBE`); none means all.
+    pub async fn sunsubscribe<I, N>(&self, channels: I) -> Result<()>
+    where
+        I: IntoIterator<Item = N>,
+        N: AsRef<[u8]>,
+    {
+        self.change(Op::SUnsubscribe, names(channels)).await
+    }
+
     /// The next message or connection event; `None` once the subscriber has
     /// ended (closed, dropped pool). Cancel-safe: wrap it in
     /// `tokio::time::timeout` to poll. Concurrent callers take turns.
@@ -270,11 +352,18 @@ impl Subscriber {
         )
     }
 
+    /// The shard channels in the set now.
+    pub async fn shard_subscriptions(&self) -> Vec<Vec<u8>> {
+        let wanted = self.inner.wanted.lock().await;
+        wanted.shards.iter().cloned().collect()
+    }
+
     /// Ends the subscriber: its connection is dropped, `next_message`
     /// returns `None`, changes fail with `Closed`. Idempotent.
     pub fn close(&self) {
         self.inner.closed.store(true, Ordering::Release);
         self.task.abort();
+        self.inner.set_conn(None);
     }
 
     /// Whether the subscriber has ended: [`Subscriber::close`] was called, or
@@ -292,29 +381,24 @@ impl Subscriber {
             .await
             .map_err(|_| Error::timeout(Phase::Wait, timeouts.wait))?;
         let epoch = wanted.epoch;
-        let set = match op {
-            Op::Subscribe | Op::Unsubscribe => &mut wanted.channels,
-            Op::PSubscribe | Op::PUnsubscribe => &mut wanted.patterns,
-        };
-        let added: Vec<Vec<u8>> = if op.adds() {
-            names
-                .iter()
-                .filter(|n| set.insert((*n).clone()))
-                .cloned()
-                .collect()
+        let set = wanted.set(op);
+        let (names, added): (Vec<Vec<u8>>, Vec<Vec<u8>>) = if op.adds() {
+            let added = names.iter().filter(|n| set.insert((*n).clone()));
+            let added = added.cloned().collect();
+            (names, added)
+        } else if names.is_empty() {
+            // "All": the names this subscriber holds, each confirmed once.
+            (std::mem::take(set).into_iter().collect(), Vec::new())
         } else {
-            if names.is_empty() {
-                set.clear();
-            }
             for name in &names {
                 set.remove(name);
             }
-            Vec::new()
+            (names, Vec::new())
         };
-        if op.adds() && names.is_empty() {
+        if names.is_empty() {
             return Ok(());
         }
-        let Some(mut sink) = wanted.sink.clone() else {
+        let Some(mut conn) = self.inner.conn() else {
             if !op.adds() {
                 return Ok(());
             }
@@ -327,36 +411,56 @@ impl Subscriber {
                 ),
             ));
         };
-        let send = async {
-            match op {
-                Op::Subscribe => sink.subscribe(&names).await,
-                Op::Unsubscribe => sink.unsubscribe(&names).await,
-                Op::PSubscribe => sink.psubscribe(&names).await,
-                Op::PUnsubscribe => sink.punsubscribe(&names).await,
+        let commands: Vec<(Op, &[u8])> = names.iter().map(|n| (op, n.as_slice())).collect();
+        let err = match tokio::time::timeout(timeouts.command, send(&mut conn, &commands)).await {
+            Ok(Ok(refused)) if refused.is_empty() => return Ok(()),
+            Ok(Ok(refused)) => {
+                // Refused by the server: never subscribed.
+                let set = wanted.set(op);
+                let mut first = None;
+                for (i, e) in refused {
+                    if added.contains(&names[i]) {
+                        set.remove(&names[i]);
+                    }
+                    first.get_or_insert(e);
+                }
+                return Err(first.unwrap_or_else(|| Error::new(ErrorKind::Response, "refused")));
             }
-        };
-        let err = match tokio::time::timeout(timeouts.command, send).await {
-            Ok(Ok(())) => return Ok(()),
             Ok(Err(e)) => Error::from_redis(e, Phase::Command),
             Err(_) => Error::timeout(Phase::Command, timeouts.command),
         };
-        if err.kind() == ErrorKind::Response {
-            // Refused by the server: never subscribed.
-            let set = match op {
-                Op::Subscribe => &mut wanted.channels,
-                _ => &mut wanted.patterns,
-            };
-            for name in &added {
-                set.remove(name);
-            }
-        } else {
-            // No answer, or a broken connection: the task reconnects and
-            // sends the whole set again.
-            self.inner.suspect_epoch.store(epoch, Ordering::Release);
-            self.inner.suspect.notify_one();
-        }
+        // No answer, or a broken connection: the task reconnects and sends
+        // the whole set again.
+        self.inner.suspect_epoch.store(epoch, Ordering::Release);
+        self.inner.suspect.notify_one();
         Err(err)
     }
+}
+
+/// Sends `commands` (one name each, so one confirmation each: redis-rs
+/// counts them) in one pipeline; the positions and errors of those the
+/// server refused.
+async fn send(
+    conn: &mut MultiplexedConnection,
+    commands: &[(Op, &[u8])],
+) -> redis::RedisResult<Vec<(usize, Error)>> {
+    let mut pipe = redis::pipe();
+    pipe.ignore_errors();
+    for (op, name) in commands {
+        pipe.cmd(op.name()).arg(*name);
+    }
+    let replies: Vec<Value> = pipe.query_async(conn).await?;
+    let refused = replies
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, reply)| match reply {
+            Value::ServerError(e) => {
+                let e = redis::RedisError::from(e);
+                Some((i, Error::from_redis(e, Phase::Command)))
+            }
+            _ => None,
+        });
+    Ok(refused.collect())
 }
 
 impl Drop for Subscriber {
@@ -392,19 +496,33 @@ enum Ended {
 
 /// The subscriber's task: reads the connection, and replaces it after an
 /// outage.
+impl Inner {
+    fn conn(&self) -> Option<MultiplexedConnection> {
+        self.conn.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Replaces the live connection; a closed subscriber keeps none.
+    fn set_conn(&self, conn: Option<MultiplexedConnection>) {
+        *self.conn.lock().unwrap_or_else(|e| e.into_inner()) = conn;
+        if self.closed.load(Ordering::Acquire) {
+            self.conn.lock().unwrap_or_else(|e| e.into_inner()).take();
+        }
+    }
+}
+
 async fn run(
-    inner: Arc<Inner>,
+    inner: &Inner,
     mut live: Live,
     mut health: watch::Receiver<Health>,
     tx: mpsc::Sender<SubscriberEvent>,
 ) {
     let url = inner.core.config.redacted_url();
     loop {
-        let reason = match pump(&inner, &mut live, &mut health, &tx).await {
+        let reason = match pump(inner, &mut live, &mut health, &tx).await {
             Ended::Closed => return,
             Ended::Lost(reason) => reason,
         };
-        inner.wanted.lock().await.sink = None;
+        inner.set_conn(None);
         drop(live);
         Counters::bump(&inner.core.counters.evicted);
         // The server may be gone: let the health watch look now.
@@ -417,18 +535,25 @@ async fn run(
         {
             return;
         }
-        let Some((next, channels, patterns)) = reconnect(&inner, &mut health).await else {
+        let Some((next, event)) = reconnect(inner, &mut health).await else {
             return;
         };
         live = next;
         Counters::bump(&inner.core.counters.resubscribes);
-        tracing::info!(
-            %url,
-            channels = channels.len(),
-            patterns = patterns.len(),
-            "subscriber re-subscribed"
-        );
-        let event = SubscriberEvent::Resubscribed { channels, patterns };
+        if let SubscriberEvent::Resubscribed {
+            channels,
+            patterns,
+            shard_channels,
+        } = &event
+        {
+            tracing::info!(
+                %url,
+                channels = channels.len(),
+                patterns = patterns.len(),
+                shard_channels = shard_channels.len(),
+                "subscriber re-subscribed"
+            );
+        }
         if tx.send(event).await.is_err() {
             return;
         }
@@ -442,7 +567,6 @@ async fn pump(
     health: &mut watch::Receiver<Health>,
     tx: &mpsc::Sender<SubscriberEvent>,
 ) -> Ended {
-    use futures_util::StreamExt;
     loop {
         if let Some(ended) = stale(&health.borrow_and_update(), live.generation) {
             return ended;
@@ -458,9 +582,14 @@ async fn pump(
                     return Ended::Lost("a subscription change got no answer".to_owned());
                 }
             }
-            msg = live.stream.next() => match msg {
-                Some(msg) => {
-                    let event = SubscriberEvent::Message(Message::from_msg(&msg));
+            push = live.pushes.recv() => match push {
+                Some(push) if push.kind == PushKind::Disconnection => {
+                    return Ended::Lost("the connection was closed".to_owned());
+                }
+                Some(push) => {
+                    let Some(event) = Message::from_push(push) else {
+                        continue;
+                    };
                     if tx.send(event).await.is_err() {
                         return Ended::Closed;
                     }
@@ -488,7 +617,7 @@ fn stale(health: &Health, generation: u64) -> Option<Ended> {
 async fn reconnect(
     inner: &Inner,
     health: &mut watch::Receiver<Health>,
-) -> Option<(Live, Vec<Vec<u8>>, Vec<Vec<u8>>)> {
+) -> Option<(Live, SubscriberEvent)> {
     let backoff = &inner.core.config.backoff;
     let mut schedule = backoff.schedule();
     loop {
@@ -512,34 +641,50 @@ async fn reconnect(
     }
 }
 
-/// One attempt: a new connection subscribed to the whole set.
-async fn resubscribe(inner: &Inner, generation: u64) -> Result<(Live, Vec<Vec<u8>>, Vec<Vec<u8>>)> {
+/// One attempt: a new connection subscribed to the whole set; the
+/// `Resubscribed` event that says so.
+async fn resubscribe(inner: &Inner, generation: u64) -> Result<(Live, SubscriberEvent)> {
     let core = &inner.core;
     core.check_available()?;
-    let (mut sink, stream) = core.open_pubsub().await?.split();
+    let (mut conn, pushes) = core.open_push().await?;
     let command = core.config.timeouts.command;
-    let bounded = |what: Duration| move |_| Error::timeout(Phase::Command, what);
     // Held while subscribing, so that no change slips between the copy of
-    // the set and the new sink.
+    // the set and the new connection.
     let mut wanted = inner.wanted.lock().await;
-    let channels: Vec<Vec<u8>> = wanted.channels.iter().cloned().collect();
-    let patterns: Vec<Vec<u8>> = wanted.patterns.iter().cloned().collect();
-    if !channels.is_empty() {
-        tokio::time::timeout(command, sink.subscribe(&channels))
+    let copy = |set: &BTreeSet<Vec<u8>>| set.iter().cloned().collect::<Vec<_>>();
+    let (channels, patterns, shards) = (
+        copy(&wanted.channels),
+        copy(&wanted.patterns),
+        copy(&wanted.shards),
+    );
+    let commands: Vec<(Op, &[u8])> = [
+        (Op::Subscribe, &channels),
+        (Op::PSubscribe, &patterns),
+        (Op::SSubscribe, &shards),
+    ]
+    .into_iter()
+    .flat_map(|(op, names)| names.iter().map(move |n| (op, n.as_slice())))
+    .collect();
+    if !commands.is_empty() {
+        let refused = tokio::time::timeout(command, send(&mut conn, &commands))
             .await
-            .map_err(bounded(command))??;
-    }
-    if !patterns.is_empty() {
-        tokio::time::timeout(command, sink.psubscribe(&patterns))
-            .await
-            .map_err(bounded(command))??;
+            .map_err(|_| Error::timeout(Phase::Command, command))?
+            .map_err(|e| Error::from_redis(e, Phase::Command))?;
+        if let Some((_, e)) = refused.into_iter().next() {
+            return Err(e);
+        }
     }
     wanted.epoch += 1;
-    wanted.sink = Some(sink);
+    inner.set_conn(Some(conn));
     let live = Live {
-        stream,
+        pushes,
         generation,
         epoch: wanted.epoch,
     };
-    Ok((live, channels, patterns))
+    let event = SubscriberEvent::Resubscribed {
+        channels,
+        patterns,
+        shard_channels: shards,
+    };
+    Ok((live, event))
 }

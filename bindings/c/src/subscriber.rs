@@ -75,7 +75,7 @@ impl redkeep_subscriber_event {
             patterns: Vec::new(),
         };
         match event {
-            E::Message(m) => {
+            E::Message(m) | E::ShardMessage(m) => {
                 out.channel = Some(terminated(m.channel));
                 out.pattern = m.pattern.map(terminated);
                 out.payload = Some(terminated(m.payload));
@@ -84,7 +84,9 @@ impl redkeep_subscriber_event {
                 out.kind = REDKEEP_SUBSCRIBER_DISCONNECTED;
                 out.payload = Some(terminated(reason.into_bytes()));
             }
-            E::Resubscribed { channels, patterns } => {
+            E::Resubscribed {
+                channels, patterns, ..
+            } => {
                 out.kind = REDKEEP_SUBSCRIBER_RESUBSCRIBED;
                 out.channels = channels.into_iter().map(terminated).collect();
                 out.patterns = patterns.into_iter().map(terminated).collect();

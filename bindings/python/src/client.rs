@@ -16,9 +16,8 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple};
 
-use futures_util::StreamExt;
 use redkeep::redis::{self, Value};
-use redkeep::{ErrorKind, Phase};
+use redkeep::{ErrorKind, SubscriberEvent};
 
 use crate::aio::AsyncPool;
 use crate::convert::{bulk, command, list, reply, Shape};
@@ -44,7 +43,7 @@ fn pipeline(cmds: &Bound<'_, PyList>) -> PyResult<redis::Pipeline> {
 enum Outcome {
     One(Value, bool),
     Many(Vec<Value>, bool),
-    Message(Option<redis::Msg>, bool),
+    Message(Option<SubscriberEvent>, bool),
     Nothing,
     Error(redkeep::Error),
 }
@@ -203,12 +202,12 @@ impl Bridge {
     fn subscriber(&self, py: Python<'_>) -> PyResult<Subscriber> {
         check_pid(py, self.core.pid, "Pool")?;
         let core = self.core.clone();
-        let pubsub = block_on(py, async move {
+        let sub = block_on(py, async move {
             let pool = core.pool().await?;
-            pool.pubsub().await
+            pool.subscriber().await
         })?
         .map_err(|e| to_pyerr(py, &e))?;
-        Ok(Subscriber::new(&self.core, pubsub))
+        Ok(Subscriber::new(&self.core, sub))
     }
 
     /// Opens a pub/sub connection (awaitable).
@@ -218,10 +217,10 @@ impl Bridge {
         future_into_py(py, async move {
             let opened = async {
                 let pool = core.pool().await?;
-                pool.pubsub().await
+                pool.subscriber().await
             };
             match opened.await {
-                Ok(pubsub) => Ok(Subscriber::new(&core, pubsub)),
+                Ok(sub) => Ok(Subscriber::new(&core, sub)),
                 Err(e) => Err(Python::attach(|py| to_pyerr(py, &e))),
             }
         })
@@ -365,38 +364,27 @@ impl Exclusive {
     }
 }
 
-/// A pub/sub connection of its own (redis-rs's async `PubSub`, opened by
-/// [`redkeep::Pool::pubsub`]): the sink for `SUBSCRIBE` and friends, the
-/// stream of messages. Ends with `ConnectionError` when the connection
-/// drops; the Python side opens a new one when the pool is up again.
-/// `close()` closes it even while another task or thread waits for a
-/// message (that wait ends with `ConnectionError`).
+/// A pub/sub connection of its own: the core's subscriber
+/// ([`redkeep::Pool::subscriber`]) used for one connection's life. The core
+/// sends `SUBSCRIBE` and friends (shard channels too) and waits for their
+/// confirmations; when the connection is lost this one ends (reads raise
+/// `ConnectionError`) instead of re-subscribing by itself: redis-py's
+/// `PubSub` opens a new one and re-subscribes, as it does with its own
+/// connections. `close()` ends it even while another task or thread waits
+/// for a message (that wait ends with `ConnectionError`).
 #[pyclass(module = "redkeep._redkeep", name = "BridgeSubscriber", frozen)]
 pub(crate) struct Subscriber {
     pid: u32,
-    timeout: Duration,
-    sink: Arc<tokio::sync::Mutex<Option<redis::aio::PubSubSink>>>,
-    stream: Arc<tokio::sync::Mutex<Option<std::pin::Pin<Box<redis::aio::PubSubStream>>>>>,
-    closed: tokio::sync::watch::Sender<bool>,
+    sub: Arc<redkeep::Subscriber>,
 }
 
 impl Subscriber {
-    fn new(core: &PoolCore, pubsub: redis::aio::PubSub) -> Self {
-        let (sink, stream) = pubsub.split();
+    fn new(core: &PoolCore, sub: redkeep::Subscriber) -> Self {
         Self {
             pid: core.pid,
-            timeout: core.config.timeouts.command,
-            sink: Arc::new(tokio::sync::Mutex::new(Some(sink))),
-            stream: Arc::new(tokio::sync::Mutex::new(Some(Box::pin(stream)))),
-            closed: tokio::sync::watch::channel(false).0,
+            sub: Arc::new(sub),
         }
     }
-}
-
-/// Resolves once `close()` was called (at once if it already was).
-async fn closing(mut closed: tokio::sync::watch::Receiver<bool>) {
-    // An error means the sender (the subscriber) is gone: closed too.
-    let _ = closed.wait_for(|c| *c).await;
 }
 
 fn dropped() -> redkeep::Error {
@@ -406,67 +394,57 @@ fn dropped() -> redkeep::Error {
     )
 }
 
+/// The next message within `timeout` (`None`: no limit); `Ok(None)` when
+/// none came in time. A lost connection ends the subscriber.
 async fn next_message(
-    stream: &tokio::sync::Mutex<Option<std::pin::Pin<Box<redis::aio::PubSubStream>>>>,
-    closed: tokio::sync::watch::Receiver<bool>,
+    sub: &redkeep::Subscriber,
     timeout: Option<Duration>,
-) -> Result<Option<redis::Msg>, redkeep::Error> {
-    let mut guard = tokio::select! {
-        guard = stream.lock() => guard,
-        () = closing(closed.clone()) => return Err(dropped()),
-    };
-    if *closed.borrow() {
-        guard.take();
-        return Err(dropped());
-    }
-    let Some(s) = guard.as_mut() else {
-        return Err(dropped());
-    };
+) -> Result<Option<SubscriberEvent>, redkeep::Error> {
     let read = async {
-        match timeout {
-            None => Ok(s.next().await),
-            Some(t) => tokio::time::timeout(t, s.next()).await.map_err(|_| ()),
+        loop {
+            match sub.next_message().await {
+                None => return Err(dropped()),
+                Some(SubscriberEvent::Disconnected { reason }) => {
+                    sub.close();
+                    return Err(redkeep::Error::new(
+                        ErrorKind::Connection,
+                        format!("the pub/sub connection was lost: {reason}"),
+                    ));
+                }
+                Some(m @ (SubscriberEvent::Message(_) | SubscriberEvent::ShardMessage(_))) => {
+                    return Ok(Some(m))
+                }
+                // Nothing else comes before a `Disconnected`.
+                Some(_) => {}
+            }
         }
     };
-    let next = tokio::select! {
-        biased;
-        () = closing(closed) => None,
-        next = read => match next {
-            Ok(next) => next,
-            Err(()) => return Ok(None),
-        },
-    };
-    match next {
-        Some(msg) => Ok(Some(msg)),
-        None => {
-            guard.take();
-            Err(dropped())
-        }
+    match timeout {
+        None => read.await,
+        Some(t) => tokio::time::timeout(t, read).await.unwrap_or(Ok(None)),
     }
 }
 
+/// A message as redis-py's parser returns it: `[b"message", channel,
+/// data]`, `[b"pmessage", pattern, channel, data]` or `[b"smessage",
+/// channel, data]`; `None` for none.
 fn message<'py>(
     py: Python<'py>,
-    msg: Option<redis::Msg>,
+    event: Option<SubscriberEvent>,
     decode: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let Some(msg) = msg else {
-        return Ok(py.None().into_bound(py));
+    let (kind, m) = match event {
+        Some(SubscriberEvent::Message(m)) if m.pattern.is_some() => ("pmessage", m),
+        Some(SubscriberEvent::Message(m)) => ("message", m),
+        Some(SubscriberEvent::ShardMessage(m)) => ("smessage", m),
+        _ => return Ok(py.None().into_bound(py)),
     };
-    // Bytes, not `get_channel_name` (a lossy `str`): channels may be binary.
-    let channel: Vec<u8> = msg.get_channel().unwrap_or_default();
-    let channel = bulk(py, &channel, decode)?;
-    let payload = bulk(py, msg.get_payload_bytes(), decode)?;
-    let pattern: Option<Vec<u8>> = msg.get_pattern().ok().flatten();
-    let items: Vec<Bound<'py, PyAny>> = match pattern {
-        Some(p) => vec![
-            bulk(py, b"pmessage", decode)?,
-            bulk(py, &p, decode)?,
-            channel,
-            payload,
-        ],
-        None => vec![bulk(py, b"message", decode)?, channel, payload],
-    };
+    let mut items = vec![bulk(py, kind.as_bytes(), decode)?];
+    if let Some(p) = &m.pattern {
+        items.push(bulk(py, p, decode)?);
+    }
+    items.push(bulk(py, &m.channel, decode)?);
+    items.push(bulk(py, &m.payload, decode)?);
     Ok(PyList::new(py, items)?.into_any())
 }
 
@@ -481,31 +459,41 @@ fn seconds(timeout: Option<f64>) -> PyResult<Option<Duration>> {
 
 #[pymethods]
 impl Subscriber {
-    /// `SUBSCRIBE` (`PSUBSCRIBE` with `pattern`; `UNSUBSCRIBE` /
-    /// `PUNSUBSCRIBE` with `on=False`) the names, waiting for the server's
-    /// confirmations (bounded by `socket_timeout`).
-    fn change(&self, py: Python<'_>, names: Vec<Vec<u8>>, pattern: bool, on: bool) -> PyResult<()> {
+    /// `SUBSCRIBE` (`PSUBSCRIBE` with `pattern`, `SSUBSCRIBE` with `shard`;
+    /// `UNSUBSCRIBE` and friends with `on=False`) the names, waiting for
+    /// the server's confirmations (bounded by `socket_timeout`).
+    #[pyo3(signature = (names, pattern, on, shard = false))]
+    fn change(
+        &self,
+        py: Python<'_>,
+        names: Vec<Vec<u8>>,
+        pattern: bool,
+        on: bool,
+        shard: bool,
+    ) -> PyResult<()> {
         check_pid(py, self.pid, "subscriber")?;
-        let (sink, limit) = (self.sink.clone(), self.timeout);
+        let sub = self.sub.clone();
         block_on(
             py,
-            async move { change(&sink, names, pattern, on, limit).await },
+            async move { change(&sub, names, pattern, shard, on).await },
         )?
         .map_err(|e| to_pyerr(py, &e))
     }
 
     /// [`Subscriber::change`] as an awaitable.
+    #[pyo3(signature = (names, pattern, on, shard = false))]
     fn achange<'py>(
         &self,
         py: Python<'py>,
         names: Vec<Vec<u8>>,
         pattern: bool,
         on: bool,
+        shard: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         check_pid(py, self.pid, "subscriber")?;
-        let (sink, limit) = (self.sink.clone(), self.timeout);
+        let sub = self.sub.clone();
         future_into_py(py, async move {
-            Ok(match change(&sink, names, pattern, on, limit).await {
+            Ok(match change(&sub, names, pattern, shard, on).await {
                 Ok(()) => Outcome::Nothing,
                 Err(e) => Outcome::Error(e),
             })
@@ -513,9 +501,10 @@ impl Subscriber {
     }
 
     /// The next message as redis-py's parser returns it
-    /// (`[b"message", channel, data]` or `[b"pmessage", pattern, channel,
-    /// data]`), or `None` after `timeout` seconds (`None`: wait for one).
-    /// Raises `ConnectionError` once the connection has dropped.
+    /// (`[b"message", channel, data]`, `[b"pmessage", pattern, channel,
+    /// data]` or `[b"smessage", channel, data]`), or `None` after `timeout`
+    /// seconds (`None`: wait for one). Raises `ConnectionError` once the
+    /// connection has dropped.
     #[pyo3(signature = (timeout, decode))]
     fn next<'py>(
         &self,
@@ -525,11 +514,8 @@ impl Subscriber {
     ) -> PyResult<Bound<'py, PyAny>> {
         check_pid(py, self.pid, "subscriber")?;
         let timeout = seconds(timeout)?;
-        let (stream, closed) = (self.stream.clone(), self.closed.subscribe());
-        match block_on(
-            py,
-            async move { next_message(&stream, closed, timeout).await },
-        )? {
+        let sub = self.sub.clone();
+        match block_on(py, async move { next_message(&sub, timeout).await })? {
             Ok(msg) => message(py, msg, decode),
             Err(e) => Err(to_pyerr(py, &e)),
         }
@@ -545,9 +531,9 @@ impl Subscriber {
     ) -> PyResult<Bound<'py, PyAny>> {
         check_pid(py, self.pid, "subscriber")?;
         let timeout = seconds(timeout)?;
-        let (stream, closed) = (self.stream.clone(), self.closed.subscribe());
+        let sub = self.sub.clone();
         future_into_py(py, async move {
-            Ok(match next_message(&stream, closed, timeout).await {
+            Ok(match next_message(&sub, timeout).await {
                 Ok(msg) => Outcome::Message(msg, decode),
                 Err(e) => Outcome::Error(e),
             })
@@ -557,44 +543,26 @@ impl Subscriber {
     /// Closes the connection, ending a wait for a message in another task
     /// or thread. Idempotent.
     fn close(&self) {
-        self.closed.send_replace(true);
-        if let Ok(mut guard) = self.stream.try_lock() {
-            guard.take();
-        }
-        if let Ok(mut guard) = self.sink.try_lock() {
-            guard.take();
-        }
+        self.sub.close();
     }
 }
 
 async fn change(
-    sink: &tokio::sync::Mutex<Option<redis::aio::PubSubSink>>,
+    sub: &redkeep::Subscriber,
     names: Vec<Vec<u8>>,
     pattern: bool,
+    shard: bool,
     on: bool,
-    limit: Duration,
 ) -> Result<(), redkeep::Error> {
-    let mut guard = sink.lock().await;
-    let Some(sink) = guard.as_mut() else {
+    if sub.is_closed() {
         return Err(dropped());
-    };
-    let fut = async {
-        match (pattern, on) {
-            (false, true) => sink.subscribe(names).await,
-            (false, false) => sink.unsubscribe(names).await,
-            (true, true) => sink.psubscribe(names).await,
-            (true, false) => sink.punsubscribe(names).await,
-        }
-    };
-    match tokio::time::timeout(limit, fut).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(redkeep::Error::from(e)),
-        Err(_) => Err(redkeep::Error::new(
-            ErrorKind::Timeout(Phase::Command),
-            format!(
-                "no confirmation from the server within {} ms",
-                limit.as_millis()
-            ),
-        )),
+    }
+    match (pattern, shard, on) {
+        (true, _, true) => sub.psubscribe(names).await,
+        (true, _, false) => sub.punsubscribe(names).await,
+        (false, true, true) => sub.ssubscribe(names).await,
+        (false, true, false) => sub.sunsubscribe(names).await,
+        (false, false, true) => sub.subscribe(names).await,
+        (false, false, false) => sub.unsubscribe(names).await,
     }
 }

@@ -46,6 +46,8 @@ enum Op {
     Unsubscribe,
     PSubscribe,
     PUnsubscribe,
+    SSubscribe,
+    SUnsubscribe,
 }
 
 async fn change(core: &SubCore, op: Op, names: Vec<Vec<u8>>) -> Result<(), redkeep::Error> {
@@ -55,6 +57,8 @@ async fn change(core: &SubCore, op: Op, names: Vec<Vec<u8>>) -> Result<(), redke
         Op::Unsubscribe => s.unsubscribe(&names).await,
         Op::PSubscribe => s.psubscribe(&names).await,
         Op::PUnsubscribe => s.punsubscribe(&names).await,
+        Op::SSubscribe => s.ssubscribe(&names).await,
+        Op::SUnsubscribe => s.sunsubscribe(&names).await,
     }
 }
 
@@ -160,9 +164,10 @@ impl<'py> IntoPyObject<'py> for Item {
     type Error = PyErr;
 
     /// `{'type', 'pattern', 'channel', 'data'}` as redis-py's `PubSub`
-    /// gives them: `message`/`pmessage`, and for the subscriber's own news
-    /// `disconnected` (`data`: the reason) and `resubscribed` (`data`:
-    /// `{'channels': [...], 'patterns': [...]}`).
+    /// gives them: `message`/`pmessage`/`smessage`, and for the
+    /// subscriber's own news `disconnected` (`data`: the reason) and
+    /// `resubscribed` (`data`: `{'channels': [...], 'patterns': [...],
+    /// 'shard_channels': [...]}`).
     fn into_pyobject(self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let mut item = self;
         let decode = item.home.decode;
@@ -171,9 +176,12 @@ impl<'py> IntoPyObject<'py> for Item {
         };
         let d = PyDict::new(py);
         let none = py.None();
+        let is_shard = matches!(event, SubscriberEvent::ShardMessage(_));
         match event {
-            SubscriberEvent::Message(m) => {
-                let kind = if m.pattern.is_some() {
+            SubscriberEvent::Message(m) | SubscriberEvent::ShardMessage(m) => {
+                let kind = if is_shard {
+                    "smessage"
+                } else if m.pattern.is_some() {
                     "pmessage"
                 } else {
                     "message"
@@ -192,12 +200,17 @@ impl<'py> IntoPyObject<'py> for Item {
                 d.set_item("channel", &none)?;
                 d.set_item("data", reason)?;
             }
-            SubscriberEvent::Resubscribed { channels, patterns } => {
+            SubscriberEvent::Resubscribed {
+                channels,
+                patterns,
+                shard_channels,
+            } => {
                 let list =
                     |names: &[Vec<u8>]| PyList::new(py, names.iter().map(|n| text(py, n, decode)));
                 let data = PyDict::new(py);
                 data.set_item("channels", list(&channels)?)?;
                 data.set_item("patterns", list(&patterns)?)?;
+                data.set_item("shard_channels", list(&shard_channels)?)?;
                 d.set_item("type", "resubscribed")?;
                 d.set_item("pattern", &none)?;
                 d.set_item("channel", &none)?;
@@ -219,7 +232,7 @@ impl<'py> IntoPyObject<'py> for Item {
 /// `listen()` give redis-py's message dicts, plus two of its own:
 /// `{'type': 'disconnected', 'data': reason}` when the connection is lost
 /// and `{'type': 'resubscribed', 'data': {'channels': [...], 'patterns':
-/// [...]}}` once it is subscribed again. Thread-safe; the GIL is released
+/// [...], 'shard_channels': [...]}}` once it is subscribed again. Thread-safe; the GIL is released
 /// while waiting.
 #[pyclass(module = "redkeep", name = "Subscriber", frozen)]
 pub(crate) struct SyncSubscriber {
@@ -265,6 +278,19 @@ impl SyncSubscriber {
     #[pyo3(signature = (*patterns))]
     fn punsubscribe(&self, py: Python<'_>, patterns: &Bound<'_, PyTuple>) -> PyResult<()> {
         self.change(py, Op::PUnsubscribe, patterns)
+    }
+
+    /// Subscribes to shard channels (`SSUBSCRIBE`, Redis 7; messages of
+    /// type `smessage`); kept across outages like channels.
+    #[pyo3(signature = (*channels))]
+    fn ssubscribe(&self, py: Python<'_>, channels: &Bound<'_, PyTuple>) -> PyResult<()> {
+        self.change(py, Op::SSubscribe, channels)
+    }
+
+    /// Unsubscribes from shard channels (none: all).
+    #[pyo3(signature = (*channels))]
+    fn sunsubscribe(&self, py: Python<'_>, channels: &Bound<'_, PyTuple>) -> PyResult<()> {
+        self.change(py, Op::SUnsubscribe, channels)
     }
 
     /// The next message or event, waiting at most `timeout` seconds
@@ -401,6 +427,26 @@ impl AsyncSubscriber {
         patterns: &Bound<'py, PyTuple>,
     ) -> PyResult<Bound<'py, PyAny>> {
         self.change(py, Op::PUnsubscribe, patterns)
+    }
+
+    /// Subscribes to shard channels (see `redkeep.Subscriber.ssubscribe`).
+    #[pyo3(signature = (*channels))]
+    fn ssubscribe<'py>(
+        &self,
+        py: Python<'py>,
+        channels: &Bound<'py, PyTuple>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.change(py, Op::SSubscribe, channels)
+    }
+
+    /// Unsubscribes from shard channels (none: all).
+    #[pyo3(signature = (*channels))]
+    fn sunsubscribe<'py>(
+        &self,
+        py: Python<'py>,
+        channels: &Bound<'py, PyTuple>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.change(py, Op::SUnsubscribe, channels)
     }
 
     /// Resolves to the next message or event within `timeout` seconds

@@ -95,6 +95,71 @@ def test_pubsub_resubscribes_after_restart(caplog: pytest.LogCaptureFixture) -> 
     assert any("re-subscribed" in rec.getMessage() for rec in caplog.records)
 
 
+def test_pubsub_sharded_messages_and_confirmations(redis_url: str) -> None:
+    r = redkeep.Redis.from_url(redis_url)
+    p = r.pubsub()
+    p.ssubscribe("s1", "s2")
+    assert p.get_sharded_message(timeout=1) == {
+        "type": "ssubscribe", "pattern": None, "channel": b"s1", "data": 1
+    }
+    assert p.get_sharded_message(timeout=1)["data"] == 2  # type: ignore[index]
+    p.subscribe("plain")  # the server counts shard channels apart
+    assert p.get_message(timeout=1)["data"] == 1  # type: ignore[index]
+    assert set(p.shard_channels) == {b"s1", b"s2"} and p.subscribed
+    assert r.spublish("s1", "hi") == 1
+    assert p.get_sharded_message(timeout=2) == {
+        "type": "smessage", "pattern": None, "channel": b"s1", "data": b"hi"
+    }
+    p.sunsubscribe()
+    got = [p.get_sharded_message(timeout=1) for _ in range(2)]
+    assert sorted((m["channel"], m["data"]) for m in got) == [(b"s1", 1), (b"s2", 0)]  # type: ignore[index]
+    assert p.shard_channels == {} and r.spublish("s1", "gone") == 0
+    p.close()
+
+
+def test_pubsub_shard_channels_resubscribe_after_restart() -> None:
+    with redkeep.ensure_server(port=0) as first:
+        port = first.port
+        r = redkeep.Redis(host="127.0.0.1", port=port)
+        p = r.pubsub(ignore_subscribe_messages=True)
+        p.ssubscribe("orders")
+        r.spublish("orders", "one")
+        assert _next_message(p, 2)["data"] == b"one"  # type: ignore[index]
+    with redkeep.ensure_server(port=port):
+        deadline = time.monotonic() + 10
+        got = None
+        while got is None and time.monotonic() < deadline:
+            try:
+                p.get_sharded_message(timeout=0.2)  # re-subscribes once the pool is up
+                if r.spublish("orders", "two") >= 1:
+                    got = _next_message(p, 2)
+            except redis.ConnectionError:
+                time.sleep(0.1)
+        assert got is not None and got["type"] == "smessage"  # type: ignore[index]
+        assert got["data"] == b"two"  # type: ignore[index]
+        p.close()
+
+
+def test_asyncio_pubsub_sharded(redis_url: str) -> None:
+    async def main() -> None:
+        r = redkeep.asyncio.Redis.from_url(redis_url, decode_responses=True)
+        p = r.pubsub()
+        await p.ssubscribe("s1")
+        assert await p.get_message(timeout=1) == {
+            "type": "ssubscribe", "pattern": None, "channel": "s1", "data": 1
+        }
+        assert await r.spublish("s1", "hi") == 1
+        m = await p.get_message(timeout=2)
+        assert m == {"type": "smessage", "pattern": None, "channel": "s1", "data": "hi"}
+        await p.sunsubscribe("s1")
+        m = await p.get_message(timeout=1)
+        assert m is not None and (m["type"], m["data"]) == ("sunsubscribe", 0)
+        assert await r.spublish("s1", "gone") == 0
+        await p.aclose()
+
+    asyncio.run(main())
+
+
 def test_asyncio_client(redis_url: str) -> None:
     async def main() -> None:
         r = redkeep.asyncio.Redis.from_url(redis_url, decode_responses=True)

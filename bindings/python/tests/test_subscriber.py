@@ -70,7 +70,9 @@ def test_a_subscriber_survives_a_restart() -> None:
             back = next_message(sub)
             assert back == {
                 "type": "resubscribed", "pattern": None, "channel": None,
-                "data": {"channels": ["late", "news"], "patterns": ["alert.*"]},
+                "data": {
+                    "channels": ["late", "news"], "patterns": ["alert.*"], "shard_channels": [],
+                },
             }
             assert p.execute("PUBLISH", "late", "two") == 1
             assert next_message(sub)["data"] == "two"
@@ -79,6 +81,35 @@ def test_a_subscriber_survives_a_restart() -> None:
             assert (msg["type"], msg["pattern"], msg["data"]) == ("pmessage", "alert.*", "three")
             sub.close()
             assert list(sub.listen()) == []
+
+
+def test_shard_channels_survive_a_restart() -> None:
+    port = free_port()
+    server = redkeep.ensure_server(port=port, max_restarts=0)
+    pid = server.pid
+    assert pid is not None
+    with redkeep.Pool(
+        server.url, health_check_interval=0.1, retry_backoff_min=0.02,
+        retry_backoff_max=0.2,
+    ) as p:
+        sub = p.subscriber()
+        sub.ssubscribe("orders", "stock")
+        assert p.execute("SPUBLISH", "orders", "one") == 1
+        assert next_message(sub) == {
+            "type": "smessage", "pattern": None, "channel": b"orders", "data": b"one"
+        }
+        os.kill(pid, signal.SIGKILL)
+        assert next_message(sub)["type"] == "disconnected"
+        server.close()
+        with redkeep.ensure_server(port=port, max_restarts=0):
+            back = next_message(sub)
+            assert back["type"] == "resubscribed"
+            assert back["data"]["shard_channels"] == [b"orders", b"stock"]
+            assert p.execute("SPUBLISH", "stock", "two") == 1
+            assert next_message(sub)["data"] == b"two"
+            sub.sunsubscribe()
+            assert p.execute("SPUBLISH", "stock", "gone") == 0
+            sub.close()
 
 
 def test_asyncio_subscriber(redis_server: redkeep.Server) -> None:
@@ -101,6 +132,12 @@ def test_asyncio_subscriber(redis_server: redkeep.Server) -> None:
             await p.execute("PUBLISH", "news", "three")
             msg = await sub.get_message(timeout=10)
             assert msg is not None and msg["data"] == "three"
+            await sub.ssubscribe("orders")
+            await p.execute("SPUBLISH", "orders", "four")
+            msg = await sub.get_message(timeout=10)
+            assert msg == {"type": "smessage", "pattern": None, "channel": "orders", "data": "four"}
+            await sub.sunsubscribe("orders")
+            assert await p.execute("SPUBLISH", "orders", "gone") == 0
             await sub.aclose()
             assert [m async for m in sub.listen()] == []
 

@@ -363,7 +363,8 @@ class AsyncPool:
 #: ``{"type", "pattern", "channel", "data"}``. ``type`` is ``"message"`` or
 #: ``"pmessage"``; the subscriber's own news is ``"disconnected"`` (``data``:
 #: the reason) and ``"resubscribed"`` (``data``: ``{"channels": [...],
-#: "patterns": [...]}``).
+#: "patterns": [...], "shard_channels": [...]}``). Shard messages
+#: (``ssubscribe``) have the type ``"smessage"``.
 Message = dict[str, Any]
 
 class Subscriber:
@@ -392,6 +393,11 @@ class Subscriber:
         """Subscribes to glob-style patterns (``news.*``)."""
     def punsubscribe(self, *patterns: Arg) -> None:
         """Unsubscribes from patterns (none: all)."""
+    def ssubscribe(self, *channels: Arg) -> None:
+        """Subscribes to shard channels (``SSUBSCRIBE``, Redis 7; messages of
+        type ``"smessage"``); kept across outages, raises as ``subscribe``."""
+    def sunsubscribe(self, *channels: Arg) -> None:
+        """Unsubscribes from shard channels (none: all)."""
     def get_message(self, timeout: Optional[float] = 0.0) -> Optional[Message]:
         """The next message or event within ``timeout`` seconds (``None``: no
         limit), or ``None``. Raises ``ClosedError`` once closed."""
@@ -424,6 +430,10 @@ class AsyncSubscriber:
         """Subscribes to glob-style patterns."""
     async def punsubscribe(self, *patterns: Arg) -> None:
         """Unsubscribes from patterns (none: all)."""
+    async def ssubscribe(self, *channels: Arg) -> None:
+        """Subscribes to shard channels; raises as ``Subscriber.subscribe``."""
+    async def sunsubscribe(self, *channels: Arg) -> None:
+        """Unsubscribes from shard channels (none: all)."""
     async def get_message(self, timeout: Optional[float] = 0.0) -> Optional[Message]:
         """The next message or event within ``timeout`` seconds, or ``None``."""
     def listen(self) -> Self:
@@ -576,8 +586,10 @@ class Exclusive:
 class BridgeSubscriber:
     """A pub/sub connection of its own, for ``redkeep.Redis.pubsub()`` (private)."""
 
-    def change(self, names: list[bytes], pattern: bool, on: bool) -> None: ...
-    async def achange(self, names: list[bytes], pattern: bool, on: bool) -> None: ...
+    def change(self, names: list[bytes], pattern: bool, on: bool, shard: bool = False) -> None: ...
+    async def achange(
+        self, names: list[bytes], pattern: bool, on: bool, shard: bool = False
+    ) -> None: ...
     def next(self, timeout: Optional[float], decode: bool) -> Optional[list[Any]]: ...
     async def anext(self, timeout: Optional[float], decode: bool) -> Optional[list[Any]]: ...
     def close(self) -> None: ...

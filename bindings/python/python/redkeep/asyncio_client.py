@@ -383,6 +383,7 @@ class SubscriberConnection(_Base):
         self._replies: Deque[Any] = deque()
         self._channels: Dict[bytes, None] = {}
         self._patterns: Dict[bytes, None] = {}
+        self._shards: Dict[bytes, None] = {}
         self._opened = 0
         self._connecting: Optional[asyncio.Lock] = None
 
@@ -407,9 +408,10 @@ class SubscriberConnection(_Base):
             self._sub = await self._bridge.asubscriber()
         except _NativeError as e:
             raise translate(e) from None
-        before = (len(self._channels), len(self._patterns))
+        before = (len(self._channels), len(self._patterns), len(self._shards))
         self._channels.clear()
         self._patterns.clear()
+        self._shards.clear()
         self._opened += 1
         for ref in list(self._callbacks):
             callback = ref()
@@ -420,8 +422,8 @@ class SubscriberConnection(_Base):
         if self._opened > 1:
             log.warning(
                 "pub/sub connection re-opened after it dropped; re-subscribed to "
-                "%d channel(s) and %d pattern(s) (they were %d and %d)",
-                len(self._channels), len(self._patterns), *before,
+                "%d channel(s), %d pattern(s) and %d shard channel(s) (they were %d, %d and %d)",
+                len(self._channels), len(self._patterns), len(self._shards), *before,
             )
 
     async def disconnect(self, *args: Any, **kwargs: Any) -> None:
@@ -430,7 +432,10 @@ class SubscriberConnection(_Base):
             sub.close()
         self._replies.clear()
 
-    def _count(self) -> int:
+    def _count(self, shard: bool = False) -> int:
+        # What the server counts in a confirmation: shard channels apart.
+        if shard:
+            return len(self._shards)
         return len(self._channels) + len(self._patterns)
 
     async def send_command(self, *args: Any, **kwargs: Any) -> None:
@@ -440,26 +445,28 @@ class SubscriberConnection(_Base):
         name = name.upper()
         names = [self.encoder.encode(a) for a in args[1:]]
         pattern = name.startswith("P") and name != "PING"
-        target = self._patterns if pattern else self._channels
+        shard = name in ("SSUBSCRIBE", "SUNSUBSCRIBE")
+        target = self._patterns if pattern else self._shards if shard else self._channels
         kind = name.lower().encode()
         try:
-            if name in ("SUBSCRIBE", "PSUBSCRIBE"):
-                await self._sub.achange(names, pattern, True)
+            if name in ("SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE"):
+                await self._sub.achange(names, pattern, True, shard)
                 for n in names:
                     target[n] = None
-                    self._replies.append([kind, n, self._count()])
-            elif name in ("UNSUBSCRIBE", "PUNSUBSCRIBE"):
+                    self._replies.append([kind, n, self._count(shard)])
+            elif name in ("UNSUBSCRIBE", "PUNSUBSCRIBE", "SUNSUBSCRIBE"):
                 names = names or list(target)
                 if not names:
-                    self._replies.append([kind, None, self._count()])
+                    self._replies.append([kind, None, self._count(shard)])
                     return
-                await self._sub.achange(names, pattern, False)
+                await self._sub.achange(names, pattern, False, shard)
                 for n in names:
                     target.pop(n, None)
-                    self._replies.append([kind, n, self._count()])
+                    self._replies.append([kind, n, self._count(shard)])
             elif name == "PING":
                 message = names[0] if names else b""
-                self._replies.append([b"pong", message] if self._count() else (message or b"PONG"))
+                subscribed = self._count() or self._shards
+                self._replies.append([b"pong", message] if subscribed else (message or b"PONG"))
             else:
                 raise RefusedError(f"{name} is not supported on a redkeep pub/sub connection")
         except _NativeError as e:

@@ -409,7 +409,8 @@ class Pipeline(_Pipeline):
 
 class SubscriberConnection:
     """A redis-py connection for ``PubSub``: a pub/sub connection of its own
-    from the core (``Pool.pubsub``).
+    from the core (its subscriber, ``Pool::subscriber``, for one
+    connection's life: channels, patterns and shard channels).
 
     When it drops (Redis restarted), reads raise ``ConnectionError``;
     redis-py's ``PubSub`` then reconnects, which fails fast while the pool is
@@ -417,9 +418,10 @@ class SubscriberConnection:
     every channel and pattern (its ``on_connect``); redkeep logs the
     re-subscription on the ``redkeep`` logger.
 
-    redis-rs confirms ``SUBSCRIBE`` and friends itself; this connection
-    hands redis-py the confirmation replies the server sent, with the count
-    of subscriptions on this connection.
+    The core sends ``SUBSCRIBE`` and friends (``SSUBSCRIBE`` too) and waits
+    for their confirmations; this connection hands redis-py the
+    confirmation replies the server sent, with the count the server gives
+    (channels and patterns together, shard channels apart).
     """
 
     def __init__(self, pool: ConnectionPool) -> None:
@@ -429,6 +431,7 @@ class SubscriberConnection:
         self._replies: Deque[Any] = deque()
         self._channels: Dict[bytes, None] = {}
         self._patterns: Dict[bytes, None] = {}
+        self._shards: Dict[bytes, None] = {}
         self._callbacks: List[Any] = []
         self._opened = 0
         self.encoder = pool.get_encoder()
@@ -481,9 +484,10 @@ class SubscriberConnection:
             self._sub = self._bridge.subscriber()
         except _NativeError as e:
             raise translate(e) from None
-        before = (len(self._channels), len(self._patterns))
+        before = (len(self._channels), len(self._patterns), len(self._shards))
         self._channels.clear()
         self._patterns.clear()
+        self._shards.clear()
         self._opened += 1
         for ref in list(self._callbacks):
             callback = ref()
@@ -492,8 +496,8 @@ class SubscriberConnection:
         if self._opened > 1:
             log.warning(
                 "pub/sub connection re-opened after it dropped; re-subscribed to "
-                "%d channel(s) and %d pattern(s) (they were %d and %d)",
-                len(self._channels), len(self._patterns), *before,
+                "%d channel(s), %d pattern(s) and %d shard channel(s) (they were %d, %d and %d)",
+                len(self._channels), len(self._patterns), len(self._shards), *before,
             )
 
     def disconnect(self, *args: Any, **kwargs: Any) -> None:
@@ -502,7 +506,10 @@ class SubscriberConnection:
             sub.close()
         self._replies.clear()
 
-    def _count(self) -> int:
+    def _count(self, shard: bool = False) -> int:
+        # What the server counts in a confirmation: shard channels apart.
+        if shard:
+            return len(self._shards)
         return len(self._channels) + len(self._patterns)
 
     def send_command(self, *args: Any, **kwargs: Any) -> None:
@@ -512,33 +519,34 @@ class SubscriberConnection:
         name = name.upper()
         names = [self.encoder.encode(a) for a in args[1:]]
         pattern = name.startswith("P") and name != "PING"
-        target = self._patterns if pattern else self._channels
+        shard = name in ("SSUBSCRIBE", "SUNSUBSCRIBE")
+        target = self._patterns if pattern else self._shards if shard else self._channels
         kind = name.lower().encode()
         try:
-            if name in ("SUBSCRIBE", "PSUBSCRIBE"):
-                self._sub.change(names, pattern, True)
+            if name in ("SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE"):
+                self._sub.change(names, pattern, True, shard)
                 for n in names:
                     target[n] = None
-                    self._replies.append([kind, n, self._count()])
-            elif name in ("UNSUBSCRIBE", "PUNSUBSCRIBE"):
+                    self._replies.append([kind, n, self._count(shard)])
+            elif name in ("UNSUBSCRIBE", "PUNSUBSCRIBE", "SUNSUBSCRIBE"):
                 names = names or list(target)
                 if not names:
-                    self._replies.append([kind, None, self._count()])
+                    self._replies.append([kind, None, self._count(shard)])
                     return
-                self._sub.change(names, pattern, False)
+                self._sub.change(names, pattern, False, shard)
                 for n in names:
                     target.pop(n, None)
-                    self._replies.append([kind, n, self._count()])
+                    self._replies.append([kind, n, self._count(shard)])
             elif name == "PING":
                 message = names[0] if names else b""
-                if self._count():
+                if self._count() or self._shards:
                     self._replies.append([b"pong", message])
                 else:
                     self._replies.append(message or b"PONG")
             else:
                 raise RefusedError(
                     f"{name} is not supported on a redkeep pub/sub connection "
-                    "(SUBSCRIBE, PSUBSCRIBE, UNSUBSCRIBE, PUNSUBSCRIBE, PING are)"
+                    "(SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE, their UN- forms and PING are)"
                 )
         except _NativeError as e:
             self.disconnect()
