@@ -155,3 +155,53 @@ async fn a_refused_subscription_leaves_the_set() {
     expect_message(&sub, "ok", "fine").await;
     pool.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_far_behind_gets_a_disconnect_and_a_fresh_start_not_unbounded_memory() {
+    let server = RedisServer::start();
+    let pool = connect(fast_config(server.url())).await;
+    let sub = pool.subscriber().await.expect("subscriber");
+    sub.subscribe(["flood"]).await.unwrap();
+
+    // Far more than the subscriber holds for a reader that does not read
+    // (its event buffer and the connection's push queue).
+    let mut c = server.client().await;
+    let total = 20_000;
+    for chunk in 0..total / 1000 {
+        let mut pipe = redis::pipe();
+        for i in 0..1000 {
+            pipe.publish("flood", chunk * 1000 + i).ignore();
+        }
+        let _: () = pipe.query_async(&mut c).await.expect("PUBLISH");
+    }
+
+    let mut delivered = 0u32;
+    let reason = loop {
+        match next(&sub, "the flood, then Disconnected").await {
+            SubscriberEvent::Message(m) => {
+                assert_eq!(
+                    m.payload_str(),
+                    delivered.to_string(),
+                    "in order, none skipped"
+                );
+                delivered += 1;
+            }
+            SubscriberEvent::Disconnected { reason } => break reason,
+            other => panic!("expected messages then Disconnected, got {other:?}"),
+        }
+    };
+    assert!(reason.contains("fell behind"), "{reason}");
+    assert!(
+        delivered < total,
+        "a reader that fell this far behind cannot have had all {total} messages"
+    );
+    match next(&sub, "the Resubscribed event").await {
+        SubscriberEvent::Resubscribed { channels, .. } => {
+            assert_eq!(channels, vec![b"flood".to_vec()]);
+        }
+        other => panic!("expected Resubscribed, got {other:?}"),
+    }
+    assert_eq!(publish(&server, "flood", "after").await, 1);
+    expect_message(&sub, "flood", "after").await;
+    pool.close().await;
+}

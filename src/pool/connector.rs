@@ -3,6 +3,8 @@
 //! kind of connection the pool's sets use. The pool, its health watch and
 //! the bindings are written against it, not against a redis-rs type.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
@@ -109,8 +111,50 @@ impl SingleServer {
     }
 }
 
-/// Where a push connection sends what the server pushes.
-pub(crate) type PushSender = tokio::sync::mpsc::UnboundedSender<redis::PushInfo>;
+/// Where a push connection sends what the server pushes: a bounded queue
+/// (redis-rs hands pushes over without waiting), which drops what does not
+/// fit and says so in [`Pushes::overflowed`].
+pub(crate) struct PushSender {
+    tx: tokio::sync::mpsc::Sender<redis::PushInfo>,
+    overflowed: Arc<AtomicBool>,
+}
+
+impl redis::aio::AsyncPushSender for PushSender {
+    fn send(&self, info: redis::PushInfo) -> Result<(), redis::aio::SendError> {
+        self.tx.try_send(info).map_err(|e| {
+            if matches!(e, tokio::sync::mpsc::error::TrySendError::Full(_)) {
+                self.overflowed.store(true, Ordering::Release);
+            }
+            redis::aio::SendError
+        })
+    }
+}
+
+/// The reading end of a [`PushSender`].
+pub(crate) struct Pushes {
+    pub(crate) rx: tokio::sync::mpsc::Receiver<redis::PushInfo>,
+    overflowed: Arc<AtomicBool>,
+}
+
+impl Pushes {
+    /// A queue of `capacity` pushes: its sender for the connection, and
+    /// this end.
+    pub(crate) fn bounded(capacity: usize) -> (PushSender, Pushes) {
+        let (tx, rx) = tokio::sync::mpsc::channel(capacity);
+        let overflowed = Arc::new(AtomicBool::new(false));
+        let sender = PushSender {
+            tx,
+            overflowed: overflowed.clone(),
+        };
+        (sender, Pushes { rx, overflowed })
+    }
+
+    /// Whether a push was dropped because the queue was full: the reader
+    /// fell behind, and what the connection received has a gap.
+    pub(crate) fn overflowed(&self) -> bool {
+        self.overflowed.load(Ordering::Acquire)
+    }
+}
 
 impl Connector {
     pub(crate) fn new(config: &Config) -> Result<Self> {

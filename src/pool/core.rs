@@ -387,14 +387,12 @@ impl Core {
     }
 
     /// Opens a subscriber's RESP3 connection within `timeouts.connect`: the
-    /// connection, and the server's pushes to it.
+    /// connection, and the server's pushes to it (at most `capacity` waiting).
     pub(crate) async fn open_push(
         &self,
-    ) -> Result<(
-        MultiplexedConnection,
-        tokio::sync::mpsc::UnboundedReceiver<redis::PushInfo>,
-    )> {
-        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        capacity: usize,
+    ) -> Result<(MultiplexedConnection, super::connector::Pushes)> {
+        let (tx, rx) = super::connector::Pushes::bounded(capacity);
         let conn = self.open_dedicated(self.connector.open_push(tx)).await?;
         Ok((conn, rx))
     }

@@ -17,6 +17,12 @@ use crate::stats::Counters;
 /// stops taking messages off its connection until the reader catches up.
 const BUFFER: usize = 1024;
 
+/// Pushes the connection may hold for the subscriber's task while the
+/// reader is behind (past [`BUFFER`]); one more and the subscriber drops
+/// the connection and starts again, as a server drops a subscriber whose
+/// output buffer outgrows its limit: memory stays bounded.
+const PUSH_BUFFER: usize = 8 * BUFFER;
+
 /// One message on a channel the subscriber listens to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
@@ -188,7 +194,7 @@ struct Wanted {
 struct Live {
     /// What the server pushes to it; a `Disconnection` push, or the end,
     /// when it is gone.
-    pushes: mpsc::UnboundedReceiver<PushInfo>,
+    pushes: super::connector::Pushes,
     /// The pool's health generation when it was opened.
     generation: u64,
     epoch: u64,
@@ -238,7 +244,7 @@ impl Subscriber {
         core.check_available()?;
         let health = core.subscribe();
         let generation = health.borrow().generation;
-        let (conn, pushes) = core.open_push().await?;
+        let (conn, pushes) = core.open_push(PUSH_BUFFER).await?;
         let inner = Arc::new(Inner {
             core,
             wanted: Mutex::new(Wanted {
@@ -582,9 +588,15 @@ async fn pump(
                     return Ended::Lost("a subscription change got no answer".to_owned());
                 }
             }
-            push = live.pushes.recv() => match push {
+            push = live.pushes.rx.recv() => match push {
                 Some(push) if push.kind == PushKind::Disconnection => {
                     return Ended::Lost("the connection was closed".to_owned());
+                }
+                Some(_) if live.pushes.overflowed() => {
+                    return Ended::Lost(format!(
+                        "the reader fell behind: more than {} messages were waiting",
+                        BUFFER + PUSH_BUFFER
+                    ));
                 }
                 Some(push) => {
                     let Some(event) = Message::from_push(push) else {
@@ -646,7 +658,7 @@ async fn reconnect(
 async fn resubscribe(inner: &Inner, generation: u64) -> Result<(Live, SubscriberEvent)> {
     let core = &inner.core;
     core.check_available()?;
-    let (mut conn, pushes) = core.open_push().await?;
+    let (mut conn, pushes) = core.open_push(PUSH_BUFFER).await?;
     let command = core.config.timeouts.command;
     // Held while subscribing, so that no change slips between the copy of
     // the set and the new connection.
