@@ -158,9 +158,13 @@ pub enum SubscriberEvent {
 ///   pool (or dropping its last handle) ends it: `next_message` returns
 ///   `None`. It never ends otherwise: a pool that stays `Down` keeps it
 ///   waiting.
-/// - **Back-pressure.** Up to 1024 events wait for a reader; past that the
-///   subscriber stops taking messages off its connection, and redis-rs
-///   queues what the server sends in memory until the reader catches up.
+/// - **Back-pressure.** Up to 1,024 events wait for a reader, and 8,192
+///   more on the connection. A reader further behind than that loses the
+///   connection, as a server drops a subscriber past its output buffer
+///   limit: the subscriber yields [`SubscriberEvent::Disconnected`] ("the
+///   reader fell behind") after the messages it still holds, then
+///   subscribes again on a new connection as after an outage. Memory stays
+///   bounded.
 pub struct Subscriber {
     inner: Arc<Inner>,
     events: Mutex<mpsc::Receiver<SubscriberEvent>>,
