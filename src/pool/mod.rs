@@ -464,6 +464,12 @@ impl Pool {
     /// an async task: it blocks its thread, and a blocking command or a
     /// connect waits on the pool's runtime (tokio panics on that inside a
     /// task).
+    ///
+    /// On Unix a read first polls its socket for up to 50 µs (one thread of
+    /// the process at a time; after a poll that found nothing, the next 15
+    /// reads of that connection do not poll), then sleeps in the kernel: a
+    /// local server's reply is read without waking a sleeping thread, which
+    /// on a virtual machine can cost more than the round trip itself.
     pub fn query_blocking<T: FromRedisValue>(
         &self,
         cmd: &Cmd,
