@@ -26,6 +26,9 @@ step "Rust: the tls feature against a real TLS redis-server"
 cargo test -p redkeep --features tls --test pool_tls
 cargo test -p redkeep --features cli,tls --test server_tls
 
+step "Rust: the common-tasks example (cache, counter, WATCH, BLPOP, pub/sub across a crash)"
+cargo run -q -p redkeep --example tasks
+
 step "Rust: the otel feature against the OpenTelemetry SDK"
 cargo test -p redkeep --features otel --lib --test pool_otel
 
