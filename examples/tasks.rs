@@ -114,37 +114,59 @@ async fn pubsub_across_a_crash(pool: &Pool) -> Result<(), Box<dyn std::error::Er
     let _: i64 = pool
         .query(redis::cmd("PUBLISH").arg("news").arg("before"))
         .await?;
-    print_next(&sub).await;
+    expect(&sub, "a message", |e| {
+        matches!(e, SubscriberEvent::Message(_))
+    })
+    .await?;
     let Some(pid) = pool.server().and_then(|s| s.pid()) else {
         println!("pub/sub: attached to a server this example did not start, so no crash");
         return Ok(());
     };
     kill(pid);
-    // Disconnected, then Resubscribed once the supervisor has restarted it.
-    for _ in 0..2 {
-        print_next(&sub).await;
-    }
+    expect(&sub, "Disconnected", |e| {
+        matches!(e, SubscriberEvent::Disconnected { .. })
+    })
+    .await?;
+    // Once the pool's supervisor has restarted the server.
+    expect(&sub, "Resubscribed", |e| {
+        matches!(e, SubscriberEvent::Resubscribed { .. })
+    })
+    .await?;
     let _: i64 = pool
         .query(redis::cmd("PUBLISH").arg("news").arg("after"))
         .await?;
-    print_next(&sub).await;
+    expect(&sub, "a message", |e| {
+        matches!(e, SubscriberEvent::Message(_))
+    })
+    .await?;
     Ok(())
 }
 
-async fn print_next(sub: &redkeep::Subscriber) {
-    match tokio::time::timeout(Duration::from_secs(15), sub.next_message()).await {
-        Ok(Some(SubscriberEvent::Message(m))) => {
+/// Prints the subscriber's next event; an error if it is not `what` or
+/// does not come within 15 s.
+async fn expect(
+    sub: &redkeep::Subscriber,
+    what: &str,
+    is: impl Fn(&SubscriberEvent) -> bool,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let event = tokio::time::timeout(Duration::from_secs(15), sub.next_message())
+        .await
+        .map_err(|_| format!("pub/sub: no {what} within 15 s"))?
+        .ok_or("pub/sub: the subscriber ended")?;
+    match &event {
+        SubscriberEvent::Message(m) => {
             println!("pub/sub: {} says {}", m.channel_str(), m.payload_str())
         }
-        Ok(Some(SubscriberEvent::Disconnected { reason })) => {
-            println!("pub/sub: disconnected ({reason})")
-        }
-        Ok(Some(SubscriberEvent::Resubscribed { channels, .. })) => {
+        SubscriberEvent::Disconnected { reason } => println!("pub/sub: disconnected ({reason})"),
+        SubscriberEvent::Resubscribed { channels, .. } => {
             println!("pub/sub: resubscribed to {} channel(s)", channels.len())
         }
-        Ok(Some(other)) => println!("pub/sub: {other:?}"),
-        Ok(None) => println!("pub/sub: ended"),
-        Err(_) => println!("pub/sub: nothing within 15 s"),
+        other => println!("pub/sub: {other:?}"),
+    }
+    if is(&event) {
+        Ok(())
+    } else {
+        Err(format!("pub/sub: expected {what}, got {event:?}").into())
     }
 }
 
