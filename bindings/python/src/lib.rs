@@ -17,6 +17,7 @@ mod health;
 mod monitor;
 mod observe;
 mod pool;
+mod redeliver;
 mod runtime;
 mod server;
 mod subscriber;

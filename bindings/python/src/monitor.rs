@@ -6,71 +6,32 @@
 //! Only conversions: when the connection is opened, how long that may take
 //! and what a lost connection means is the core's.
 
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
 use crate::errors::to_pyerr;
+use crate::redeliver::{seconds, Redelivery};
 use crate::runtime::{block_on, check_pid, future_into_py};
 
 /// What the sync and asyncio sides share.
 struct MonCore {
     monitor: redkeep::Monitor,
     pid: u32,
-    /// Lines taken from the core for a wait that was cancelled before it
-    /// could hand them over (an asyncio `wait_for` expiring as the line
-    /// came): the next wait gets them first, so none is lost.
-    returned: Mutex<VecDeque<String>>,
-    /// Wakes a wait when a line is given back.
-    given_back: tokio::sync::Notify,
-}
-
-/// `timeout` in seconds: `None` waits without limit.
-fn limit(timeout: Option<f64>) -> PyResult<Option<Duration>> {
-    match timeout {
-        None => Ok(None),
-        Some(t) if t.is_finite() && t >= 0.0 => Ok(Some(Duration::from_secs_f64(t.min(1e9)))),
-        Some(t) => Err(PyValueError::new_err(format!(
-            "timeout must be None or a number of seconds >= 0, not {t}"
-        ))),
-    }
+    /// Lines taken for a wait that was cancelled before it handed them over.
+    returned: Redelivery<String>,
 }
 
 /// The next line within `timeout`; `Ok(None)` when none came in time.
 async fn next(core: &Arc<MonCore>, timeout: Option<Duration>) -> redkeep::Result<Option<Line>> {
-    let wait = async {
-        loop {
-            // Registered before the look, so a give-back in between wakes it.
-            let given_back = core.given_back.notified();
-            tokio::pin!(given_back);
-            given_back.as_mut().enable();
-            let returned = core
-                .returned
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .pop_front();
-            if let Some(line) = returned {
-                return Ok(line);
-            }
-            tokio::select! {
-                line = core.monitor.next_line() => return line,
-                _ = given_back => {}
-            }
-        }
-    };
-    let line = match timeout {
-        None => wait.await?,
-        Some(limit) => match tokio::time::timeout(limit, wait).await {
-            Ok(line) => line?,
-            Err(_) => return Ok(None),
-        },
+    let next_line = || core.monitor.next_line();
+    let Some(line) = core.returned.next(timeout, next_line, Ok).await else {
+        return Ok(None);
     };
     Ok(Some(Line {
-        text: Some(line),
+        text: Some(line?),
         home: core.clone(),
     }))
 }
@@ -85,12 +46,7 @@ struct Line {
 impl Drop for Line {
     fn drop(&mut self) {
         if let Some(text) = self.text.take() {
-            self.home
-                .returned
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push_front(text);
-            self.home.given_back.notify_waiters();
+            self.home.returned.give_back(text);
         }
     }
 }
@@ -121,8 +77,7 @@ impl BridgeMonitor {
             core: Arc::new(MonCore {
                 monitor,
                 pid: std::process::id(),
-                returned: Mutex::default(),
-                given_back: tokio::sync::Notify::new(),
+                returned: Redelivery::new(),
             }),
         }
     }
@@ -138,7 +93,7 @@ impl BridgeMonitor {
         timeout: Option<f64>,
     ) -> PyResult<Option<Bound<'py, PyString>>> {
         check_pid(py, self.core.pid, "monitor")?;
-        let timeout = limit(timeout)?;
+        let timeout = seconds(timeout)?;
         match block_on(py, next(&self.core, timeout))? {
             Ok(Some(line)) => Ok(Some(line.into_pyobject(py)?)),
             Ok(None) => Ok(None),
@@ -150,7 +105,7 @@ impl BridgeMonitor {
     #[pyo3(signature = (timeout = None))]
     fn anext<'py>(&self, py: Python<'py>, timeout: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
         check_pid(py, self.core.pid, "monitor")?;
-        let timeout = limit(timeout)?;
+        let timeout = seconds(timeout)?;
         let core = self.core.clone();
         future_into_py(py, async move {
             next(&core, timeout)

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use pyo3::exceptions::{PyStopAsyncIteration, PyValueError};
+use pyo3::exceptions::PyStopAsyncIteration;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
@@ -13,6 +13,7 @@ use redkeep::SubscriberEvent;
 
 use crate::convert::encode;
 use crate::errors::to_pyerr;
+use crate::redeliver::{seconds, Redelivery};
 use crate::runtime::{block_on, check_pid, future_into_py};
 
 /// What both subscriber classes share.
@@ -20,12 +21,8 @@ pub(crate) struct SubCore {
     sub: redkeep::Subscriber,
     decode: bool,
     pid: u32,
-    /// Events taken from the core for a wait that was cancelled before it
-    /// could hand them over (an asyncio `wait_for` expiring just as the
-    /// message came): the next wait gets them first, so none is lost.
-    returned: std::sync::Mutex<std::collections::VecDeque<SubscriberEvent>>,
-    /// Wakes a wait when an event is given back.
-    given_back: tokio::sync::Notify,
+    /// Events taken for a wait that was cancelled before it handed them over.
+    returned: Redelivery<SubscriberEvent>,
 }
 
 impl SubCore {
@@ -34,8 +31,7 @@ impl SubCore {
             sub,
             decode,
             pid: std::process::id(),
-            returned: Default::default(),
-            given_back: tokio::sync::Notify::new(),
+            returned: Redelivery::new(),
         })
     }
 }
@@ -69,48 +65,14 @@ fn names(args: &Bound<'_, PyTuple>) -> PyResult<Vec<Vec<u8>>> {
         .collect()
 }
 
-/// `timeout` in seconds: `None` waits without limit.
-fn wait_for(timeout: Option<f64>) -> PyResult<Option<Duration>> {
-    match timeout {
-        None => Ok(None),
-        Some(t) if t.is_finite() && t >= 0.0 => Ok(Some(Duration::from_secs_f64(t.min(1e9)))),
-        Some(t) => Err(PyValueError::new_err(format!(
-            "timeout must be None or a number of seconds >= 0, not {t}"
-        ))),
-    }
-}
-
 /// The next event within `timeout`; `Ok(None)` when nothing came in time.
 async fn next(
     core: &Arc<SubCore>,
     timeout: Option<Duration>,
 ) -> Result<Option<Item>, redkeep::Error> {
-    let wait = async {
-        loop {
-            // Registered before the look, so a give-back in between wakes it.
-            let given_back = core.given_back.notified();
-            tokio::pin!(given_back);
-            given_back.as_mut().enable();
-            let returned = core
-                .returned
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .pop_front();
-            if let Some(event) = returned {
-                return Some(event);
-            }
-            tokio::select! {
-                event = core.sub.next_message() => return event,
-                _ = given_back => {}
-            }
-        }
-    };
-    let event = match timeout {
-        None => wait.await,
-        Some(limit) => match tokio::time::timeout(limit, wait).await {
-            Ok(event) => event,
-            Err(_) => return Ok(None),
-        },
+    let next_message = || core.sub.next_message();
+    let Some(event) = core.returned.next(timeout, next_message, Some).await else {
+        return Ok(None);
     };
     match event {
         Some(event) => Ok(Some(Item::new(core, event))),
@@ -141,12 +103,7 @@ impl Item {
 impl Drop for Item {
     fn drop(&mut self) {
         if let Some(event) = self.event.take() {
-            self.home
-                .returned
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push_front(event);
-            self.home.given_back.notify_waiters();
+            self.home.returned.give_back(event);
         }
     }
 }
@@ -303,7 +260,7 @@ impl SyncSubscriber {
         timeout: Option<f64>,
     ) -> PyResult<Option<Bound<'py, PyDict>>> {
         check_pid(py, self.core.pid, "Subscriber")?;
-        let limit = wait_for(timeout)?;
+        let limit = seconds(timeout)?;
         match block_on(py, next(&self.core, limit))? {
             Ok(Some(item)) => Ok(Some(item.into_pyobject(py)?)),
             Ok(None) => Ok(None),
@@ -458,7 +415,7 @@ impl AsyncSubscriber {
         timeout: Option<f64>,
     ) -> PyResult<Bound<'py, PyAny>> {
         check_pid(py, self.core.pid, "Subscriber")?;
-        let limit = wait_for(timeout)?;
+        let limit = seconds(timeout)?;
         let core = self.core.clone();
         future_into_py(py, async move {
             next(&core, limit)
