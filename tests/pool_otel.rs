@@ -96,6 +96,19 @@ fn value(
     matching[0].value
 }
 
+/// An SDK meter provider exporting to memory, with `pool` registered on it.
+fn registered(pool: &redkeep::Pool) -> (SdkMeterProvider, InMemoryMetricExporter) {
+    let exporter = InMemoryMetricExporter::default();
+    let provider = SdkMeterProvider::builder()
+        .with_reader(PeriodicReader::builder(exporter.clone()).build())
+        .build();
+    assert!(redkeep::metrics::register(
+        &provider.meter("redkeep-test"),
+        pool
+    ));
+    (provider, exporter)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_registered_pool_exports_through_the_sdk_and_follows_traffic() {
     let server = RedisServer::with_password("otel-s3cret");
@@ -104,14 +117,7 @@ async fn a_registered_pool_exports_through_the_sdk_and_follows_traffic() {
     let pool = redkeep::Pool::connect(cfg).await.expect("connect");
     first_probe(&pool).await;
 
-    let exporter = InMemoryMetricExporter::default();
-    let provider = SdkMeterProvider::builder()
-        .with_reader(PeriodicReader::builder(exporter.clone()).build())
-        .build();
-    assert!(redkeep::metrics::register(
-        &provider.meter("redkeep-test"),
-        &pool
-    ));
+    let (provider, exporter) = registered(&pool);
     let name = pool.name().to_owned();
     assert!(!name.contains("otel-s3cret"), "{name}");
 
@@ -199,14 +205,7 @@ async fn a_pool_that_owns_its_server_exports_its_restarts() {
     )
     .await
     .expect("spawned and connected");
-    let exporter = InMemoryMetricExporter::default();
-    let provider = SdkMeterProvider::builder()
-        .with_reader(PeriodicReader::builder(exporter.clone()).build())
-        .build();
-    assert!(redkeep::metrics::register(
-        &provider.meter("redkeep-test"),
-        &pool
-    ));
+    let (provider, exporter) = registered(&pool);
     let name = pool.name().to_owned();
     assert_eq!(
         value(
