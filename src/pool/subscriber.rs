@@ -159,9 +159,10 @@ pub enum SubscriberEvent {
 ///   `None`. It never ends otherwise: a pool that stays `Down` keeps it
 ///   waiting.
 /// - **Back-pressure.** Up to 1,024 events wait for a reader, and 8,192
-///   more on the connection. A reader further behind than that loses the
-///   connection, as a server drops a subscriber past its output buffer
-///   limit: the subscriber yields [`SubscriberEvent::Disconnected`] ("the
+///   more on the connection. Past that (a reader further behind, or a
+///   burst that comes faster than the subscriber moves it on) the
+///   subscriber loses the connection, as a server drops a subscriber past
+///   its output buffer limit: the subscriber yields [`SubscriberEvent::Disconnected`] ("the
 ///   reader fell behind") after the messages it still holds, then
 ///   subscribes again on a new connection as after an outage. Memory stays
 ///   bounded.
