@@ -201,6 +201,23 @@ async fn a_reader_far_behind_gets_a_disconnect_and_a_fresh_start_not_unbounded_m
         }
         other => panic!("expected Resubscribed, got {other:?}"),
     }
+    // The old connection's close may reach the server after the new
+    // SUBSCRIBE: wait until the server counts one subscriber again.
+    within(LIMIT, "one subscriber on flood", async {
+        loop {
+            let (_, n): (String, i64) = redis::cmd("PUBSUB")
+                .arg("NUMSUB")
+                .arg("flood")
+                .query_async(&mut c)
+                .await
+                .expect("PUBSUB NUMSUB");
+            if n == 1 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
     assert_eq!(publish(&server, "flood", "after").await, 1);
     // The queue can overflow while the flood is still being published
     // (the task may move messages slower than the socket brings them):
