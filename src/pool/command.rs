@@ -184,8 +184,8 @@ const COMMANDS: &[(&str, Kind)] = &[
     ("ZSCORE", Kind::ReadOnly),
 ];
 
-/// The names of [`COMMANDS`] packed by [`key`], in the same order (checked
-/// at compile time: the binary search needs them sorted).
+/// The names of [`COMMANDS`] packed by [`key`], in the same order (sorted
+/// and so without duplicates: checked at compile time).
 const KEYS: [u128; COMMANDS.len()] = {
     let mut out = [0u128; COMMANDS.len()];
     let mut i = 0;
@@ -229,11 +229,45 @@ fn ascii_upper(x: u128) -> u128 {
     x ^ (lower >> 2)
 }
 
+/// Slots of [`SLOTS`]: a power of two, over twice the commands, so that a
+/// lookup mostly reads one slot.
+const SLOT_COUNT: usize = 256;
+
+/// Where a packed name starts its search in [`SLOTS`].
+const fn slot_of(key: u128) -> usize {
+    let folded = (key as u64) ^ ((key >> 64) as u64);
+    (folded.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - SLOT_COUNT.trailing_zeros())) as usize
+}
+
+/// An open-addressing hash table over [`KEYS`], built at compile time:
+/// each slot holds an index into [`COMMANDS`] plus one, or 0 if empty.
+const SLOTS: [u8; SLOT_COUNT] = {
+    assert!(COMMANDS.len() < SLOT_COUNT / 2 && COMMANDS.len() < u8::MAX as usize);
+    let mut slots = [0u8; SLOT_COUNT];
+    let mut i = 0;
+    while i < KEYS.len() {
+        let mut at = slot_of(KEYS[i]);
+        while slots[at] != 0 {
+            at = (at + 1) % SLOT_COUNT;
+        }
+        slots[at] = (i + 1) as u8;
+        i += 1;
+    }
+    slots
+};
+
 /// The table's entry for a command name: its canonical spelling and kind.
 #[inline]
 fn lookup(word: &[u8]) -> Option<(&'static str, Kind)> {
-    let i = KEYS.binary_search(&key(word)?).ok()?;
-    Some(COMMANDS[i])
+    let key = key(word)?;
+    let mut at = slot_of(key);
+    loop {
+        let i = usize::from(SLOTS[at]).checked_sub(1)?;
+        if KEYS[i] == key {
+            return Some(COMMANDS[i]);
+        }
+        at = (at + 1) % SLOT_COUNT;
+    }
 }
 
 /// `CLIENT` subcommands that change the connection.

@@ -46,8 +46,11 @@ pub(crate) struct SingleServer {
 /// Which kind of multiplexed connection to open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Use {
-    /// A caller's connection (shared or exclusive).
+    /// A caller's exclusive connection.
     Request,
+    /// A shared connection of all callers: as `Request`, with its driver
+    /// task owned by the pool where it can be (see [`OwnedDriver`]).
+    Shared,
     /// The health watch's own connection.
     Probe,
 }
@@ -92,12 +95,50 @@ impl SingleServer {
     /// Opens a multiplexed connection of `kind` (handshake included).
     pub(crate) async fn open(&self, kind: Use) -> redis::RedisResult<MultiplexedConnection> {
         let config = match kind {
-            Use::Request => &self.request,
+            Use::Request | Use::Shared => &self.request,
             Use::Probe => &self.probe,
         };
         self.client
             .get_multiplexed_async_connection_with_config(config)
             .await
+    }
+
+    /// Opens a shared connection: over TCP or a unix socket, on a stream
+    /// opened here whose driver task the returned [`Opened`] owns; over TLS,
+    /// redis-rs's own (no driver to end: see [`Opened::driver`]).
+    async fn open_shared(&self) -> redis::RedisResult<Opened> {
+        match self.info.addr() {
+            redis::ConnectionAddr::Tcp(host, port) => {
+                let stream = tokio::net::TcpStream::connect((host.as_str(), *port)).await?;
+                self.drive(stream).await
+            }
+            #[cfg(unix)]
+            redis::ConnectionAddr::Unix(path) => {
+                let stream = tokio::net::UnixStream::connect(path).await?;
+                self.drive(stream).await
+            }
+            _ => {
+                let conn = self.open(Use::Shared).await?;
+                Ok(Opened { conn, driver: None })
+            }
+        }
+    }
+
+    /// Logs in on `stream` (redis-rs's handshake) and starts the
+    /// connection's driver task, owned by the returned [`Opened`].
+    async fn drive<S>(&self, stream: S) -> redis::RedisResult<Opened>
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        let settings = self.info.redis_settings();
+        let config = self.request.clone();
+        let (conn, driver) =
+            MultiplexedConnection::new_with_config(settings, stream, config).await?;
+        let task = tokio::spawn(driver);
+        Ok(Opened {
+            conn,
+            driver: Some(OwnedDriver(task.abort_handle())),
+        })
     }
 
     /// Opens a RESP3 multiplexed connection whose pushes (pub/sub
@@ -108,6 +149,33 @@ impl SingleServer {
         self.resp3
             .get_multiplexed_async_connection_with_config(&config)
             .await
+    }
+}
+
+/// [`Connector::open_multiplexed`] in progress, its type erased.
+type OpenFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = redis::RedisResult<Opened>> + Send + 'a>>;
+
+/// A multiplexed connection just opened, and its driver task when the
+/// pool owns it.
+pub(crate) struct Opened {
+    pub(crate) conn: MultiplexedConnection,
+    /// The task that writes requests and reads replies, for a shared
+    /// connection over TCP or a unix socket; `None` when redis-rs owns it
+    /// (TLS, and every other kind of connection): that one ends when the
+    /// last handle on the connection is dropped.
+    pub(crate) driver: Option<OwnedDriver>,
+}
+
+/// The driver task of a connection, ended when this is dropped: every
+/// request in flight on the connection then fails at once (its reply can
+/// no longer come), which is how `Pool::close` ends the shared path's
+/// calls without each of them registering for it.
+pub(crate) struct OwnedDriver(tokio::task::AbortHandle);
+
+impl Drop for OwnedDriver {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
@@ -185,15 +253,28 @@ impl Connector {
 
     /// Opens a multiplexed connection (handshake included; no `PING`). For
     /// a Sentinel group, to the master (resolved first if none is known).
-    pub(crate) async fn open_multiplexed(
-        &self,
-        kind: Use,
-    ) -> redis::RedisResult<MultiplexedConnection> {
-        match self {
-            Connector::Single(server) => server.open(kind).await,
-            Connector::Sentinel(master) => master.master().await?.open(kind).await,
-            Connector::Cluster(_) => Err(not_for_cluster()),
-        }
+    ///
+    /// Boxed, its type erased: every connect's future would otherwise carry
+    /// the nested futures of redis-rs's handshakes.
+    pub(crate) fn open_multiplexed(&self, kind: Use) -> OpenFuture<'_> {
+        Box::pin(async move {
+            let resolved;
+            let server = match self {
+                Connector::Single(server) => server,
+                Connector::Sentinel(master) => {
+                    resolved = master.master().await?;
+                    &*resolved
+                }
+                Connector::Cluster(_) => return Err(not_for_cluster()),
+            };
+            match kind {
+                Use::Shared => server.open_shared().await,
+                kind => Ok(Opened {
+                    conn: server.open(kind).await?,
+                    driver: None,
+                }),
+            }
+        })
     }
 
     /// Opens a dedicated pub/sub connection.

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use redis::aio::MultiplexedConnection;
 use tokio::sync::{watch, Mutex, MutexGuard, Notify};
 
-use super::connector::{Connector, Use};
+use super::connector::{Connector, Opened, Use};
 
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Phase, Result};
@@ -144,6 +144,12 @@ impl Core {
         Ok(())
     }
 
+    /// Whether an explicit close ended the calls in flight (a failure seen
+    /// now is the close's doing, not the connection's).
+    pub(crate) fn calls_ended(&self) -> bool {
+        self.calls_ended.load(Ordering::Acquire)
+    }
+
     /// Marks the pool closed, publishes `Closed`, ends the calls in flight
     /// and wakes the watch so it ends.
     pub(crate) fn close(&self) {
@@ -192,7 +198,7 @@ impl Core {
         };
         self.connect_timed(purpose, kind)
             .await
-            .map(|(conn, _)| conn)
+            .map(|(opened, _)| opened.conn)
     }
 
     /// [`Core::connect`] to one node of a Cluster (`Some`), or to the
@@ -262,7 +268,7 @@ impl Core {
         &self,
         purpose: Purpose,
         kind: Use,
-    ) -> Result<(MultiplexedConnection, Duration)> {
+    ) -> Result<(Opened, Duration)> {
         use tracing::Instrument;
         let limit = self.config.timeouts.connect;
         let attempt = async {
@@ -357,15 +363,15 @@ impl Core {
         }
     }
 
-    async fn open(&self, kind: Use) -> Result<(MultiplexedConnection, Duration)> {
-        let mut conn = self
+    async fn open(&self, kind: Use) -> Result<(Opened, Duration)> {
+        let mut opened = self
             .connector
             .open_multiplexed(kind)
             .await
             .map_err(|e| self.connect_error(e))?;
         let started = Instant::now();
         let pong: String = redis::cmd("PING")
-            .query_async(&mut conn)
+            .query_async(&mut opened.conn)
             .await
             .map_err(|e| self.connect_error(e))?;
         let rtt = started.elapsed();
@@ -378,7 +384,7 @@ impl Core {
                 ),
             ));
         }
-        Ok((conn, rtt))
+        Ok((opened, rtt))
     }
 
     /// Opens a dedicated pub/sub connection within `timeouts.connect`.

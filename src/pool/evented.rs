@@ -46,8 +46,7 @@ impl Resend {
     /// Sends the command once more (ends with `Closed` if the pool closes).
     pub async fn run(self) -> Result<Value> {
         tracing::debug!("resending a read-only command after a dropped connection");
-        let core = &self.pool.shared.core;
-        core.until_closed(self.pool.send(&self.cmd)).await
+        self.pool.send(&self.cmd).await
     }
 }
 

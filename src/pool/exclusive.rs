@@ -47,7 +47,9 @@ impl managed::Manager for Manager {
         self.core.check_available()?;
         let generation = self.core.generation();
         let target = self.node.as_ref().map(|n| &n.server);
-        let conn = self.core.connect_to(Purpose::Request, target).await?;
+        // A close ends the connect too (a checkout waits for it).
+        let connect = self.core.connect_to(Purpose::Request, target);
+        let conn = self.core.until_closed(connect).await?;
         Ok(ExclusiveConnection {
             conn,
             generation,

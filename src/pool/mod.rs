@@ -404,7 +404,8 @@ impl Pool {
     ) -> Result<T> {
         let core = &self.shared.core;
         let value = match timeout {
-            None => core.until_closed(self.call(cmd)).await?,
+            // `call` ends by itself on close: see `Pool::send`.
+            None => self.call(cmd).await?,
             Some(limit) => {
                 let bounded = async {
                     match tokio::time::timeout(limit, self.call(cmd)).await {
@@ -420,7 +421,8 @@ impl Pool {
     }
 
     /// The one decision every path takes: refuse, run exclusively, or send
-    /// on a shared connection (re-sending a read once).
+    /// on a shared connection (re-sending a read once). Ends with `Closed`
+    /// as soon as the pool is closed, on every path.
     async fn call(&self, cmd: &Cmd) -> Result<redis::Value> {
         match command::admit(cmd)? {
             // Boxed: the rare path stays out of every caller's future.
@@ -436,9 +438,12 @@ impl Pool {
     }
 
     /// A blocking command on an exclusive connection whose reply timeout is
-    /// the command's own wait plus `timeouts.command`.
+    /// the command's own wait plus `timeouts.command`. Close ends its
+    /// checkout (closing the set, whose connects end on close) and its
+    /// command (see `ExclusiveConnection`).
     async fn call_exclusive(&self, cmd: &Cmd, wait: Option<Duration>) -> Result<redis::Value> {
-        let reply_timeout = blocking_reply_timeout(wait, self.shared.core.config.timeouts.command);
+        let core = &self.shared.core;
+        let reply_timeout = blocking_reply_timeout(wait, core.config.timeouts.command);
         let mut conn = self.get_for(Some(cmd)).await?;
         conn.set_command_timeout(reply_timeout);
         match conn.req_packed_command(cmd).await {
@@ -656,13 +661,19 @@ impl Pool {
     async fn send(&self, cmd: &Cmd) -> Result<redis::Value> {
         let core = &self.shared.core;
         if let Connector::Cluster(cluster) = &core.connector {
-            return Box::pin(cluster.send(core, cmd)).await;
+            return Box::pin(core.until_closed(cluster.send(core, cmd))).await;
         }
         core.check_available()?;
         let started = core.metrics.start();
         let mut picked = self.shared.shared.pick(core).await?;
         let picked_at = core.metrics.waited_if(started, picked.waited);
-        let result = picked.conn.req_packed_command(cmd).await;
+        let result = if picked.ends_on_close {
+            // Close ends the connection's driver task, and so this request.
+            picked.conn.req_packed_command(cmd).await
+        } else {
+            let request = async { Ok(picked.conn.req_packed_command(cmd).await) };
+            Box::pin(core.until_closed(request)).await?
+        };
         core.metrics.used(picked_at);
         self.settle(&picked, result)
     }
@@ -684,6 +695,10 @@ impl Pool {
     /// Maps a failed send; evicts the shared connection if it broke.
     fn failed(&self, picked: &shared::Picked, e: redis::RedisError) -> Error {
         let core = &self.shared.core;
+        if core.calls_ended() {
+            // The close ended the connection under the request.
+            return Error::closed_during_call();
+        }
         let err = if e.is_timeout() {
             Error::timeout(Phase::Command, core.config.timeouts.command)
         } else {

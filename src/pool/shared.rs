@@ -8,14 +8,19 @@ use arc_swap::ArcSwapOption;
 use redis::aio::MultiplexedConnection;
 use tokio::sync::Mutex;
 
-use super::connector::Use;
+use super::connector::{Opened, OwnedDriver, Use};
 use super::core::{Core, Purpose};
 use crate::error::Result;
 
 /// A live connection, the generation it was opened in, and a number naming
 /// it among the connections of this set.
+///
+/// Dropped (out of its slot, by an eviction, a newer generation or
+/// `Pool::close`), it ends its driver task when it owns it: the requests
+/// still in flight on it fail at once.
 struct Live {
     conn: MultiplexedConnection,
+    driver: Option<OwnedDriver>,
     generation: u64,
     id: u64,
 }
@@ -26,6 +31,9 @@ pub(crate) struct Picked {
     pub(crate) conn: MultiplexedConnection,
     /// Whether the caller waited for a connect (the slot was empty or stale).
     pub(crate) waited: bool,
+    /// Whether `Pool::close` ends a request in flight on it by itself (the
+    /// pool owns its driver task); if not, the caller must watch for close.
+    pub(crate) ends_on_close: bool,
     index: usize,
     id: u64,
 }
@@ -78,7 +86,7 @@ impl SharedConnections {
         }
         // Boxed: connecting is rare, and stays out of every caller's future.
         let _pending = core.metrics.pending();
-        let live = Box::pin(self.live(index, core)).await?;
+        let live = Box::pin(core.until_closed(self.live(index, core))).await?;
         Ok(picked(index, &live, true))
     }
 
@@ -97,17 +105,18 @@ impl SharedConnections {
                 continue;
             }
             let generation = core.generation();
-            let (conn, ping) = core.connect_timed(Purpose::Probe, Use::Request).await?;
+            let (opened, ping) = core.connect_timed(Purpose::Probe, Use::Shared).await?;
             rtt = Some(ping);
-            slot.current.store(Some(self.new_live(conn, generation)));
+            slot.current.store(Some(self.new_live(opened, generation)));
         }
         Ok(rtt)
     }
 
-    fn new_live(&self, conn: MultiplexedConnection, generation: u64) -> Arc<Live> {
+    fn new_live(&self, opened: Opened, generation: u64) -> Arc<Live> {
         let id = self.ids.fetch_add(1, Ordering::Relaxed);
         Arc::new(Live {
-            conn,
+            conn: opened.conn,
+            driver: opened.driver,
             generation,
             id,
         })
@@ -124,8 +133,8 @@ impl SharedConnections {
         }
         core.check_available()?;
         let generation = core.generation();
-        let conn = core.connect(Purpose::Request).await?;
-        let live = self.new_live(conn, generation);
+        let (opened, _) = core.connect_timed(Purpose::Request, Use::Shared).await?;
+        let live = self.new_live(opened, generation);
         slot.current.store(Some(live.clone()));
         Ok(live)
     }
@@ -165,6 +174,7 @@ fn picked(index: usize, live: &Live, waited: bool) -> Picked {
     Picked {
         conn: live.conn.clone(),
         waited,
+        ends_on_close: live.driver.is_some(),
         index,
         id: live.id,
     }

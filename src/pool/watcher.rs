@@ -209,7 +209,8 @@ impl Watch {
     /// A reconnect: a new connection that also passes the deployment's
     /// probe (a Sentinel master answers `ROLE master`).
     async fn connect_checked(&self) -> Result<(MultiplexedConnection, Duration), Error> {
-        let (mut conn, rtt) = self.core.connect_timed(Purpose::Probe, Use::Probe).await?;
+        let (opened, rtt) = self.core.connect_timed(Purpose::Probe, Use::Probe).await?;
+        let mut conn = opened.conn;
         let timeout = self.core.config.health.timeout;
         match tokio::time::timeout(timeout, self.core.connector.probe(&mut conn)).await {
             Ok(Ok(())) => Ok((conn, rtt)),
