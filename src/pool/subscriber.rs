@@ -165,7 +165,9 @@ pub enum SubscriberEvent {
 ///   its output buffer limit: the subscriber yields [`SubscriberEvent::Disconnected`] ("the
 ///   reader fell behind") after the messages it still holds, then
 ///   subscribes again on a new connection as after an outage. Memory stays
-///   bounded.
+///   bounded. What the subscriber has not read off its socket yet waits on
+///   the server, within its `client-output-buffer-limit pubsub` (past it
+///   the server drops the connection: an outage, as above).
 pub struct Subscriber {
     inner: Arc<Inner>,
     events: Mutex<mpsc::Receiver<SubscriberEvent>>,
