@@ -62,6 +62,11 @@ pub(crate) struct Core {
     /// connection attempt at a time, so a burst of callers meeting a dead
     /// address makes one attempt, not one each.
     gate: Mutex<()>,
+    /// A connection broke under a caller since the last connect that
+    /// succeeded: connects pass the gate one at a time even while `Up`, so
+    /// the callers that met the break (or come right after it) make one
+    /// attempt, and the first that fails turns the pool `Down` for the rest.
+    suspect: AtomicBool,
     /// Wakes the health watch early (a broken connection, close).
     pub(crate) wake: Notify,
     /// Wakes every call in flight when the pool is closed; striped, as
@@ -88,6 +93,7 @@ impl Core {
             closed: AtomicBool::new(false),
             generation: AtomicU64::new(0),
             gate: Mutex::new(()),
+            suspect: AtomicBool::new(false),
             wake: Notify::new(),
             closing: std::array::from_fn(|_| Notify::new()),
             retarget: Notify::new(),
@@ -292,10 +298,11 @@ impl Core {
     /// The gate every connect of every set passes: while `Up`, connects run
     /// side by side (the sets' caps bound them: queued one behind another
     /// on a slow link, a burst of checkouts would time out waiting and
-    /// declare Redis down); otherwise — starting, `Degraded`, `Down` — one
-    /// at a time. Refuses a closed pool, and a caller's connect while `Down`.
+    /// declare Redis down); otherwise — starting, `Degraded`, `Down`, or
+    /// `Up` with a connection just broken under a caller — one at a time.
+    /// Refuses a closed pool, and a caller's connect while `Down`.
     pub(crate) async fn admit(&self, purpose: Purpose) -> Result<Option<MutexGuard<'_, ()>>> {
-        let single_flight = if self.is_up() {
+        let single_flight = if self.is_up() && !self.suspect.load(Ordering::Acquire) {
             None
         } else {
             Some(self.gate.lock().await)
@@ -312,7 +319,7 @@ impl Core {
         purpose: Purpose,
         deadline: Instant,
     ) -> Result<Option<MutexGuard<'_, ()>>> {
-        if self.is_up() {
+        if self.is_up() && !self.suspect.load(Ordering::Acquire) {
             return self.check_admitted(purpose).map(|()| None);
         }
         let wait = self.until_closed(async {
@@ -351,7 +358,10 @@ impl Core {
     /// pool `Down` (refusals of a closed or `Down` pool are not attempts).
     pub(crate) fn record_connect<T>(&self, result: &Result<T>, purpose: Purpose) {
         match result {
-            Ok(_) => Counters::bump(&self.counters.connects),
+            Ok(_) => {
+                Counters::bump(&self.counters.connects);
+                self.suspect.store(false, Ordering::Release);
+            }
             Err(e) if matches!(e.kind(), ErrorKind::Closed | ErrorKind::Unavailable) => {}
             Err(e) => {
                 Counters::bump(&self.counters.connect_failures);
@@ -581,9 +591,11 @@ impl Core {
         Counters::bump(&self.counters.evicted);
     }
 
-    /// A connection broke under a caller: count it and let the watch probe now.
+    /// A connection broke under a caller: count it, let the watch probe now,
+    /// and gate connects until one succeeds.
     pub(crate) fn report_broken(&self) {
         Counters::bump(&self.counters.evicted);
+        self.suspect.store(true, Ordering::Release);
         self.wake.notify_one();
     }
 }
