@@ -35,12 +35,15 @@ pub(crate) struct SingleServer {
     /// messages come as pushes on a multiplexed connection.
     resp3: redis::Client,
     info: redis::ConnectionInfo,
-    /// For callers' connections: replies bounded by `timeouts.command`.
+    /// For callers' exclusive connections and subscribers: replies bounded
+    /// by `timeouts.command`.
     request: redis::AsyncConnectionConfig,
-    /// For the health watch: no reply timeout of its own (the watch bounds
-    /// each probe by `health.timeout`), so `timeouts.command` never cuts a
-    /// probe short or drops the probe connection.
-    probe: redis::AsyncConnectionConfig,
+    /// No reply timeout of its own, for two kinds of connection that bound
+    /// their replies themselves: the health watch's (it bounds each probe
+    /// by `health.timeout`, so `timeouts.command` never cuts a probe short
+    /// or drops the probe connection) and the shared ones (the shared set
+    /// bounds each call by `timeouts.command`: see `shared::Picked`).
+    unbounded: redis::AsyncConnectionConfig,
 }
 
 /// Which kind of multiplexed connection to open.
@@ -48,8 +51,9 @@ pub(crate) struct SingleServer {
 pub(crate) enum Use {
     /// A caller's exclusive connection.
     Request,
-    /// A shared connection of all callers: as `Request`, with its driver
-    /// task owned by the pool where it can be (see [`OwnedDriver`]).
+    /// A shared connection of all callers, with its driver task owned by
+    /// the pool where it can be (see [`OwnedDriver`]). No reply timeout of
+    /// its own: the shared set bounds each call (see `shared::Picked`).
     Shared,
     /// The health watch's own connection.
     Probe,
@@ -83,7 +87,7 @@ impl SingleServer {
             request: base
                 .clone()
                 .set_response_timeout(Some(config.timeouts.command)),
-            probe: base.set_response_timeout(None),
+            unbounded: base.set_response_timeout(None),
         })
     }
 
@@ -95,8 +99,8 @@ impl SingleServer {
     /// Opens a multiplexed connection of `kind` (handshake included).
     pub(crate) async fn open(&self, kind: Use) -> redis::RedisResult<MultiplexedConnection> {
         let config = match kind {
-            Use::Request | Use::Shared => &self.request,
-            Use::Probe => &self.probe,
+            Use::Request => &self.request,
+            Use::Shared | Use::Probe => &self.unbounded,
         };
         self.client
             .get_multiplexed_async_connection_with_config(config)
@@ -131,7 +135,7 @@ impl SingleServer {
         S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     {
         let settings = self.info.redis_settings();
-        let config = self.request.clone();
+        let config = self.unbounded.clone();
         let (conn, driver) =
             MultiplexedConnection::new_with_config(settings, stream, config).await?;
         let task = tokio::spawn(driver);

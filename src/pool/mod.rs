@@ -633,7 +633,10 @@ impl Pool {
         let started = core.metrics.start();
         let mut picked = self.shared.shared.pick(core).await?;
         let picked_at = core.metrics.waited_if(started, picked.waited);
-        let result = picked.conn.req_packed_commands(pipe, offset, count).await;
+        let result = picked
+            .request_pipeline(pipe, offset, count)
+            .await
+            .unwrap_or_else(shared::timed_out);
         core.metrics.used(picked_at);
         match result {
             Ok(values) => Ok(values),
@@ -669,9 +672,9 @@ impl Pool {
         let picked_at = core.metrics.waited_if(started, picked.waited);
         let result = if picked.ends_on_close {
             // Close ends the connection's driver task, and so this request.
-            picked.conn.req_packed_command(cmd).await
+            picked.request(cmd).await.unwrap_or_else(shared::timed_out)
         } else {
-            let request = async { Ok(picked.conn.req_packed_command(cmd).await) };
+            let request = async { Ok(picked.request(cmd).await.unwrap_or_else(shared::timed_out)) };
             Box::pin(core.until_closed(request)).await?
         };
         core.metrics.used(picked_at);
