@@ -10,8 +10,9 @@ use std::time::Duration;
 use redis::aio::MultiplexedConnection;
 
 use super::cluster::ClusterNodes;
+use super::mux::Mux;
 use super::sentinel::SentinelMaster;
-use super::thread_conn::ThreadTarget;
+use super::thread_conn::{login_pipeline, ThreadTarget};
 use crate::config::Config;
 use crate::deployment::Deployment;
 use crate::error::{Error, Result};
@@ -51,8 +52,8 @@ pub(crate) struct SingleServer {
 pub(crate) enum Use {
     /// A caller's exclusive connection.
     Request,
-    /// A shared connection of all callers, with its driver task owned by
-    /// the pool where it can be (see [`OwnedDriver`]). No reply timeout of
+    /// A shared connection of all callers: the pool's own where it can be
+    /// (see [`Link::Own`]). No reply timeout of
     /// its own: the shared set bounds each call (see `shared::Picked`).
     Shared,
     /// The health watch's own connection.
@@ -107,41 +108,37 @@ impl SingleServer {
             .await
     }
 
-    /// Opens a shared connection: over TCP or a unix socket, on a stream
-    /// opened here whose driver task the returned [`Opened`] owns; over TLS,
-    /// redis-rs's own (no driver to end: see [`Opened::driver`]).
+    /// Opens a shared connection: over TCP or a unix socket, one of the
+    /// pool's own, driven by its callers ([`Mux`]); over TLS, redis-rs's
+    /// (nothing to end: see [`Opened::ends`]).
     async fn open_shared(&self) -> redis::RedisResult<Opened> {
-        match self.info.addr() {
+        let mux = match self.info.addr() {
             redis::ConnectionAddr::Tcp(host, port) => {
                 let stream = tokio::net::TcpStream::connect((host.as_str(), *port)).await?;
-                self.drive(stream).await
+                stream.set_nodelay(true)?;
+                Mux::tcp(stream)
             }
             #[cfg(unix)]
             redis::ConnectionAddr::Unix(path) => {
-                let stream = tokio::net::UnixStream::connect(path).await?;
-                self.drive(stream).await
+                Mux::unix(tokio::net::UnixStream::connect(path).await?)
             }
             _ => {
                 let conn = self.open(Use::Shared).await?;
-                Ok(Opened { conn, driver: None })
+                return Ok(Opened {
+                    conn: Link::Redis(conn),
+                    ends: None,
+                });
+            }
+        };
+        if let Some(target) = ThreadTarget::from_info(&self.info) {
+            let login = login_pipeline(&target);
+            for reply in mux.pipeline(&login, 0, login.len()).await? {
+                reply.extract_error()?;
             }
         }
-    }
-
-    /// Logs in on `stream` (redis-rs's handshake) and starts the
-    /// connection's driver task, owned by the returned [`Opened`].
-    async fn drive<S>(&self, stream: S) -> redis::RedisResult<Opened>
-    where
-        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-    {
-        let settings = self.info.redis_settings();
-        let config = self.unbounded.clone();
-        let (conn, driver) =
-            MultiplexedConnection::new_with_config(settings, stream, config).await?;
-        let task = tokio::spawn(driver);
         Ok(Opened {
-            conn,
-            driver: Some(OwnedDriver(task.abort_handle())),
+            conn: Link::Own(mux.clone()),
+            ends: Some(EndOnDrop(mux)),
         })
     }
 
@@ -160,26 +157,58 @@ impl SingleServer {
 type OpenFuture<'a> =
     std::pin::Pin<Box<dyn std::future::Future<Output = redis::RedisResult<Opened>> + Send + 'a>>;
 
-/// A multiplexed connection just opened, and its driver task when the
-/// pool owns it.
+/// A multiplexed connection just opened, and what ends it when the pool
+/// owns that.
 pub(crate) struct Opened {
-    pub(crate) conn: MultiplexedConnection,
-    /// The task that writes requests and reads replies, for a shared
-    /// connection over TCP or a unix socket; `None` when redis-rs owns it
-    /// (TLS, and every other kind of connection): that one ends when the
-    /// last handle on the connection is dropped.
-    pub(crate) driver: Option<OwnedDriver>,
+    pub(crate) conn: Link,
+    /// For a shared connection over TCP or a unix socket, the pool's own;
+    /// `None` when redis-rs owns the connection's driver (TLS, and every
+    /// other kind of connection): that one ends when the last handle on
+    /// the connection is dropped.
+    pub(crate) ends: Option<EndOnDrop>,
 }
 
-/// The driver task of a connection, ended when this is dropped: every
-/// request in flight on the connection then fails at once (its reply can
-/// no longer come), which is how `Pool::close` ends the shared path's
-/// calls without each of them registering for it.
-pub(crate) struct OwnedDriver(tokio::task::AbortHandle);
+/// A multiplexed connection: redis-rs's, or a shared one of the pool's own.
+#[derive(Clone)]
+pub(crate) enum Link {
+    /// redis-rs's, with its driver task.
+    Redis(MultiplexedConnection),
+    /// The pool's own, driven by its callers.
+    Own(Mux),
+}
 
-impl Drop for OwnedDriver {
+impl Link {
+    /// Sends one command and waits for its reply (a server error as
+    /// `Value::ServerError`).
+    pub(crate) async fn request(&mut self, cmd: &redis::Cmd) -> redis::RedisResult<redis::Value> {
+        use redis::aio::ConnectionLike;
+        match self {
+            Link::Redis(conn) => conn.req_packed_command(cmd).await,
+            Link::Own(mux) => mux.request(cmd).await,
+        }
+    }
+
+    /// redis-rs's connection; an error for the pool's own, which only the
+    /// shared set opens (and keeps).
+    pub(crate) fn into_redis(self) -> redis::RedisResult<MultiplexedConnection> {
+        match self {
+            Link::Redis(conn) => Ok(conn),
+            Link::Own(_) => Err(redis::RedisError::from(std::io::Error::other(
+                "a shared connection was opened where a dedicated one was asked",
+            ))),
+        }
+    }
+}
+
+/// Shuts the pool's own connection down when dropped: every request in
+/// flight on it then fails at once (its reply can no longer come), which
+/// is how `Pool::close` ends the shared path's calls without each of them
+/// registering for it.
+pub(crate) struct EndOnDrop(Mux);
+
+impl Drop for EndOnDrop {
     fn drop(&mut self) {
-        self.0.abort();
+        self.0.shut_down();
     }
 }
 
@@ -274,8 +303,8 @@ impl Connector {
             match kind {
                 Use::Shared => server.open_shared().await,
                 kind => Ok(Opened {
-                    conn: server.open(kind).await?,
-                    driver: None,
+                    conn: Link::Redis(server.open(kind).await?),
+                    ends: None,
                 }),
             }
         })

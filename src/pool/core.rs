@@ -202,9 +202,11 @@ impl Core {
             Purpose::Request => Use::Request,
             Purpose::Probe => Use::Probe,
         };
-        self.connect_timed(purpose, kind)
-            .await
-            .map(|(opened, _)| opened.conn)
+        let (opened, _) = self.connect_timed(purpose, kind).await?;
+        opened
+            .conn
+            .into_redis()
+            .map_err(|e| Error::from_redis(e, Phase::Connect))
     }
 
     /// [`Core::connect`] to one node of a Cluster (`Some`), or to the
@@ -380,9 +382,11 @@ impl Core {
             .await
             .map_err(|e| self.connect_error(e))?;
         let started = Instant::now();
-        let pong: String = redis::cmd("PING")
-            .query_async(&mut opened.conn)
+        let pong = opened
+            .conn
+            .request(&redis::cmd("PING"))
             .await
+            .and_then(|reply| Ok(redis::from_redis_value::<String>(reply.extract_error()?)?))
             .map_err(|e| self.connect_error(e))?;
         let rtt = started.elapsed();
         if pong != "PONG" {

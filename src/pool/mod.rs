@@ -10,6 +10,7 @@ mod evented;
 mod exclusive;
 mod handle;
 mod monitor;
+mod mux;
 mod sentinel;
 mod set;
 mod shared;
@@ -671,7 +672,7 @@ impl Pool {
         let mut picked = self.shared.shared.pick(core).await?;
         let picked_at = core.metrics.waited_if(started, picked.waited);
         let result = if picked.ends_on_close {
-            // Close ends the connection's driver task, and so this request.
+            // Close shuts the connection down, and so ends this request.
             picked.request(cmd).await.unwrap_or_else(shared::timed_out)
         } else {
             let request = async { Ok(picked.request(cmd).await.unwrap_or_else(shared::timed_out)) };

@@ -6,12 +6,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
-use redis::aio::{ConnectionLike, MultiplexedConnection};
+use futures_util::future::Either;
+use redis::aio::ConnectionLike;
+use redis::RedisFuture;
 use tokio::sync::Mutex;
 use tokio::time::error::Elapsed;
 use tokio::time::Timeout;
 
-use super::connector::{Opened, OwnedDriver, Use};
+use super::connector::{Link, Opened, EndOnDrop, Use};
 use super::core::{Core, Purpose};
 use crate::error::Result;
 
@@ -19,11 +21,11 @@ use crate::error::Result;
 /// it among the connections of this set.
 ///
 /// Dropped (out of its slot, by an eviction, a newer generation or
-/// `Pool::close`), it ends its driver task when it owns it: the requests
+/// `Pool::close`), it shuts the connection down when the pool owns it: the requests
 /// still in flight on it fail at once.
 struct Live {
-    conn: MultiplexedConnection,
-    driver: Option<OwnedDriver>,
+    conn: Link,
+    ends: Option<EndOnDrop>,
     generation: u64,
     id: u64,
 }
@@ -32,11 +34,11 @@ struct Live {
 /// connection, and which connection it is, to evict it if it breaks. Its
 /// requests go through [`Picked::request`], which bounds their replies.
 pub(crate) struct Picked {
-    conn: MultiplexedConnection,
+    conn: Link,
     /// Whether the caller waited for a connect (the slot was empty or stale).
     pub(crate) waited: bool,
     /// Whether `Pool::close` ends a request in flight on it by itself (the
-    /// pool owns its driver task); if not, the caller must watch for close.
+    /// pool owns the connection); if not, the caller must watch for close.
     pub(crate) ends_on_close: bool,
     index: usize,
     id: u64,
@@ -51,12 +53,10 @@ impl Picked {
     ///
     /// Never re-sent. At the limit the call fails with an I/O `TimedOut`
     /// error (as redis-rs's own reply timeout does) and the connection
-    /// stays: the late reply, when it comes, is read and dropped by the
-    /// connection's driver. Shared connections are opened without redis-rs's
-    /// reply timeout and bounded here instead: the same single timer per
-    /// call, set once around the request rather than moved through the
-    /// layers of redis-rs's request future (about 2% of a call's
-    /// instructions, measured).
+    /// stays: the late reply, when it comes, is read and dropped. Shared
+    /// connections have no reply timeout of their own (the pool's own,
+    /// [`Link::Own`], none at all; redis-rs's over TLS are opened without
+    /// one): this is the single timer of each call.
     ///
     /// Its output is `Err(Elapsed)` at the limit: [`timed_out`] makes that
     /// the error. (Returned as tokio's `Timeout` itself, no combinator or
@@ -65,8 +65,12 @@ impl Picked {
     pub(crate) fn request<'a>(
         &'a mut self,
         cmd: &'a redis::Cmd,
-    ) -> Timeout<impl Future<Output = redis::RedisResult<redis::Value>> + 'a> {
-        tokio::time::timeout(self.limit, self.conn.req_packed_command(cmd))
+    ) -> Timeout<Either<RedisFuture<'a, redis::Value>, super::mux::Request<'a>>> {
+        let request = match &mut self.conn {
+            Link::Redis(conn) => Either::Left(conn.req_packed_command(cmd)),
+            Link::Own(mux) => Either::Right(mux.request(cmd)),
+        };
+        tokio::time::timeout(self.limit, request)
     }
 
     /// [`Picked::request`] for `count` replies of a pipeline from `offset`.
@@ -76,7 +80,10 @@ impl Picked {
         offset: usize,
         count: usize,
     ) -> Timeout<impl Future<Output = redis::RedisResult<Vec<redis::Value>>> + 'a> {
-        let replies = self.conn.req_packed_commands(pipe, offset, count);
+        let replies = match &mut self.conn {
+            Link::Redis(conn) => Either::Left(conn.req_packed_commands(pipe, offset, count)),
+            Link::Own(mux) => Either::Right(mux.pipeline(pipe, offset, count)),
+        };
         tokio::time::timeout(self.limit, replies)
     }
 }
@@ -165,7 +172,7 @@ impl SharedConnections {
         let id = self.ids.fetch_add(1, Ordering::Relaxed);
         Arc::new(Live {
             conn: opened.conn,
-            driver: opened.driver,
+            ends: opened.ends,
             generation,
             id,
         })
@@ -223,7 +230,7 @@ fn picked(index: usize, live: &Live, waited: bool, core: &Core) -> Picked {
     Picked {
         conn: live.conn.clone(),
         waited,
-        ends_on_close: live.driver.is_some(),
+        ends_on_close: live.ends.is_some(),
         index,
         id: live.id,
         limit: core.config.timeouts.command,

@@ -284,6 +284,31 @@ impl Write for Stream {
     }
 }
 
+/// The commands that log a new connection to `target` in: `HELLO 3` (with
+/// `AUTH`) or `AUTH`, then `SELECT`; none when nothing is needed.
+pub(crate) fn login_pipeline(target: &ThreadTarget) -> redis::Pipeline {
+    let mut pipe = redis::pipe();
+    if target.resp3 {
+        let hello = pipe.cmd("HELLO").arg(3);
+        if let Some(password) = &target.password {
+            hello
+                .arg("AUTH")
+                .arg(target.username.as_deref().unwrap_or("default"))
+                .arg(password);
+        }
+    } else if let Some(password) = &target.password {
+        let auth = pipe.cmd("AUTH");
+        if let Some(user) = &target.username {
+            auth.arg(user);
+        }
+        auth.arg(password);
+    }
+    if target.db != 0 {
+        pipe.cmd("SELECT").arg(target.db);
+    }
+    pipe
+}
+
 /// One calling-thread connection: request, then read its reply.
 pub(crate) struct ThreadConnection {
     reader: BufReader<Stream>,
@@ -322,25 +347,7 @@ impl ThreadConnection {
         target: &ThreadTarget,
         deadline: Instant,
     ) -> RedisResult<Duration> {
-        let mut pipe = redis::pipe();
-        if target.resp3 {
-            let hello = pipe.cmd("HELLO").arg(3);
-            if let Some(password) = &target.password {
-                hello
-                    .arg("AUTH")
-                    .arg(target.username.as_deref().unwrap_or("default"))
-                    .arg(password);
-            }
-        } else if let Some(password) = &target.password {
-            let auth = pipe.cmd("AUTH");
-            if let Some(user) = &target.username {
-                auth.arg(user);
-            }
-            auth.arg(password);
-        }
-        if target.db != 0 {
-            pipe.cmd("SELECT").arg(target.db);
-        }
+        let mut pipe = login_pipeline(target);
         pipe.cmd("PING");
         let started = Instant::now();
         self.set_timeout(remaining(deadline))?;

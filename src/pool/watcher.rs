@@ -210,7 +210,10 @@ impl Watch {
     /// probe (a Sentinel master answers `ROLE master`).
     async fn connect_checked(&self) -> Result<(MultiplexedConnection, Duration), Error> {
         let (opened, rtt) = self.core.connect_timed(Purpose::Probe, Use::Probe).await?;
-        let mut conn = opened.conn;
+        let mut conn = opened
+            .conn
+            .into_redis()
+            .map_err(|e| Error::from_redis(e, Phase::Connect))?;
         let timeout = self.core.config.health.timeout;
         match tokio::time::timeout(timeout, self.core.connector.probe(&mut conn)).await {
             Ok(Ok(())) => Ok((conn, rtt)),

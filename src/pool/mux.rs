@@ -1,0 +1,596 @@
+//! A shared connection driven by its callers, with no task of its own.
+//!
+//! The caller that finds no write in progress writes: its request and
+//! whatever other callers queued meanwhile, in one system call. The caller
+//! that finds no read in progress reads: it parses replies (with redis-rs's
+//! parser) for everyone waiting, in the order the requests were written,
+//! until its own has come, then hands the reading to the next caller
+//! waiting. A caller alone on the connection writes and reads its socket
+//! itself: no channel, no hand-off to a driver task and back, no allocation
+//! per request.
+//!
+//! ## Behavior
+//!
+//! Nothing is ever re-sent. A caller that gives up (its future dropped, for
+//! example by a timeout) leaves its place: its replies are read and dropped
+//! when they come, and the connection stays usable. A socket error, an end
+//! of stream or a reply that does not parse breaks the connection: every
+//! call on it fails with that error (an I/O error) and every later one at
+//! once, so the pool evicts it. [`Mux::shut_down`] breaks it the same way.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::io::{self, Read};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+
+use redis::{Cmd, Pipeline, RedisError, RedisResult, Value};
+
+/// A connection shared by all callers; cloned, a handle on the same one.
+#[derive(Clone)]
+pub(crate) struct Mux(Arc<Inner>);
+
+struct Inner {
+    socket: Socket,
+    state: Mutex<State>,
+    /// Replies read but not yet parsed. Only the caller that reads locks it.
+    parser: Mutex<redis::Parser>,
+}
+
+/// The socket, of either family.
+enum Socket {
+    Tcp(tokio::net::TcpStream),
+    #[cfg(unix)]
+    Unix(tokio::net::UnixStream),
+}
+
+struct State {
+    /// Requests queued and not yet written.
+    out: Vec<u8>,
+    /// The writer's buffer between writes, swapped with `out`.
+    spare: Vec<u8>,
+    /// A caller is writing `out`.
+    writing: bool,
+    /// The socket took only part of `out`: the reader writes the rest
+    /// when the socket is writable again.
+    write_blocked: bool,
+    /// A caller is reading replies.
+    reading: bool,
+    /// The reader's waker while it waits for the socket.
+    reader: Option<Waker>,
+    /// Calls in the order their requests were queued.
+    calls: VecDeque<Call>,
+    /// The number of `calls[0]`.
+    head: u64,
+    /// How many calls at the front have all their replies (or failed).
+    answered: usize,
+    /// Why the connection broke, once it has.
+    broken: Option<RedisError>,
+}
+
+struct Call {
+    /// Replies still to come.
+    remaining: usize,
+    got: Got,
+    /// Wakes the caller when its replies are in, or when it may read.
+    waker: Option<Waker>,
+    /// Whether a caller will take the replies (not given up, not taken).
+    owned: bool,
+}
+
+enum Got {
+    Nothing,
+    One(Value),
+    Many(Vec<Value>),
+    Failed(RedisError),
+}
+
+impl Mux {
+    /// A connection over `stream` (not logged in yet).
+    pub(crate) fn tcp(stream: tokio::net::TcpStream) -> Self {
+        Self::new(Socket::Tcp(stream))
+    }
+
+    /// A connection over a unix socket (not logged in yet).
+    #[cfg(unix)]
+    pub(crate) fn unix(stream: tokio::net::UnixStream) -> Self {
+        Self::new(Socket::Unix(stream))
+    }
+
+    fn new(socket: Socket) -> Self {
+        Self(Arc::new(Inner {
+            socket,
+            state: Mutex::new(State {
+                out: Vec::new(),
+                spare: Vec::new(),
+                writing: false,
+                write_blocked: false,
+                reading: false,
+                reader: None,
+                calls: VecDeque::new(),
+                head: 0,
+                answered: 0,
+                broken: None,
+            }),
+            parser: Mutex::new(redis::Parser::new()),
+        }))
+    }
+
+    /// Sends `cmd`; resolves to its reply (a server error as
+    /// `Value::ServerError`, as redis-rs's connections return it).
+    pub(crate) fn request<'a>(&'a self, cmd: &'a Cmd) -> Request<'a> {
+        Request::new(&self.0, Queued::Cmd(cmd))
+    }
+
+    /// Sends `pipe`; resolves to `count` of its replies from `offset`
+    /// (for `MULTI`/`EXEC`, the first error queuing a command, if any).
+    pub(crate) async fn pipeline(
+        &self,
+        pipe: &Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisResult<Vec<Value>> {
+        if pipe.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut replies = match Request::new(&self.0, Queued::Pipe(pipe)).await? {
+            Value::Array(replies) => replies,
+            other => vec![other],
+        };
+        if pipe.is_transaction() {
+            // Queued commands are answered `QUEUED`, or an error that
+            // aborts the transaction.
+            let mut queued = replies.iter().take(offset).skip(1);
+            if let Some(Value::ServerError(e)) =
+                queued.find(|v| matches!(v, Value::ServerError(_)))
+            {
+                return Err(e.clone().into());
+            }
+        }
+        let end = offset.saturating_add(count).min(replies.len());
+        replies.truncate(end);
+        Ok(replies.split_off(offset.min(end)))
+    }
+
+    /// Breaks the connection: every call on it fails at once, with an
+    /// error saying it was closed.
+    pub(crate) fn shut_down(&self) {
+        let closed = io::Error::new(io::ErrorKind::ConnectionAborted, "connection closed");
+        self.0.lock().fail(closed.into());
+    }
+}
+
+impl Inner {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Writes `out` until it is empty (the caller set `writing`), or until
+    /// the socket is full (then the reader writes the rest).
+    fn flush(&self) {
+        let mut state = self.lock();
+        loop {
+            if state.out.is_empty() {
+                state.writing = false;
+                return;
+            }
+            let mut buf = std::mem::take(&mut state.spare);
+            std::mem::swap(&mut buf, &mut state.out);
+            drop(state);
+            let written = self.socket.write_some(&buf);
+            state = self.lock();
+            match written {
+                Ok(n) if n == buf.len() => {
+                    buf.clear();
+                    state.spare = buf;
+                }
+                Ok(n) => {
+                    // What was queued meanwhile goes after the rest.
+                    let mut rest = buf.split_off(n);
+                    rest.extend_from_slice(&state.out);
+                    state.out = rest;
+                    state.writing = false;
+                    state.write_blocked = true;
+                    if let Some(reader) = state.reader.take() {
+                        reader.wake();
+                    }
+                    return;
+                }
+                Err(e) => {
+                    state.writing = false;
+                    state.fail(e.into());
+                    return;
+                }
+            }
+        }
+    }
+
+    /// As the reader: writes what a full socket left, reads and parses one
+    /// reply and hands it to its call. `Pending` when the socket has
+    /// nothing yet (the caller's waker registered with it and in `state`).
+    fn read_one(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut write_armed = false;
+        loop {
+            {
+                let mut state = self.lock();
+                if state.write_blocked && !state.writing {
+                    state.write_blocked = false;
+                    state.writing = true;
+                    drop(state);
+                    self.flush();
+                    state = self.lock();
+                    if state.write_blocked {
+                        drop(state);
+                        match self.socket.poll_write_ready(cx) {
+                            Poll::Ready(Ok(())) => continue,
+                            Poll::Ready(Err(e)) => {
+                                self.lock().fail(e.into());
+                                return Poll::Ready(());
+                            }
+                            Poll::Pending => write_armed = true,
+                        }
+                    }
+                }
+            }
+            let mut read = SocketRead {
+                socket: &self.socket,
+                would_block: false,
+            };
+            let parsed = self
+                .parser
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .parse_value(&mut read);
+            match parsed {
+                Ok(value) => {
+                    self.lock().dispatch(value);
+                    return Poll::Ready(());
+                }
+                Err(_) if read.would_block => match self.socket.poll_read_ready(cx) {
+                    Poll::Ready(Ok(())) => continue,
+                    Poll::Ready(Err(e)) => {
+                        self.lock().fail(e.into());
+                        return Poll::Ready(());
+                    }
+                    Poll::Pending => {
+                        let mut state = self.lock();
+                        if state.write_blocked && !write_armed {
+                            continue;
+                        }
+                        if state.broken.is_some() {
+                            return Poll::Ready(());
+                        }
+                        state.reader = Some(cx.waker().clone());
+                        return Poll::Pending;
+                    }
+                },
+                Err(e) => {
+                    self.lock().fail(e);
+                    return Poll::Ready(());
+                }
+            }
+        }
+    }
+}
+
+impl State {
+    /// Gives one reply to the first call still waiting for one.
+    fn dispatch(&mut self, value: Value) {
+        if let Value::Push { kind, .. } = &value {
+            // Only (un)subscribe confirmations answer a command (as in
+            // redis-rs); other pushes are out of band.
+            use redis::PushKind::*;
+            let confirms = matches!(
+                kind,
+                Subscribe | PSubscribe | SSubscribe | Unsubscribe | PUnsubscribe | SUnsubscribe
+            );
+            if !confirms {
+                return;
+            }
+        }
+        let index = self.answered;
+        let Some(call) = self.calls.get_mut(index) else {
+            return; // no call waits for it: nothing to give it to
+        };
+        call.remaining -= 1;
+        match &mut call.got {
+            Got::Many(replies) => replies.push(value),
+            got => *got = Got::One(value),
+        }
+        if call.remaining == 0 {
+            self.answered += 1;
+            if let Some(waker) = call.waker.take() {
+                waker.wake();
+            }
+            self.pop_done();
+        }
+    }
+
+    /// Breaks the connection (once): every call still waiting fails.
+    fn fail(&mut self, error: RedisError) {
+        if self.broken.is_some() {
+            return;
+        }
+        for call in self.calls.range_mut(self.answered..) {
+            call.got = Got::Failed(error.clone());
+            if let Some(waker) = call.waker.take() {
+                waker.wake();
+            }
+        }
+        self.answered = self.calls.len();
+        self.broken = Some(error);
+        if let Some(reader) = self.reader.take() {
+            reader.wake();
+        }
+        self.pop_done();
+    }
+
+    /// Drops answered calls at the front that no caller will take.
+    fn pop_done(&mut self) {
+        while self.answered > 0 && self.calls.front().is_some_and(|c| !c.owned) {
+            self.calls.pop_front();
+            self.head += 1;
+            self.answered -= 1;
+        }
+    }
+
+    /// Ends the reading of the caller that had it: the first caller still
+    /// waiting, if any, is woken to read.
+    fn stop_reading(&mut self) {
+        self.reading = false;
+        self.reader = None;
+        let answered = self.answered;
+        let next = self.calls.range_mut(answered..).find(|c| c.waker.is_some());
+        if let Some(waker) = next.and_then(|c| c.waker.take()) {
+            waker.wake();
+        }
+    }
+}
+
+/// What a [`Request`] sends.
+enum Queued<'a> {
+    Cmd(&'a Cmd),
+    Pipe(&'a Pipeline),
+}
+
+/// A request on a [`Mux`]: written at its first poll, then its replies
+/// awaited (a pipeline's as one array).
+pub(crate) struct Request<'a> {
+    inner: &'a Inner,
+    queued: Option<Queued<'a>>,
+    /// The call's number, once queued.
+    id: u64,
+    /// Whether this caller reads for the connection now.
+    reading: bool,
+    /// Whether this caller is to write what is queued after letting the
+    /// other runnable callers queue theirs (see [`Request::send`]).
+    write_after_yield: bool,
+    /// Whether its outcome was taken, or it never reached the connection.
+    finished: bool,
+}
+
+impl<'a> Request<'a> {
+    fn new(inner: &'a Inner, queued: Queued<'a>) -> Self {
+        Self {
+            inner,
+            queued: Some(queued),
+            id: 0,
+            reading: false,
+            write_after_yield: false,
+            finished: false,
+        }
+    }
+
+    /// Queues the request and writes it unless a write is in progress
+    /// (that writer, or the reader, sends it). With other calls in flight
+    /// the write waits for one turn of the scheduler (`write_after_yield`),
+    /// so that the callers their replies just woke queue theirs and one
+    /// system call sends them all: one write per request would cost the
+    /// client and the server a system call each.
+    fn send(&mut self, queued: Queued<'_>) -> RedisResult<()> {
+        if matches!(queued, Queued::Cmd(cmd) if cmd.is_no_response()) {
+            return Err(no_reply_expected());
+        }
+        let mut state = self.inner.lock();
+        if let Some(e) = &state.broken {
+            return Err(e.clone());
+        }
+        let (remaining, got) = match queued {
+            Queued::Cmd(cmd) => {
+                cmd.write_packed_command(&mut state.out);
+                (1, Got::Nothing)
+            }
+            Queued::Pipe(pipe) => {
+                state.out.extend_from_slice(&pipe.get_packed_pipeline());
+                // A transaction is sent wrapped in `MULTI` ... `EXEC`.
+                let replies = pipe.len() + if pipe.is_transaction() { 2 } else { 0 };
+                (replies, Got::Many(Vec::with_capacity(replies)))
+            }
+        };
+        self.id = state.head + state.calls.len() as u64;
+        state.calls.push_back(Call {
+            remaining,
+            got,
+            waker: None,
+            owned: true,
+        });
+        if state.writing || state.write_blocked {
+            return Ok(());
+        }
+        state.writing = true;
+        let others_in_flight = state.calls.len() > state.answered + 1;
+        drop(state);
+        if others_in_flight {
+            self.write_after_yield = true;
+        } else {
+            self.inner.flush();
+        }
+        Ok(())
+    }
+
+    fn index(&self, state: &State) -> usize {
+        (self.id - state.head) as usize
+    }
+}
+
+impl Future for Request<'_> {
+    type Output = RedisResult<Value>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        if let Some(queued) = this.queued.take() {
+            if let Err(e) = this.send(queued) {
+                this.finished = true;
+                return Poll::Ready(Err(e));
+            }
+            if this.write_after_yield {
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+        }
+        let inner = this.inner;
+        if this.write_after_yield {
+            this.write_after_yield = false;
+            inner.flush();
+        }
+        let mut state = inner.lock();
+        loop {
+            let index = this.index(&state);
+            if index < state.answered {
+                let call = &mut state.calls[index];
+                call.owned = false;
+                let got = std::mem::replace(&mut call.got, Got::Nothing);
+                state.pop_done();
+                if this.reading {
+                    state.stop_reading();
+                }
+                this.finished = true;
+                return Poll::Ready(match got {
+                    Got::One(value) => Ok(value),
+                    Got::Many(values) => Ok(Value::Array(values)),
+                    Got::Failed(e) => Err(e),
+                    Got::Nothing => Err(io::Error::from(io::ErrorKind::InvalidData).into()),
+                });
+            }
+            if !this.reading {
+                if state.reading {
+                    let call = &mut state.calls[index];
+                    match &call.waker {
+                        Some(waker) if waker.will_wake(cx.waker()) => {}
+                        _ => call.waker = Some(cx.waker().clone()),
+                    }
+                    return Poll::Pending;
+                }
+                state.reading = true;
+                this.reading = true;
+            }
+            drop(state);
+            if inner.read_one(cx).is_pending() {
+                return Poll::Pending;
+            }
+            state = inner.lock();
+        }
+    }
+}
+
+impl Drop for Request<'_> {
+    fn drop(&mut self) {
+        if self.finished || self.queued.is_some() {
+            return;
+        }
+        if self.write_after_yield {
+            // It holds the write: what is queued goes out now.
+            self.inner.flush();
+        }
+        // Given up: its replies are dropped when they come.
+        let mut state = self.inner.lock();
+        let index = self.index(&state);
+        let call = &mut state.calls[index];
+        call.owned = false;
+        call.waker = None;
+        call.got = Got::Nothing;
+        state.pop_done();
+        if self.reading {
+            state.stop_reading();
+        }
+    }
+}
+
+impl Socket {
+    fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self {
+            Socket::Tcp(s) => s.poll_read_ready(cx),
+            #[cfg(unix)]
+            Socket::Unix(s) => s.poll_read_ready(cx),
+        }
+    }
+
+    fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self {
+            Socket::Tcp(s) => s.poll_write_ready(cx),
+            #[cfg(unix)]
+            Socket::Unix(s) => s.poll_write_ready(cx),
+        }
+    }
+
+    fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Socket::Tcp(s) => s.try_read(buf),
+            #[cfg(unix)]
+            Socket::Unix(s) => s.try_read(buf),
+        }
+    }
+
+    fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Socket::Tcp(s) => s.try_write(buf),
+            #[cfg(unix)]
+            Socket::Unix(s) => s.try_write(buf),
+        }
+    }
+
+    /// Writes as much of `buf` as the socket takes now.
+    fn write_some(&self, buf: &[u8]) -> io::Result<usize> {
+        let mut written = 0;
+        while written < buf.len() {
+            match self.try_write(&buf[written..]) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => written += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(written)
+    }
+}
+
+/// The socket as the parser's reader: what it has now, `WouldBlock` when
+/// it has nothing (the parser keeps a partial reply for the next call).
+struct SocketRead<'a> {
+    socket: &'a Socket,
+    would_block: bool,
+}
+
+impl Read for SocketRead<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            match self.socket.try_read(buf) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.would_block = true;
+                    return Err(e);
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+fn no_reply_expected() -> RedisError {
+    RedisError::from((
+        redis::ErrorKind::Client,
+        "a command sent without waiting for its reply cannot go on a shared connection",
+    ))
+}

@@ -1,0 +1,128 @@
+//! The shared connection behind `query()`, driven by its callers: under
+//! many concurrent callers every one gets its own reply; callers that give
+//! up at any point (before their request is written, while waiting, while
+//! reading for the others) leave the connection in step; requests too large
+//! for the socket's buffer at once go out whole, with small ones around them.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use redkeep::{redis, Pool};
+use support::{fast_config, within, RedisServer};
+
+async fn pool_for(server: &RedisServer) -> Pool {
+    let mut cfg = fast_config(server.url());
+    cfg.timeouts.command = Duration::from_secs(10);
+    within(Duration::from_secs(5), "connect", Pool::connect(cfg))
+        .await
+        .expect("connect")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_callers_each_get_their_own_reply() {
+    let server = RedisServer::start();
+    let pool = Arc::new(pool_for(&server).await);
+    let mut tasks = Vec::new();
+    for task in 0..1000 {
+        let pool = pool.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..20 {
+                let key = format!("k{task}:{i}");
+                let value = format!("v{task}:{i}");
+                let set: String = pool
+                    .query(redis::cmd("SET").arg(&key).arg(&value))
+                    .await
+                    .unwrap();
+                assert_eq!(set, "OK");
+                let got: String = pool.query(redis::cmd("GET").arg(&key)).await.unwrap();
+                assert_eq!(got, value, "a reply went to the wrong caller");
+                let (a, b): (String, i64) = pool
+                    .query_pipeline(redis::pipe().get(&key).strlen(&key))
+                    .await
+                    .unwrap();
+                assert_eq!((a.as_str(), b), (value.as_str(), value.len() as i64));
+            }
+        }));
+    }
+    for task in tasks {
+        within(Duration::from_secs(60), "callers", task)
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callers_giving_up_at_any_moment_leave_the_connection_in_step() {
+    let server = RedisServer::start();
+    let pool = Arc::new(pool_for(&server).await);
+    let mut tasks = Vec::new();
+    for task in 0..200u64 {
+        let pool = pool.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut gave_up = 0;
+            for i in 0..50u64 {
+                let key = format!("g{task}:{i}");
+                if (task + i) % 2 == 0 {
+                    // Gives up after 0 to 90 µs: before, during or after
+                    // its request, sometimes while reading for others.
+                    let limit = Duration::from_micros((task * 7 + i * 13) % 100);
+                    let cmd = redis::cmd("INCR").arg(&key).to_owned();
+                    if pool.query_with::<i64>(&cmd, Some(limit)).await.is_err() {
+                        gave_up += 1;
+                    }
+                } else {
+                    let n: i64 = pool.query(redis::cmd("INCRBY").arg(&key).arg(i)).await.unwrap();
+                    assert_eq!(n, i as i64, "a reply went to the wrong caller");
+                }
+            }
+            gave_up
+        }));
+    }
+    let mut gave_up = 0;
+    for task in tasks {
+        gave_up += within(Duration::from_secs(60), "callers", task)
+            .await
+            .unwrap();
+    }
+    assert!(gave_up > 0, "no caller gave up: the test tested nothing");
+    // In step afterwards: every reply is the one asked for.
+    for i in 0..100 {
+        let echoed: String = pool.query(redis::cmd("ECHO").arg(i)).await.unwrap();
+        assert_eq!(echoed, i.to_string());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_larger_than_the_socket_buffer_go_out_whole() {
+    let server = RedisServer::start();
+    let pool = Arc::new(pool_for(&server).await);
+    let big = "x".repeat(16 << 20);
+    let small = {
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            for i in 0..500 {
+                let echoed: String = pool.query(redis::cmd("ECHO").arg(i)).await.unwrap();
+                assert_eq!(echoed, i.to_string());
+            }
+        })
+    };
+    let set: String = pool
+        .query(redis::cmd("SET").arg("big").arg(&big))
+        .await
+        .unwrap();
+    assert_eq!(set, "OK");
+    let mut pipe = redis::pipe();
+    for i in 0..50_000 {
+        pipe.cmd("RPUSH").arg("list").arg(i).ignore();
+    }
+    pipe.cmd("LLEN").arg("list");
+    let (len,): (i64,) = pool.query_pipeline(&pipe).await.unwrap();
+    assert_eq!(len, 50_000);
+    let got: String = pool.query(redis::cmd("GET").arg("big")).await.unwrap();
+    assert!(got == big, "the large value came back changed");
+    within(Duration::from_secs(30), "small requests", small)
+        .await
+        .unwrap();
+}
