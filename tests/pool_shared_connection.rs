@@ -6,6 +6,7 @@
 
 mod support;
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -73,7 +74,10 @@ async fn callers_giving_up_at_any_moment_leave_the_connection_in_step() {
                         gave_up += 1;
                     }
                 } else {
-                    let n: i64 = pool.query(redis::cmd("INCRBY").arg(&key).arg(i)).await.unwrap();
+                    let n: i64 = pool
+                        .query(redis::cmd("INCRBY").arg(&key).arg(i))
+                        .await
+                        .unwrap();
                     assert_eq!(n, i as i64, "a reply went to the wrong caller");
                 }
             }
@@ -125,4 +129,43 @@ async fn requests_larger_than_the_socket_buffer_go_out_whole() {
     within(Duration::from_secs(30), "small requests", small)
         .await
         .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_kept_but_no_longer_polled_holds_no_one_elses_reply() {
+    let server = RedisServer::start();
+    let pool = Arc::new(pool_for(&server).await);
+    let _: () = pool
+        .query(redis::cmd("SET").arg("a").arg("1"))
+        .await
+        .unwrap();
+    // Polled once (the server stopped, so that its reply cannot come at
+    // once), the call is written and waits for its reply, reading for the
+    // connection; then its owner stops polling it.
+    let get_a = redis::cmd("GET").arg("a").to_owned();
+    let stalled = pool.query::<String>(&get_a);
+    let mut stalled = std::pin::pin!(stalled);
+    let paused = server.pause();
+    std::future::poll_fn(|cx| {
+        assert!(stalled.as_mut().poll(cx).is_pending(), "answered at once");
+        std::task::Poll::Ready(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    paused.resume();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    // Other callers still get their replies, well within their timeout.
+    for i in 0..20 {
+        let echoed: String = within(
+            Duration::from_secs(2),
+            "a call behind a stalled one",
+            pool.query(redis::cmd("ECHO").arg(i)),
+        )
+        .await
+        .unwrap();
+        assert_eq!(echoed, i.to_string());
+    }
+    // And the stalled call, polled again, has its own reply.
+    let a = within(Duration::from_secs(2), "the stalled call", stalled).await;
+    assert_eq!(a.unwrap(), "1");
 }

@@ -9,6 +9,12 @@
 //! itself: no channel, no hand-off to a driver task and back, no allocation
 //! per request.
 //!
+//! When the socket has something to read it wakes the first caller waiting
+//! other than the reader, which takes the reading over if the reader has
+//! not come for it first. So a reader whose future is kept but no longer
+//! polled (a `select!` that moved on to something else, say) holds no one
+//! else's reply: the next caller reads for everyone.
+//!
 //! ## Behavior
 //!
 //! Nothing is ever re-sent. A caller that gives up (its future dropped, for
@@ -34,8 +40,38 @@ pub(crate) struct Mux(Arc<Inner>);
 struct Inner {
     socket: Socket,
     state: Mutex<State>,
-    /// Replies read but not yet parsed. Only the caller that reads locks it.
+    /// Replies read but not yet parsed. Whoever reads locks it, from the
+    /// parse of a reply until that reply is handed to its call (so replies
+    /// are handed out in the order they came).
     parser: Mutex<redis::Parser>,
+    /// What the socket wakes when it is ready: a [`SocketReady`].
+    ready: Waker,
+}
+
+/// Wakes, when the socket is ready, the first caller waiting other than
+/// the reader (it reads if the reader has not come first), or the reader.
+struct SocketReady(std::sync::Weak<Inner>);
+
+impl std::task::Wake for SocketReady {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        let Some(inner) = self.0.upgrade() else {
+            return;
+        };
+        let mut state = inner.lock();
+        state.ready = true;
+        let (head, answered, reader) = (state.head, state.answered, state.reader_id);
+        let waiting = state.calls.range(answered..).zip(head + answered as u64..);
+        let other = waiting
+            .filter(|(_, id)| Some(*id) != reader)
+            .find_map(|(call, _)| call.waker.as_ref());
+        if let Some(waker) = other.or(state.reader.as_ref()) {
+            waker.wake_by_ref();
+        }
+    }
 }
 
 /// The socket, of either family.
@@ -55,10 +91,12 @@ struct State {
     /// The socket took only part of `out`: the reader writes the rest
     /// when the socket is writable again.
     write_blocked: bool,
-    /// A caller is reading replies.
-    reading: bool,
+    /// The call whose caller reads replies, if any.
+    reader_id: Option<u64>,
     /// The reader's waker while it waits for the socket.
     reader: Option<Waker>,
+    /// The socket became ready and no one has read since.
+    ready: bool,
     /// Calls in the order their requests were queued.
     calls: VecDeque<Call>,
     /// The number of `calls[0]`.
@@ -99,15 +137,17 @@ impl Mux {
     }
 
     fn new(socket: Socket) -> Self {
-        Self(Arc::new(Inner {
+        Self(Arc::new_cyclic(|weak| Inner {
             socket,
+            ready: Waker::from(Arc::new(SocketReady(weak.clone()))),
             state: Mutex::new(State {
                 out: Vec::new(),
                 spare: Vec::new(),
                 writing: false,
                 write_blocked: false,
-                reading: false,
+                reader_id: None,
                 reader: None,
+                ready: false,
                 calls: VecDeque::new(),
                 head: 0,
                 answered: 0,
@@ -142,8 +182,7 @@ impl Mux {
             // Queued commands are answered `QUEUED`, or an error that
             // aborts the transaction.
             let mut queued = replies.iter().take(offset).skip(1);
-            if let Some(Value::ServerError(e)) =
-                queued.find(|v| matches!(v, Value::ServerError(_)))
+            if let Some(Value::ServerError(e)) = queued.find(|v| matches!(v, Value::ServerError(_)))
             {
                 return Err(e.clone().into());
             }
@@ -209,7 +248,8 @@ impl Inner {
     /// As the reader: writes what a full socket left, reads and parses one
     /// reply and hands it to its call. `Pending` when the socket has
     /// nothing yet (the caller's waker registered with it and in `state`).
-    fn read_one(&self, cx: &mut Context<'_>) -> Poll<()> {
+    fn read_one(&self, id: u64, cx: &mut Context<'_>) -> Poll<()> {
+        let mut ready_cx = Context::from_waker(&self.ready);
         let mut write_armed = false;
         loop {
             {
@@ -222,7 +262,7 @@ impl Inner {
                     state = self.lock();
                     if state.write_blocked {
                         drop(state);
-                        match self.socket.poll_write_ready(cx) {
+                        match self.socket.poll_write_ready(&mut ready_cx) {
                             Poll::Ready(Ok(())) => continue,
                             Poll::Ready(Err(e)) => {
                                 self.lock().fail(e.into());
@@ -237,29 +277,27 @@ impl Inner {
                 socket: &self.socket,
                 would_block: false,
             };
-            let parsed = self
-                .parser
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .parse_value(&mut read);
-            match parsed {
+            let mut parser = self.parser.lock().unwrap_or_else(|e| e.into_inner());
+            match parser.parse_value(&mut read) {
                 Ok(value) => {
                     self.lock().dispatch(value);
                     return Poll::Ready(());
                 }
-                Err(_) if read.would_block => match self.socket.poll_read_ready(cx) {
+                Err(_) if read.would_block => match self.socket.poll_read_ready(&mut ready_cx) {
                     Poll::Ready(Ok(())) => continue,
                     Poll::Ready(Err(e)) => {
                         self.lock().fail(e.into());
                         return Poll::Ready(());
                     }
                     Poll::Pending => {
+                        drop(parser);
                         let mut state = self.lock();
-                        if state.write_blocked && !write_armed {
-                            continue;
+                        if state.broken.is_some() || state.reader_id != Some(id) {
+                            return Poll::Ready(()); // broken, or taken over
                         }
-                        if state.broken.is_some() {
-                            return Poll::Ready(());
+                        if state.ready || (state.write_blocked && !write_armed) {
+                            state.ready = false;
+                            continue;
                         }
                         state.reader = Some(cx.waker().clone());
                         return Poll::Pending;
@@ -335,15 +373,29 @@ impl State {
         }
     }
 
+    /// Makes call `id`'s caller the reader. A reader it takes over from
+    /// waits as any other caller: its waker moves to its call.
+    fn start_reading(&mut self, id: u64) {
+        if let (Some(previous), Some(waker)) = (self.reader_id, self.reader.take()) {
+            let index = (previous - self.head) as usize;
+            match self.calls.get_mut(index) {
+                Some(call) if index >= self.answered => call.waker = Some(waker),
+                _ => waker.wake(),
+            }
+        }
+        self.reader_id = Some(id);
+        self.ready = false;
+    }
+
     /// Ends the reading of the caller that had it: the first caller still
     /// waiting, if any, is woken to read.
     fn stop_reading(&mut self) {
-        self.reading = false;
+        self.reader_id = None;
         self.reader = None;
         let answered = self.answered;
-        let next = self.calls.range_mut(answered..).find(|c| c.waker.is_some());
-        if let Some(waker) = next.and_then(|c| c.waker.take()) {
-            waker.wake();
+        let next = self.calls.range(answered..).find_map(|c| c.waker.as_ref());
+        if let Some(waker) = next {
+            waker.wake_by_ref();
         }
     }
 }
@@ -361,8 +413,6 @@ pub(crate) struct Request<'a> {
     queued: Option<Queued<'a>>,
     /// The call's number, once queued.
     id: u64,
-    /// Whether this caller reads for the connection now.
-    reading: bool,
     /// Whether this caller is to write what is queued after letting the
     /// other runnable callers queue theirs (see [`Request::send`]).
     write_after_yield: bool,
@@ -376,7 +426,6 @@ impl<'a> Request<'a> {
             inner,
             queued: Some(queued),
             id: 0,
-            reading: false,
             write_after_yield: false,
             finished: false,
         }
@@ -462,7 +511,7 @@ impl Future for Request<'_> {
                 call.owned = false;
                 let got = std::mem::replace(&mut call.got, Got::Nothing);
                 state.pop_done();
-                if this.reading {
+                if state.reader_id == Some(this.id) {
                     state.stop_reading();
                 }
                 this.finished = true;
@@ -473,8 +522,8 @@ impl Future for Request<'_> {
                     Got::Nothing => Err(io::Error::from(io::ErrorKind::InvalidData).into()),
                 });
             }
-            if !this.reading {
-                if state.reading {
+            if state.reader_id != Some(this.id) {
+                if state.reader_id.is_some() && !state.ready {
                     let call = &mut state.calls[index];
                     match &call.waker {
                         Some(waker) if waker.will_wake(cx.waker()) => {}
@@ -482,11 +531,13 @@ impl Future for Request<'_> {
                     }
                     return Poll::Pending;
                 }
-                state.reading = true;
-                this.reading = true;
+                // No reader, or one that has not come for what the socket
+                // has: this caller reads.
+                state.start_reading(this.id);
             }
+            state.ready = false;
             drop(state);
-            if inner.read_one(cx).is_pending() {
+            if inner.read_one(this.id, cx).is_pending() {
                 return Poll::Pending;
             }
             state = inner.lock();
@@ -511,7 +562,7 @@ impl Drop for Request<'_> {
         call.waker = None;
         call.got = Got::Nothing;
         state.pop_done();
-        if self.reading {
+        if state.reader_id == Some(self.id) {
             state.stop_reading();
         }
     }

@@ -13,7 +13,7 @@ use tokio::sync::Mutex;
 use tokio::time::error::Elapsed;
 use tokio::time::Timeout;
 
-use super::connector::{Link, Opened, EndOnDrop, Use};
+use super::connector::{EndOnDrop, Link, Opened, Use};
 use super::core::{Core, Purpose};
 use crate::error::Result;
 
