@@ -169,3 +169,39 @@ async fn a_call_kept_but_no_longer_polled_holds_no_one_elses_reply() {
     let a = within(Duration::from_secs(2), "the stalled call", stalled).await;
     assert_eq!(a.unwrap(), "1");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_due_to_write_but_no_longer_polled_holds_no_one_elses_request() {
+    let server = RedisServer::start();
+    let pool = Arc::new(pool_for(&server).await);
+    let paused = server.pause();
+    // One call in flight, so that the next waits a scheduler turn to write.
+    let in_flight = {
+        let pool = pool.clone();
+        tokio::spawn(async move { pool.query::<String>(redis::cmd("ECHO").arg("first")).await })
+    };
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let echo = redis::cmd("ECHO").arg("stalled").to_owned();
+    let stalled = pool.query::<String>(&echo);
+    let mut stalled = std::pin::pin!(stalled);
+    std::future::poll_fn(|cx| {
+        assert!(stalled.as_mut().poll(cx).is_pending(), "answered at once");
+        std::task::Poll::Ready(())
+    })
+    .await;
+    paused.resume();
+    let first = within(Duration::from_secs(2), "the call in flight", in_flight).await;
+    assert_eq!(first.unwrap().unwrap(), "first");
+    for i in 0..20 {
+        let echoed: String = within(
+            Duration::from_secs(2),
+            "a call behind a stalled one",
+            pool.query(redis::cmd("ECHO").arg(i)),
+        )
+        .await
+        .unwrap();
+        assert_eq!(echoed, i.to_string());
+    }
+    let stalled = within(Duration::from_secs(2), "the stalled call", stalled).await;
+    assert_eq!(stalled.unwrap(), "stalled");
+}

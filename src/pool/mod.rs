@@ -57,7 +57,9 @@ pub use self::subscriber::{Message, Subscriber, SubscriberEvent};
 ///   [`Pool::query_blocking`], and every binding's call) decides by the
 ///   command's [`CommandClass`]: ordinary and read-only commands go over one
 ///   of a few shared multiplexed connections (auto-pipelined: the fast
-///   path); a blocking command (`BLPOP`, `XREAD ... BLOCK`, `WAIT`) runs on
+///   path; over TCP and unix sockets the pool's own, driven by the calling
+///   tasks themselves, with no driver task or channel between them and the
+///   socket); a blocking command (`BLPOP`, `XREAD ... BLOCK`, `WAIT`) runs on
 ///   an exclusive connection with a reply timeout of its own wait plus
 ///   `timeouts.command`; a connection-state command (`SELECT`, `MULTI`,
 ///   `WATCH`, `SUBSCRIBE`, ...) is refused unsent with

@@ -13,7 +13,9 @@
 //! other than the reader, which takes the reading over if the reader has
 //! not come for it first. So a reader whose future is kept but no longer
 //! polled (a `select!` that moved on to something else, say) holds no one
-//! else's reply: the next caller reads for everyone.
+//! else's reply: the next caller reads for everyone. Likewise a caller due
+//! to write holds no one else's request: a reader writes it before it
+//! sleeps.
 //!
 //! ## Behavior
 //!
@@ -32,6 +34,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
 use redis::{Cmd, Pipeline, RedisError, RedisResult, Value};
+
+/// The largest write buffer kept between writes.
+const SPARE_KEPT: usize = 64 * 1024;
 
 /// A connection shared by all callers; cloned, a handle on the same one.
 #[derive(Clone)]
@@ -88,6 +93,9 @@ struct State {
     spare: Vec<u8>,
     /// A caller is writing `out`.
     writing: bool,
+    /// A caller is to write `out` at its next poll (after one scheduler
+    /// turn); a reader about to sleep writes it instead.
+    write_due: bool,
     /// The socket took only part of `out`: the reader writes the rest
     /// when the socket is writable again.
     write_blocked: bool,
@@ -144,6 +152,7 @@ impl Mux {
                 out: Vec::new(),
                 spare: Vec::new(),
                 writing: false,
+                write_due: false,
                 write_blocked: false,
                 reader_id: None,
                 reader: None,
@@ -221,8 +230,12 @@ impl Inner {
             state = self.lock();
             match written {
                 Ok(n) if n == buf.len() => {
-                    buf.clear();
-                    state.spare = buf;
+                    // Kept for the next write, unless a large request
+                    // grew it: that memory goes back.
+                    if buf.capacity() <= SPARE_KEPT {
+                        buf.clear();
+                        state.spare = buf;
+                    }
                 }
                 Ok(n) => {
                     // What was queued meanwhile goes after the rest.
@@ -245,6 +258,22 @@ impl Inner {
         }
     }
 
+    /// Writes what is queued if a write is still due (no reader wrote it
+    /// meanwhile).
+    fn write_if_due(&self) {
+        let mut state = self.lock();
+        if !state.write_due {
+            return;
+        }
+        state.write_due = false;
+        if state.writing || state.write_blocked {
+            return;
+        }
+        state.writing = true;
+        drop(state);
+        self.flush();
+    }
+
     /// As the reader: writes what a full socket left, reads and parses one
     /// reply and hands it to its call. `Pending` when the socket has
     /// nothing yet (the caller's waker registered with it and in `state`).
@@ -254,6 +283,7 @@ impl Inner {
         loop {
             {
                 let mut state = self.lock();
+                // What a full socket left.
                 if state.write_blocked && !state.writing {
                     state.write_blocked = false;
                     state.writing = true;
@@ -297,6 +327,16 @@ impl Inner {
                         }
                         if state.ready || (state.write_blocked && !write_armed) {
                             state.ready = false;
+                            continue;
+                        }
+                        if state.write_due && !state.writing && !state.write_blocked {
+                            // Before sleeping: what a caller due to write
+                            // has not written (its future may not be
+                            // polled again) goes out.
+                            state.write_due = false;
+                            state.writing = true;
+                            drop(state);
+                            self.flush();
                             continue;
                         }
                         state.reader = Some(cx.waker().clone());
@@ -464,17 +504,18 @@ impl<'a> Request<'a> {
             waker: None,
             owned: true,
         });
-        if state.writing || state.write_blocked {
+        if state.writing || state.write_blocked || state.write_due {
+            return Ok(());
+        }
+        if state.calls.len() > state.answered + 1 {
+            // Others in flight: written at the next poll.
+            state.write_due = true;
+            self.write_after_yield = true;
             return Ok(());
         }
         state.writing = true;
-        let others_in_flight = state.calls.len() > state.answered + 1;
         drop(state);
-        if others_in_flight {
-            self.write_after_yield = true;
-        } else {
-            self.inner.flush();
-        }
+        self.inner.flush();
         Ok(())
     }
 
@@ -501,7 +542,7 @@ impl Future for Request<'_> {
         let inner = this.inner;
         if this.write_after_yield {
             this.write_after_yield = false;
-            inner.flush();
+            inner.write_if_due();
         }
         let mut state = inner.lock();
         loop {
@@ -551,8 +592,8 @@ impl Drop for Request<'_> {
             return;
         }
         if self.write_after_yield {
-            // It holds the write: what is queued goes out now.
-            self.inner.flush();
+            // It was due to write: what is queued goes out now.
+            self.inner.write_if_due();
         }
         // Given up: its replies are dropped when they come.
         let mut state = self.inner.lock();
