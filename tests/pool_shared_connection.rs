@@ -2,7 +2,9 @@
 //! many concurrent callers every one gets its own reply; callers that give
 //! up at any point (before their request is written, while waiting, while
 //! reading for the others) leave the connection in step; requests too large
-//! for the socket's buffer at once go out whole, with small ones around them.
+//! for the socket's buffer at once go out whole, with small ones around them;
+//! a caller alone, which polls the socket before sleeping, reads replies of
+//! every size and replies slower than its poll.
 
 mod support;
 
@@ -204,4 +206,41 @@ async fn a_call_due_to_write_but_no_longer_polled_holds_no_one_elses_request() {
     }
     let stalled = within(Duration::from_secs(2), "the stalled call", stalled).await;
     assert_eq!(stalled.unwrap(), "stalled");
+}
+
+/// A script that keeps the server busy for 5 ms, then returns 5.
+const BUSY_5_MS: &str = "local s = redis.call('TIME') repeat local n = redis.call('TIME') \
+     until (n[1] - s[1]) * 1000000 + (n[2] - s[2]) >= 5000 return 5";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_alone_reads_replies_of_every_size_and_speed() {
+    let server = RedisServer::start();
+    let pool = pool_for(&server).await;
+    // One caller at a time for a while: its reads poll the socket first.
+    for i in 0..50 {
+        let got: Option<String> = pool.query(redis::cmd("GET").arg("absent")).await.unwrap();
+        assert_eq!(got, None, "call {i}");
+    }
+    let mut size = 1;
+    while size <= 8 << 20 {
+        let value: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+        let key = format!("size:{size}");
+        let _: () = pool
+            .query(redis::cmd("SET").arg(&key).arg(&value))
+            .await
+            .unwrap();
+        // A reply of many socket reads, some of them past the poll.
+        let got: Vec<u8> = pool.query(redis::cmd("GET").arg(&key)).await.unwrap();
+        assert!(got == value, "the {size}-byte value came back changed");
+        // A reply later than any poll (the server is busy for 5 ms), then
+        // a quick one: the read that slept and the next are in step.
+        let slow: i64 = pool
+            .query(redis::cmd("EVAL").arg(BUSY_5_MS).arg(0))
+            .await
+            .unwrap();
+        assert_eq!(slow, 5);
+        let len: usize = pool.query(redis::cmd("STRLEN").arg(&key)).await.unwrap();
+        assert_eq!(len, size);
+        size *= 4;
+    }
 }

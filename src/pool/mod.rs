@@ -14,6 +14,8 @@ mod mux;
 mod sentinel;
 mod set;
 mod shared;
+#[cfg(unix)]
+mod spin;
 mod subscriber;
 mod thread_conn;
 mod watcher;

@@ -7,7 +7,12 @@
 //! until its own has come, then hands the reading to the next caller
 //! waiting. A caller alone on the connection writes and reads its socket
 //! itself: no channel, no hand-off to a driver task and back, no allocation
-//! per request.
+//! per request. On Unix, once callers have come one at a time for a few
+//! requests, such a caller polls the socket for up to about one loopback
+//! round trip before it sleeps on the runtime's reactor (see
+//! `pool/spin.rs`): a reply that comes within it costs no wake-up of a
+//! sleeping thread. A poll that found nothing makes the connection's next
+//! reads sleep at once, and one thread polls at a time.
 //!
 //! When the socket has something to read it wakes the first caller waiting
 //! other than the reader, which takes the reading over if the reader has
@@ -35,6 +40,9 @@ use std::task::{Context, Poll, Waker};
 
 use redis::{Cmd, Pipeline, RedisError, RedisResult, Value};
 
+#[cfg(unix)]
+use super::spin::Spin;
+
 /// The largest write buffer kept between writes.
 const SPARE_KEPT: usize = 64 * 1024;
 
@@ -48,7 +56,7 @@ struct Inner {
     /// Replies read but not yet parsed. Whoever reads locks it, from the
     /// parse of a reply until that reply is handed to its call (so replies
     /// are handed out in the order they came).
-    parser: Mutex<redis::Parser>,
+    reading: Mutex<Reading>,
     /// What the socket wakes when it is ready: a [`SocketReady`].
     ready: Waker,
 }
@@ -77,6 +85,15 @@ impl std::task::Wake for SocketReady {
             waker.wake_by_ref();
         }
     }
+}
+
+/// What the reader keeps between reads.
+struct Reading {
+    parser: redis::Parser,
+    /// Whether a caller alone on the connection may poll the socket
+    /// before sleeping ([`Spin`]).
+    #[cfg(unix)]
+    spin: Spin,
 }
 
 /// The socket, of either family.
@@ -113,7 +130,17 @@ struct State {
     answered: usize,
     /// Why the connection broke, once it has.
     broken: Option<RedisError>,
+    /// How many requests in a row were queued with no other call in
+    /// flight (saturating): a caller polls the socket only after
+    /// [`ALONE_BEFORE_POLLING`] of them, so it never holds its thread
+    /// while the callers that other replies just woke wait to queue
+    /// theirs.
+    alone_in_a_row: u8,
 }
+
+/// How many requests in a row queued alone make a caller poll the socket
+/// before sleeping (one caller at a time on the connection).
+const ALONE_BEFORE_POLLING: u8 = 8;
 
 struct Call {
     /// Replies still to come.
@@ -161,8 +188,13 @@ impl Mux {
                 head: 0,
                 answered: 0,
                 broken: None,
+                alone_in_a_row: 0,
             }),
-            parser: Mutex::new(redis::Parser::new()),
+            reading: Mutex::new(Reading {
+                parser: redis::Parser::new(),
+                #[cfg(unix)]
+                spin: Spin::default(),
+            }),
         }))
     }
 
@@ -281,6 +313,10 @@ impl Inner {
         let mut ready_cx = Context::from_waker(&self.ready);
         let mut write_armed = false;
         loop {
+            // Alone on the connection, as its callers have been for a
+            // while, with nothing to write: its reply is the next thing the
+            // socket brings.
+            let alone;
             {
                 let mut state = self.lock();
                 // What a full socket left.
@@ -300,14 +336,31 @@ impl Inner {
                             }
                             Poll::Pending => write_armed = true,
                         }
+                        state = self.lock();
                     }
                 }
+                alone = state.calls.len() == state.answered + 1
+                    && state.alone_in_a_row >= ALONE_BEFORE_POLLING
+                    && state.out.is_empty()
+                    && !state.write_blocked
+                    && !state.writing;
             }
+            let mut reading = self.reading.lock().unwrap_or_else(|e| e.into_inner());
+            let Reading {
+                parser,
+                #[cfg(unix)]
+                spin,
+            } = &mut *reading;
             let mut read = SocketRead {
                 socket: &self.socket,
                 would_block: false,
+                #[cfg(unix)]
+                spin: alone.then_some(spin),
+                #[cfg(unix)]
+                past_readiness: false,
             };
-            let mut parser = self.parser.lock().unwrap_or_else(|e| e.into_inner());
+            #[cfg(not(unix))]
+            let _ = alone;
             match parser.parse_value(&mut read) {
                 Ok(value) => {
                     self.lock().dispatch(value);
@@ -320,7 +373,7 @@ impl Inner {
                         return Poll::Ready(());
                     }
                     Poll::Pending => {
-                        drop(parser);
+                        drop(reading);
                         let mut state = self.lock();
                         if state.broken.is_some() || state.reader_id != Some(id) {
                             return Poll::Ready(()); // broken, or taken over
@@ -504,6 +557,11 @@ impl<'a> Request<'a> {
             waker: None,
             owned: true,
         });
+        state.alone_in_a_row = if state.calls.len() == state.answered + 1 {
+            state.alone_in_a_row.saturating_add(1)
+        } else {
+            0
+        };
         if state.writing || state.write_blocked || state.write_due {
             return Ok(());
         }
@@ -642,6 +700,31 @@ impl Socket {
         }
     }
 
+    #[cfg(unix)]
+    fn raw_fd(&self) -> std::os::unix::io::RawFd {
+        use std::os::unix::io::AsRawFd;
+        match self {
+            Socket::Tcp(s) => s.as_raw_fd(),
+            Socket::Unix(s) => s.as_raw_fd(),
+        }
+    }
+
+    /// Reads what the socket has now, whatever tokio's readiness says.
+    #[cfg(unix)]
+    fn recv_now(&self, buf: &mut [u8]) -> io::Result<usize> {
+        // SAFETY: `buf` is valid for `buf.len()` bytes of writes, and the
+        // socket is open while `self` lives.
+        let n = unsafe {
+            libc::recv(
+                self.raw_fd(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                libc::MSG_DONTWAIT,
+            )
+        };
+        usize::try_from(n).map_err(|_| io::Error::last_os_error())
+    }
+
     /// Writes as much of `buf` as the socket takes now.
     fn write_some(&self, buf: &[u8]) -> io::Result<usize> {
         let mut written = 0;
@@ -663,14 +746,37 @@ impl Socket {
 struct SocketRead<'a> {
     socket: &'a Socket,
     would_block: bool,
+    /// Polls the socket once before `WouldBlock`, for a caller alone.
+    #[cfg(unix)]
+    spin: Option<&'a mut Spin>,
+    /// Whether a poll read what tokio had not seen ready: the reads go on
+    /// past tokio's readiness until the socket is empty.
+    #[cfg(unix)]
+    past_readiness: bool,
 }
 
 impl Read for SocketRead<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
+            #[cfg(unix)]
+            if self.past_readiness {
+                match self.socket.recv_now(buf) {
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    // Empty: tokio's readiness is right again.
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.past_readiness = false,
+                    other => return other,
+                }
+            }
             match self.socket.try_read(buf) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    #[cfg(unix)]
+                    if let Some(spin) = self.spin.take() {
+                        if let Some(got) = spin.read(self.socket.raw_fd(), buf, None) {
+                            self.past_readiness = got.is_ok();
+                            return got;
+                        }
+                    }
                     self.would_block = true;
                     return Err(e);
                 }

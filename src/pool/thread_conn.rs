@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 use redis::{ProtocolVersion, RedisResult, Value};
 
 use super::connector::remaining;
+#[cfg(unix)]
+use super::spin::Spin;
 
 /// Where a calling-thread connection goes, and how it logs in.
 #[derive(Clone)]
@@ -148,28 +150,10 @@ struct Stream {
     would_block: bool,
     /// Whether the socket is in blocking mode (reads may spin first).
     blocking: bool,
-    /// Reads left that go straight to sleep: after a spin that found
-    /// nothing (a server further than [`SPIN`]), the next
-    /// [`SPIN_BACKOFF`] reads do not spin, so a slow link costs little CPU.
+    /// Whether its reads may poll the socket before sleeping.
     #[cfg(unix)]
-    spin_skip: u8,
+    spin: Spin,
 }
-
-/// How many reads skip the spin after one that found nothing.
-#[cfg(unix)]
-const SPIN_BACKOFF: u8 = 15;
-
-/// How long a blocking read polls the socket before it sleeps in the
-/// kernel: about one loopback round trip. A reply that comes within it is
-/// read without the wake-up of a sleeping thread (tens of µs on a virtual
-/// machine's idle core, more than the round trip itself).
-#[cfg(unix)]
-const SPIN: Duration = Duration::from_micros(50);
-
-/// Whether a thread is polling a socket now: one at a time, so that
-/// callers never spin on every core (the server needs one).
-#[cfg(unix)]
-static SPINNING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 impl Stream {
     /// Bounds the next I/O by `timeout` from now.
@@ -201,42 +185,15 @@ impl Stream {
 }
 
 impl Stream {
-    /// Polls the socket for up to [`SPIN`] (never past the deadline):
-    /// `None` if nothing came, or if another thread is polling.
+    /// Polls the socket for a while before a blocking read sleeps
+    /// ([`Spin`]): `None` if nothing came.
     #[cfg(unix)]
     fn spin_read(&mut self, buf: &mut [u8]) -> Option<io::Result<usize>> {
-        use std::sync::atomic::Ordering;
-        if self.spin_skip > 0 {
-            self.spin_skip -= 1;
+        if !self.blocking {
             return None;
         }
-        if !self.blocking || buf.is_empty() || SPINNING.swap(true, Ordering::Acquire) {
-            return None;
-        }
-        let until = Instant::now() + SPIN;
-        let until = self.deadline.map_or(until, |d| d.min(until));
         let fd = self.socket.raw_fd();
-        let out = loop {
-            // SAFETY: `buf` is valid for `buf.len()` bytes of writes, and
-            // `fd` is this stream's open socket.
-            let n =
-                unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), libc::MSG_DONTWAIT) };
-            if let Ok(n) = usize::try_from(n) {
-                break Some(Ok(n));
-            }
-            let e = io::Error::last_os_error();
-            match e.kind() {
-                io::ErrorKind::WouldBlock if Instant::now() < until => std::hint::spin_loop(),
-                io::ErrorKind::WouldBlock => {
-                    self.spin_skip = SPIN_BACKOFF;
-                    break None;
-                }
-                io::ErrorKind::Interrupted => {}
-                _ => break Some(Err(e)),
-            }
-        };
-        SPINNING.store(false, Ordering::Release);
-        out
+        self.spin.read(fd, buf, self.deadline)
     }
 }
 
@@ -328,7 +285,7 @@ impl ThreadConnection {
                 would_block: false,
                 blocking: true,
                 #[cfg(unix)]
-                spin_skip: 0,
+                spin: Spin::default(),
             }),
             parser: redis::Parser::new(),
         })
