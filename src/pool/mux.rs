@@ -341,8 +341,7 @@ impl Inner {
                 }
                 alone = state.calls.len() == state.answered + 1
                     && state.alone_in_a_row >= ALONE_BEFORE_POLLING
-                    && state.out.is_empty()
-                    && !state.write_blocked
+                    && state.out.is_empty() // what a full socket left stays here
                     && !state.writing;
             }
             let mut reading = self.reading.lock().unwrap_or_else(|e| e.into_inner());
@@ -709,22 +708,6 @@ impl Socket {
         }
     }
 
-    /// Reads what the socket has now, whatever tokio's readiness says.
-    #[cfg(unix)]
-    fn recv_now(&self, buf: &mut [u8]) -> io::Result<usize> {
-        // SAFETY: `buf` is valid for `buf.len()` bytes of writes, and the
-        // socket is open while `self` lives.
-        let n = unsafe {
-            libc::recv(
-                self.raw_fd(),
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-                libc::MSG_DONTWAIT,
-            )
-        };
-        usize::try_from(n).map_err(|_| io::Error::last_os_error())
-    }
-
     /// Writes as much of `buf` as the socket takes now.
     fn write_some(&self, buf: &[u8]) -> io::Result<usize> {
         let mut written = 0;
@@ -760,7 +743,7 @@ impl Read for SocketRead<'_> {
         loop {
             #[cfg(unix)]
             if self.past_readiness {
-                match self.socket.recv_now(buf) {
+                match super::spin::recv_now(self.socket.raw_fd(), buf) {
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                     // Empty: tokio's readiness is right again.
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.past_readiness = false,

@@ -49,14 +49,10 @@ impl Spin {
         let until = Instant::now() + SPIN;
         let until = deadline.map_or(until, |d| d.min(until));
         let out = loop {
-            // SAFETY: `buf` is valid for `buf.len()` bytes of writes, and
-            // the caller owns the open socket `fd`.
-            let n =
-                unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), libc::MSG_DONTWAIT) };
-            if let Ok(n) = usize::try_from(n) {
-                break Some(Ok(n));
-            }
-            let e = io::Error::last_os_error();
+            let e = match recv_now(fd, buf) {
+                Ok(n) => break Some(Ok(n)),
+                Err(e) => e,
+            };
             match e.kind() {
                 io::ErrorKind::WouldBlock if Instant::now() < until => std::hint::spin_loop(),
                 io::ErrorKind::WouldBlock => {
@@ -70,4 +66,13 @@ impl Spin {
         SPINNING.store(false, Ordering::Release);
         out
     }
+}
+
+/// Reads what socket `fd` has now (non-blocking `recv`), whatever a
+/// runtime's readiness says: `WouldBlock` when it has nothing.
+pub(crate) fn recv_now(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: `buf` is valid for `buf.len()` bytes of writes, and the
+    // caller owns the open socket `fd`.
+    let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), libc::MSG_DONTWAIT) };
+    usize::try_from(n).map_err(|_| io::Error::last_os_error())
 }
