@@ -3,6 +3,8 @@
 //! up at any point (before their request is written, while waiting, while
 //! reading for the others) leave the connection in step; requests too large
 //! for the socket's buffer at once go out whole, with small ones around them;
+//! a caller whose future is kept but no longer polled, reading, due to
+//! write or handed the reading, holds no one else's request or reply;
 //! a caller alone, which polls the socket before sleeping, reads replies of
 //! every size and replies slower than its poll.
 
@@ -198,6 +200,53 @@ async fn a_call_due_to_write_but_no_longer_polled_holds_no_one_elses_request() {
         let echoed: String = within(
             Duration::from_secs(2),
             "a call behind a stalled one",
+            pool.query(redis::cmd("ECHO").arg(i)),
+        )
+        .await
+        .unwrap();
+        assert_eq!(echoed, i.to_string());
+    }
+    let stalled = within(Duration::from_secs(2), "the stalled call", stalled).await;
+    assert_eq!(stalled.unwrap(), "stalled");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_handed_the_reading_but_no_longer_polled_holds_no_one_elses_reply() {
+    let server = RedisServer::start();
+    let pool = Arc::new(pool_for(&server).await);
+    let paused = server.pause();
+    // Two calls in flight, the first reading for the connection.
+    let echo = |word: &'static str| {
+        let pool = pool.clone();
+        tokio::spawn(async move { pool.query::<String>(redis::cmd("ECHO").arg(word)).await })
+    };
+    let first = echo("first");
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let second = echo("second");
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    // A third, written and waiting (polled twice: it writes after a
+    // scheduler turn), then no longer polled.
+    let echo_stalled = redis::cmd("ECHO").arg("stalled").to_owned();
+    let stalled = pool.query::<String>(&echo_stalled);
+    let mut stalled = std::pin::pin!(stalled);
+    std::future::poll_fn(|cx| {
+        assert!(stalled.as_mut().poll(cx).is_pending(), "answered at once");
+        assert!(stalled.as_mut().poll(cx).is_pending(), "answered at once");
+        std::task::Poll::Ready(())
+    })
+    .await;
+    // The replies come: the second caller reads the first two and hands
+    // the reading to the third, which does not come for it.
+    paused.resume();
+    let first = within(Duration::from_secs(2), "the first call", first).await;
+    assert_eq!(first.unwrap().unwrap(), "first");
+    let second = within(Duration::from_secs(2), "the second call", second).await;
+    assert_eq!(second.unwrap().unwrap(), "second");
+    // Callers after it still get their replies, well within their timeout.
+    for i in 0..20 {
+        let echoed: String = within(
+            Duration::from_secs(2),
+            "a call behind one handed the reading",
             pool.query(redis::cmd("ECHO").arg(i)),
         )
         .await

@@ -5,7 +5,11 @@
 //! that finds no read in progress reads: it parses replies (with redis-rs's
 //! parser) for everyone waiting, in the order the requests were written,
 //! until its own has come, then hands the reading to the next caller
-//! waiting. A caller alone on the connection writes and reads its socket
+//! waiting. With few calls in flight that caller reads next (the callers
+//! of a batch of replies read one after the other on one runtime thread,
+//! and their next requests go out together); with many, the first caller
+//! back with a new request may read for the rest. A caller alone on the
+//! connection writes and reads its socket
 //! itself: no channel, no hand-off to a driver task and back, no allocation
 //! per request. On Unix, once callers have come one at a time for a few
 //! requests, such a caller polls the socket for up to about one loopback
@@ -18,9 +22,10 @@
 //! other than the reader, which takes the reading over if the reader has
 //! not come for it first. So a reader whose future is kept but no longer
 //! polled (a `select!` that moved on to something else, say) holds no one
-//! else's reply: the next caller reads for everyone. Likewise a caller due
-//! to write holds no one else's request: a reader writes it before it
-//! sleeps.
+//! else's reply: the next caller reads for everyone. A caller handed the
+//! reading that has not come for it after a scheduler turn is passed over
+//! by the next caller due to write. Likewise a caller due to write holds
+//! no one else's request: a reader writes it before it sleeps.
 //!
 //! ## Behavior
 //!
@@ -62,7 +67,8 @@ struct Inner {
 }
 
 /// Wakes, when the socket is ready, the first caller waiting other than
-/// the reader (it reads if the reader has not come first), or the reader.
+/// the reader or the caller the reading was handed to (it reads if they
+/// have not come first), or else that caller, or else the reader.
 struct SocketReady(std::sync::Weak<Inner>);
 
 impl std::task::Wake for SocketReady {
@@ -76,12 +82,22 @@ impl std::task::Wake for SocketReady {
         };
         let mut state = inner.lock();
         state.ready = true;
-        let (head, answered, reader) = (state.head, state.answered, state.reader_id);
-        let waiting = state.calls.range(answered..).zip(head + answered as u64..);
-        let other = waiting
-            .filter(|(_, id)| Some(*id) != reader)
-            .find_map(|(call, _)| call.waker.as_ref());
-        if let Some(waker) = other.or(state.reader.as_ref()) {
+        let (head, answered) = (state.head, state.answered);
+        let (reader, handed_to) = (state.reader_id, state.handed_to);
+        let mut waiting = state.calls.range(answered..).zip(head + answered as u64..);
+        let mut other = None;
+        let mut next_reader = None;
+        for (call, id) in &mut waiting {
+            match &call.waker {
+                Some(waker) if Some(id) == handed_to => next_reader = Some(waker),
+                Some(waker) if Some(id) != reader => {
+                    other = Some(waker);
+                    break;
+                }
+                _ => {}
+            }
+        }
+        if let Some(waker) = other.or(next_reader).or(state.reader.as_ref()) {
             waker.wake_by_ref();
         }
     }
@@ -118,6 +134,10 @@ struct State {
     write_blocked: bool,
     /// The call whose caller reads replies, if any.
     reader_id: Option<u64>,
+    /// The call whose caller the last reader woke to read next, until it
+    /// starts (or gives up or is answered): meanwhile no other caller takes
+    /// the reading over, unless the socket wakes it.
+    handed_to: Option<u64>,
     /// The reader's waker while it waits for the socket.
     reader: Option<Waker>,
     /// The socket became ready and no one has read since.
@@ -141,6 +161,17 @@ struct State {
 /// How many requests in a row queued alone make a caller poll the socket
 /// before sleeping (one caller at a time on the connection).
 const ALONE_BEFORE_POLLING: u8 = 8;
+
+/// Up to how many calls in flight a reader hands the reading to the next
+/// caller waiting, which reads its own reply and hands it on in turn, rather
+/// than letting the first caller back with a new request read for everyone.
+/// The hand-off keeps a batch's callers on one runtime thread, one after
+/// the other, so that their next requests go out together; with more calls
+/// in flight, one caller reading for the rest while the callers it woke run
+/// on the other threads is faster. (Measured on two cores against letting
+/// the first caller back read: 1.37x the throughput at 10 callers, 1.15x
+/// at 20, level at 50; handing off at 200 callers gave 0.63x.)
+const HAND_OFF_IN_FLIGHT: usize = 32;
 
 struct Call {
     /// Replies still to come.
@@ -182,6 +213,7 @@ impl Mux {
                 write_due: false,
                 write_blocked: false,
                 reader_id: None,
+                handed_to: None,
                 reader: None,
                 ready: false,
                 calls: VecDeque::new(),
@@ -476,6 +508,7 @@ impl State {
             }
         }
         self.reader_id = Some(id);
+        self.handed_to = None;
         self.ready = false;
     }
 
@@ -485,8 +518,14 @@ impl State {
         self.reader_id = None;
         self.reader = None;
         let answered = self.answered;
-        let next = self.calls.range(answered..).find_map(|c| c.waker.as_ref());
-        if let Some(waker) = next {
+        let mut waiting = self
+            .calls
+            .range(answered..)
+            .zip(self.head + answered as u64..);
+        let next = waiting.find_map(|(call, id)| Some((call.waker.as_ref()?, id)));
+        let few = self.calls.len() - answered <= HAND_OFF_IN_FLIGHT;
+        self.handed_to = next.map(|(_, id)| id).filter(|_| few);
+        if let Some((waker, _)) = next {
             waker.wake_by_ref();
         }
     }
@@ -508,6 +547,11 @@ pub(crate) struct Request<'a> {
     /// Whether this caller is to write what is queued after letting the
     /// other runnable callers queue theirs (see [`Request::send`]).
     write_after_yield: bool,
+    /// The call the reading was handed to when this one was queued, if
+    /// any: still the same after that scheduler turn, it is not coming for
+    /// it (its future may be kept but no longer polled), and this caller
+    /// reads instead.
+    handed_to_when_queued: Option<u64>,
     /// Whether its outcome was taken, or it never reached the connection.
     finished: bool,
 }
@@ -519,6 +563,7 @@ impl<'a> Request<'a> {
             queued: Some(queued),
             id: 0,
             write_after_yield: false,
+            handed_to_when_queued: None,
             finished: false,
         }
     }
@@ -568,6 +613,7 @@ impl<'a> Request<'a> {
             // Others in flight: written at the next poll.
             state.write_due = true;
             self.write_after_yield = true;
+            self.handed_to_when_queued = state.handed_to;
             return Ok(());
         }
         state.writing = true;
@@ -597,11 +643,16 @@ impl Future for Request<'_> {
             }
         }
         let inner = this.inner;
+        let mut handed_to_before = None;
         if this.write_after_yield {
             this.write_after_yield = false;
             inner.write_if_due();
+            handed_to_before = this.handed_to_when_queued;
         }
         let mut state = inner.lock();
+        if handed_to_before.is_some() && state.handed_to == handed_to_before {
+            state.handed_to = None; // not coming for it: this caller reads
+        }
         loop {
             let index = this.index(&state);
             if index < state.answered {
@@ -609,7 +660,7 @@ impl Future for Request<'_> {
                 call.owned = false;
                 let got = std::mem::replace(&mut call.got, Got::Nothing);
                 state.pop_done();
-                if state.reader_id == Some(this.id) {
+                if state.reader_id == Some(this.id) || state.handed_to == Some(this.id) {
                     state.stop_reading();
                 }
                 this.finished = true;
@@ -621,7 +672,8 @@ impl Future for Request<'_> {
                 });
             }
             if state.reader_id != Some(this.id) {
-                if state.reader_id.is_some() && !state.ready {
+                let handed_to_other = state.handed_to.is_some_and(|id| id != this.id);
+                if (state.reader_id.is_some() || handed_to_other) && !state.ready {
                     let call = &mut state.calls[index];
                     match &call.waker {
                         Some(waker) if waker.will_wake(cx.waker()) => {}
@@ -660,7 +712,7 @@ impl Drop for Request<'_> {
         call.waker = None;
         call.got = Got::Nothing;
         state.pop_done();
-        if state.reader_id == Some(self.id) {
+        if state.reader_id == Some(self.id) || state.handed_to == Some(self.id) {
             state.stop_reading();
         }
     }
