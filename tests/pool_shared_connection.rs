@@ -135,6 +135,21 @@ async fn requests_larger_than_the_socket_buffer_go_out_whole() {
         .unwrap();
 }
 
+/// Twenty calls one after the other, each answered with its own reply well
+/// within its timeout: none is held behind a stalled call (`what`).
+async fn others_still_get_their_replies(pool: &Pool, what: &str) {
+    for i in 0..20 {
+        let echoed: String = within(
+            Duration::from_secs(2),
+            what,
+            pool.query(redis::cmd("ECHO").arg(i)),
+        )
+        .await
+        .unwrap();
+        assert_eq!(echoed, i.to_string());
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_kept_but_no_longer_polled_holds_no_one_elses_reply() {
     let server = RedisServer::start();
@@ -159,16 +174,7 @@ async fn a_call_kept_but_no_longer_polled_holds_no_one_elses_reply() {
     paused.resume();
     tokio::time::sleep(Duration::from_millis(50)).await;
     // Other callers still get their replies, well within their timeout.
-    for i in 0..20 {
-        let echoed: String = within(
-            Duration::from_secs(2),
-            "a call behind a stalled one",
-            pool.query(redis::cmd("ECHO").arg(i)),
-        )
-        .await
-        .unwrap();
-        assert_eq!(echoed, i.to_string());
-    }
+    others_still_get_their_replies(&pool, "a call behind a stalled one").await;
     // And the stalled call, polled again, has its own reply.
     let a = within(Duration::from_secs(2), "the stalled call", stalled).await;
     assert_eq!(a.unwrap(), "1");
@@ -196,16 +202,7 @@ async fn a_call_due_to_write_but_no_longer_polled_holds_no_one_elses_request() {
     paused.resume();
     let first = within(Duration::from_secs(2), "the call in flight", in_flight).await;
     assert_eq!(first.unwrap().unwrap(), "first");
-    for i in 0..20 {
-        let echoed: String = within(
-            Duration::from_secs(2),
-            "a call behind a stalled one",
-            pool.query(redis::cmd("ECHO").arg(i)),
-        )
-        .await
-        .unwrap();
-        assert_eq!(echoed, i.to_string());
-    }
+    others_still_get_their_replies(&pool, "a call behind a stalled one").await;
     let stalled = within(Duration::from_secs(2), "the stalled call", stalled).await;
     assert_eq!(stalled.unwrap(), "stalled");
 }
@@ -243,16 +240,7 @@ async fn a_call_handed_the_reading_but_no_longer_polled_holds_no_one_elses_reply
     let second = within(Duration::from_secs(2), "the second call", second).await;
     assert_eq!(second.unwrap().unwrap(), "second");
     // Callers after it still get their replies, well within their timeout.
-    for i in 0..20 {
-        let echoed: String = within(
-            Duration::from_secs(2),
-            "a call behind one handed the reading",
-            pool.query(redis::cmd("ECHO").arg(i)),
-        )
-        .await
-        .unwrap();
-        assert_eq!(echoed, i.to_string());
-    }
+    others_still_get_their_replies(&pool, "a call behind one handed the reading").await;
     let stalled = within(Duration::from_secs(2), "the stalled call", stalled).await;
     assert_eq!(stalled.unwrap(), "stalled");
 }

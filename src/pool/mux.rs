@@ -84,10 +84,10 @@ impl std::task::Wake for SocketReady {
         state.ready = true;
         let (head, answered) = (state.head, state.answered);
         let (reader, handed_to) = (state.reader_id, state.handed_to);
-        let mut waiting = state.calls.range(answered..).zip(head + answered as u64..);
+        let waiting = state.calls.range(answered..).zip(head + answered as u64..);
         let mut other = None;
         let mut next_reader = None;
-        for (call, id) in &mut waiting {
+        for (call, id) in waiting {
             match &call.waker {
                 Some(waker) if Some(id) == handed_to => next_reader = Some(waker),
                 Some(waker) if Some(id) != reader => {
@@ -512,6 +512,14 @@ impl State {
         self.ready = false;
     }
 
+    /// Hands the reading on if call `id`'s caller has it or was handed it
+    /// (its reply taken, or given up).
+    fn hand_on_reading(&mut self, id: u64) {
+        if self.reader_id == Some(id) || self.handed_to == Some(id) {
+            self.stop_reading();
+        }
+    }
+
     /// Ends the reading of the caller that had it: the first caller still
     /// waiting, if any, is woken to read.
     fn stop_reading(&mut self) {
@@ -660,9 +668,7 @@ impl Future for Request<'_> {
                 call.owned = false;
                 let got = std::mem::replace(&mut call.got, Got::Nothing);
                 state.pop_done();
-                if state.reader_id == Some(this.id) || state.handed_to == Some(this.id) {
-                    state.stop_reading();
-                }
+                state.hand_on_reading(this.id);
                 this.finished = true;
                 return Poll::Ready(match got {
                     Got::One(value) => Ok(value),
@@ -712,9 +718,7 @@ impl Drop for Request<'_> {
         call.waker = None;
         call.got = Got::Nothing;
         state.pop_done();
-        if state.reader_id == Some(self.id) || state.handed_to == Some(self.id) {
-            state.stop_reading();
-        }
+        state.hand_on_reading(self.id);
     }
 }
 
